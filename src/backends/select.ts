@@ -1,0 +1,105 @@
+/**
+ * Backend selection: `auto` tries tfjs-node-gpu, then tfjs-node, then wasm, then cpu, and reports what
+ * it picked and why each earlier candidate was skipped.
+ */
+import * as tf from '../tf.js';
+import os from 'node:os';
+import { registerWasmConvGradients } from './wasm_conv_grads.js';
+import { registerThreadedWasm, threadsSupported, wasmThreadsInUse } from './wasm_threaded.js';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendInfo {
+  /** tfjs backend name actually in use: `tensorflow`, `wasm` or `cpu`. */
+  name: string;
+  /** Human description: package, build, threads. */
+  label: string;
+  threads: number;
+  /** Candidates tried before the chosen one, with the reason each was skipped. */
+  skipped: { candidate: string; reason: string }[];
+}
+
+export interface BackendOptions {
+  backend?: BackendChoice;
+  /** CPU threads for wasm; default: all cores. */
+  threads?: number;
+}
+
+type Attempt = () => Promise<Omit<BackendInfo, 'skipped'>>;
+
+function errorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0];
+}
+
+async function loadTensorflowPackage(pkg: string): Promise<Omit<BackendInfo, 'skipped'>> {
+  if (pkg.endsWith('-gpu')) {
+    // Without this TF reserves the whole card at start-up and memory figures mean nothing.
+    process.env.TF_FORCE_GPU_ALLOW_GROWTH = 'true';
+  }
+  try {
+    await import(pkg);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new Error(`${pkg} is not installed (its install downloads libtensorflow and fails offline)`);
+    }
+    throw new Error(`${pkg} failed to load: ${errorText(e)}`);
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the tensorflow backend did not start`);
+  return { name: 'tensorflow', label: pkg, threads: os.availableParallelism() };
+}
+
+async function loadWasm(threads: number): Promise<Omit<BackendInfo, 'skipped'>> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  const threaded = threadsSupported();
+  if (threaded) registerThreadedWasm(threads);
+  registerWasmConvGradients();
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+  const used = threaded ? wasmThreadsInUse() : 1;
+  const build = threaded ? 'threaded SIMD' : 'SIMD, single thread (no shared wasm memory)';
+  return { name: 'wasm', label: `tfjs-backend-wasm (${build}, ${used} thread${used === 1 ? '' : 's'})`, threads: used };
+}
+
+async function loadCpu(): Promise<Omit<BackendInfo, 'skipped'>> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+  // Its first kernel call prints a banner recommending tfjs-node; we already said why that was skipped.
+  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  return { name: 'cpu', label: 'tfjs-backend-cpu (pure JS reference, slow)', threads: 1 };
+}
+
+/** Initialises a backend and makes it current. */
+export async function initBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+  const choice = options.backend ?? 'auto';
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new Error(`unknown backend "${choice}"; valid: ${BACKEND_CHOICES.join(', ')}`);
+  }
+  const threads = options.threads ?? os.availableParallelism();
+  const candidates: [string, Attempt][] = [];
+  if (choice === 'auto' || choice === 'tensorflow') {
+    candidates.push(['tfjs-node-gpu', () => loadTensorflowPackage('@tensorflow/tfjs-node-gpu')]);
+    candidates.push(['tfjs-node', () => loadTensorflowPackage('@tensorflow/tfjs-node')]);
+  }
+  if (choice === 'auto' || choice === 'wasm') candidates.push(['wasm', () => loadWasm(threads)]);
+  if (choice === 'auto' || choice === 'cpu') candidates.push(['cpu', loadCpu]);
+
+  const skipped: BackendInfo['skipped'] = [];
+  for (const [candidate, attempt] of candidates) {
+    try {
+      const info = await attempt();
+      return { ...info, skipped };
+    } catch (e) {
+      skipped.push({ candidate, reason: errorText(e) });
+    }
+  }
+  const reasons = skipped.map((s) => `  ${s.candidate}: ${s.reason}`).join('\n');
+  throw new Error(`no usable backend for --backend=${choice}:\n${reasons}`);
+}
+
+/** One line for logs: what was picked and why the others were not. */
+export function describeBackend(info: BackendInfo): string {
+  const skipped = info.skipped.map((s) => `${s.candidate} skipped: ${s.reason}`);
+  return [`backend: ${info.label}`, ...skipped.map((s) => `  (${s})`)].join('\n');
+}
