@@ -40,7 +40,7 @@ function gradsOn(backend: string, c: Case, xData: Float32Array, wData: Float32Ar
     const w = tf.tensor4d(wData, [c.k, c.k, c.ci, c.co]);
     const y = tf.conv2d(x, w, c.stride, c.pad);
     const dy = tf.tensor(gData(y.size), y.shape);
-    const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.mul(tf.conv2d(a, b, c.stride, c.pad), dy)) as tf.Scalar;
+    const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy));
     const [dx, dw] = tf.grads(f)([x, w]);
     return { y: y.dataSync().slice(), dx: dx.dataSync().slice(), dw: dw.dataSync().slice() };
   });

@@ -1,0 +1,102 @@
+/**
+ * npm run bench:engine -- [--backend=auto|tensorflow|wasm|cpu] [--threads=N] [--cases=a,b]
+ *                         [--steps=N] [--warmup=N] [--profile] [--no-torch] [--json]
+ */
+import os from 'node:os';
+import { ENGINE_CASES, runEngineCase, type StepTiming } from '../src/bench/engine_cases.js';
+import { runTorchStep, torchUnavailableReason, type TorchResult } from '../src/bench/torch_reference.js';
+import { BACKEND_CHOICES, describeBackend, initBackend, type BackendChoice } from '../src/backends/select.js';
+import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
+
+const USAGE = `usage: npm run bench:engine -- [options]
+
+Measures training-step throughput (crops/s and GFLOP/s by the project's FLOP rule) of the engine,
+and of PyTorch on the same shapes when Debian's python3-torch is installed.
+
+cases:
+${ENGINE_CASES.map((c) => `  ${c.name.padEnd(16)} ${c.description}`).join('\n')}
+
+options:
+  --backend=NAME   ${BACKEND_CHOICES.join('|')} (default auto)
+  --threads=N      CPU threads for wasm and PyTorch (default: all ${os.availableParallelism()} cores)
+  --cases=a,b      cases to run (default: all)
+  --steps=N        timed steps per case (default 3); the median is reported
+  --warmup=N       untimed steps first (default 1)
+  --profile        also print per-kernel times of one step (tf.profile)
+  --no-torch       skip the PyTorch comparison
+  --json           one JSON object per case on stdout`;
+
+interface CaseReport extends StepTiming {
+  backend: string;
+  threads: number;
+  pytorch?: TorchResult | { unavailable: string };
+  ratio_to_pytorch?: number;
+}
+
+function log(json: boolean, line: string): void {
+  // Progress goes to stderr so that --json output stays machine-readable.
+  (json ? process.stderr : process.stdout).write(`${line}\n`);
+}
+
+runMain(async () => {
+  const { values } = parseFlags(process.argv.slice(2), {
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    cases: { type: 'string' },
+    steps: { type: 'string' },
+    warmup: { type: 'string' },
+    profile: { type: 'boolean' },
+    'no-torch': { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, USAGE);
+  const json = values.json ?? false;
+  const backendChoice = (values.backend ?? 'auto') as BackendChoice;
+  if (!BACKEND_CHOICES.includes(backendChoice)) throw new UsageError(`unknown --backend=${backendChoice}; valid: ${BACKEND_CHOICES.join(', ')}`);
+  const threads = parseIntFlag('threads', values.threads, os.availableParallelism());
+  const steps = parseIntFlag('steps', values.steps, 3);
+  const warmup = parseIntFlag('warmup', values.warmup, 1, 0);
+  const names = values.cases ? values.cases.split(',') : ENGINE_CASES.map((c) => c.name);
+  const cases = names.map((n) => {
+    const c = ENGINE_CASES.find((e) => e.name === n);
+    if (!c) throw new UsageError(`unknown case "${n}"; valid: ${ENGINE_CASES.map((e) => e.name).join(', ')}`);
+    return c;
+  });
+
+  const backend = await initBackend({ backend: backendChoice, threads });
+  log(json, describeBackend(backend));
+  const torchReason = values['no-torch'] ? 'skipped (--no-torch)' : torchUnavailableReason();
+  if (torchReason) log(json, `pytorch: ${torchReason}`);
+
+  for (const c of cases) {
+    log(json, `${c.name}: ${c.description} (${warmup} warm-up + ${steps} timed steps)`);
+    const timing = await runEngineCase(c, {
+      warmup,
+      steps,
+      profile: values.profile ?? false,
+      onStep: (i, s) => log(json, `  step ${i + 1}/${steps}: ${s.toFixed(2)} s`),
+    });
+    const report: CaseReport = { ...timing, backend: backend.label, threads: backend.threads };
+    if (!torchReason) {
+      const torch = runTorchStep(c.torchArgs, threads, steps);
+      report.pytorch = torch;
+      report.ratio_to_pytorch = timing.crops_per_second / torch.crops_per_second;
+    } else {
+      report.pytorch = { unavailable: torchReason };
+    }
+    if (json) {
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    } else {
+      const torchText =
+        report.ratio_to_pytorch !== undefined
+          ? `  pytorch ${(report.pytorch as TorchResult).crops_per_second.toFixed(2)} crops/s  ratio ours/pytorch ${report.ratio_to_pytorch.toFixed(3)}`
+          : '';
+      log(json, `  => ${timing.crops_per_second.toFixed(2)} crops/s, ${timing.gflops_per_second.toFixed(1)} GFLOP/s${torchText}`);
+      if (timing.kernels) {
+        const total = timing.kernels.reduce((s, k) => s + k.ms, 0);
+        for (const k of timing.kernels.slice(0, 12)) {
+          log(json, `     ${k.kernel.padEnd(24)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(0).padStart(7)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)} %`);
+        }
+      }
+    }
+  }
+});

@@ -1,0 +1,146 @@
+/**
+ * The engine benchmark's cases: one full training step (forward, backward, optimizer update) on shapes
+ * that matter for the product, timed with the device synchronised at every step end.
+ *
+ *  - `resnet18-cifar`: ResNet-18 (CIFAR stem), 32 crops of 32x32, loss mean(features^2), SGD momentum 0.9
+ *    (the shape of ../shared/reference/torch_step.py --mode backbone);
+ *  - `emp-ssl`: the same backbone + EMP-SSL's 512-4096-4096-1024 projector on 10 images x 20 patches.
+ *    Its loss is a placeholder, mean(z^2), until the methods land; the loss is negligible next to the
+ *    network (torch_step.py's emp-ssl mode uses the real loss).
+ */
+import * as tf from '../tf.js';
+import { forwardCost, trainingFlops } from '../flops.js';
+import { mlpHead } from '../nn/mlp.js';
+import type { Module } from '../nn/module.js';
+import { disposeModel, initModel } from '../nn/params.js';
+import { makeBackbone } from '../nn/resnet.js';
+import { Sgd } from '../optim/sgd.js';
+import { Rng } from '../random.js';
+import { trainStep } from '../train/step.js';
+
+export interface EngineCase {
+  name: string;
+  backbone: string;
+  head: number[] | null;
+  crops: number;
+  resolution: number;
+  /** Arguments for torch_step.py that reproduce the case in PyTorch. */
+  torchArgs: string[];
+  description: string;
+}
+
+export const ENGINE_CASES: EngineCase[] = [
+  {
+    name: 'resnet18-cifar',
+    backbone: 'resnet18-cifar',
+    head: null,
+    crops: 32,
+    resolution: 32,
+    torchArgs: ['--mode', 'backbone', '--crops', '32'],
+    description: 'ResNet-18 CIFAR stem, batch 32 of 32x32, fwd+bwd+SGD',
+  },
+  {
+    name: 'emp-ssl',
+    backbone: 'resnet18-cifar',
+    head: [512, 4096, 4096, 1024],
+    crops: 200,
+    resolution: 32,
+    torchArgs: ['--mode', 'emp-ssl', '--images', '10', '--patches', '20'],
+    description: 'EMP-SSL step shape: ResNet-18 + 512-4096-4096-1024 projector, 10 images x 20 patches',
+  },
+];
+
+export interface StepTiming {
+  case: string;
+  crops_per_step: number;
+  steps: number;
+  seconds_per_step: number;
+  crops_per_second: number;
+  training_flops_per_step: number;
+  gflops_per_second: number;
+  /** Per-kernel time of one profiled step, largest first (only with profiling on). */
+  kernels?: { kernel: string; calls: number; ms: number }[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export interface RunCaseOptions {
+  warmup: number;
+  steps: number;
+  profile: boolean;
+  onStep?: (i: number, seconds: number) => void;
+}
+
+export async function runEngineCase(c: EngineCase, options: RunCaseOptions): Promise<StepTiming> {
+  const backbone = makeBackbone(c.backbone);
+  const modules: Module[] = c.head ? [backbone, mlpHead('projector', c.head)] : [backbone];
+  const state = initModel(modules, 0);
+  const optimizer = new Sgd(state.specs, { momentum: 0.9 });
+  const x = tf.tensor4d(new Rng(1).fillNormal(new Float32Array(c.crops * c.resolution * c.resolution * 3)), [
+    c.crops,
+    c.resolution,
+    c.resolution,
+    3,
+  ]);
+  const lossFn = (ctx: Parameters<Parameters<typeof trainStep>[3]>[0]) => {
+    let y = x as tf.Tensor;
+    for (const m of modules) y = m.forward(y, ctx);
+    return tf.mean(tf.square(y)) as tf.Scalar;
+  };
+  const step = async () => {
+    const loss = trainStep(state, optimizer, 0.01, lossFn);
+    const [v] = await loss.data();
+    loss.dispose();
+    if (!Number.isFinite(v)) throw new Error(`engine benchmark ${c.name}: loss became ${v}`);
+  };
+
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < options.warmup; i++) await step();
+    for (let i = 0; i < options.steps; i++) {
+      const t0 = process.hrtime.bigint();
+      await step();
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      times.push(seconds);
+      options.onStep?.(i, seconds);
+    }
+    let kernels: StepTiming['kernels'];
+    if (options.profile) kernels = await profileStep(step);
+    const perStep = median(times);
+    const flops = trainingFlops({
+      backprop: [{ flopsPerCrop: forwardCost(modules, [c.resolution, c.resolution, 3]).flops, crops: c.crops }],
+    });
+    return {
+      case: c.name,
+      crops_per_step: c.crops,
+      steps: options.steps,
+      seconds_per_step: perStep,
+      crops_per_second: c.crops / perStep,
+      training_flops_per_step: flops,
+      gflops_per_second: flops / perStep / 1e9,
+      kernels,
+    };
+  } finally {
+    x.dispose();
+    optimizer.dispose();
+    disposeModel(state);
+  }
+}
+
+/** Per-kernel wall time of one step (tf.profile), aggregated by kernel name. */
+async function profileStep(step: () => Promise<void>): Promise<StepTiming['kernels']> {
+  const info = await tf.profile(step);
+  const byName = new Map<string, { calls: number; ms: number }>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = byName.get(k.name) ?? { calls: 0, ms: 0 };
+    e.calls += 1;
+    e.ms += ms;
+    byName.set(k.name, e);
+  }
+  return [...byName.entries()].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms);
+}

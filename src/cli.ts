@@ -1,0 +1,47 @@
+/**
+ * Shared command-line handling: strict flag parsing with clear errors, `--help`, and exit codes.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses argv strictly; unknown flags and bad values become UsageErrors naming what is valid. */
+export function parseFlags<O extends Options>(argv: string[], options: O, usage: string) {
+  const all = { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
+  } catch (e) {
+    const valid = Object.keys(all).map((k) => `--${k}`).join(', ');
+    throw new UsageError(`${(e as Error).message}\nvalid flags: ${valid}\n\n${usage}`);
+  }
+  if ((parsed.values as Record<string, unknown>).help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  return parsed;
+}
+
+export function parseIntFlag(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  return n;
+}
+
+/** Runs an async main with consistent error reporting: usage errors exit 2, others 1. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      if (e instanceof UsageError) {
+        process.stderr.write(`error: ${e.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

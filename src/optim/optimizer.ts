@@ -1,0 +1,35 @@
+/**
+ * Optimizer contract: one update of named parameters from named gradients at a given learning rate.
+ * Learning rates come from a schedule over budget progress (schedule.ts), never from epochs.
+ */
+import * as tf from '../tf.js';
+import type { ParamSpec } from '../nn/module.js';
+import type { ParamTree } from '../nn/params.js';
+
+export interface Optimizer {
+  readonly name: string;
+  step(params: ParamTree, grads: tf.NamedTensorMap, lr: number): void;
+  dispose(): void;
+}
+
+/** Biases and batch-norm parameters: excluded from weight decay (and from LARS adaptation). */
+export function isBiasOrNorm(spec: ParamSpec | undefined): boolean {
+  return spec !== undefined && spec.group !== 'weight';
+}
+
+/** Lazily created per-parameter state tensors (momentum buffers, Adam moments). */
+export class SlotStore {
+  private readonly slots = new Map<string, tf.Variable>();
+  get(key: string, like: tf.Tensor): tf.Variable {
+    let v = this.slots.get(key);
+    if (!v) {
+      v = tf.variable(tf.zerosLike(like), false);
+      this.slots.set(key, v);
+    }
+    return v;
+  }
+  dispose(): void {
+    for (const v of this.slots.values()) v.dispose();
+    this.slots.clear();
+  }
+}

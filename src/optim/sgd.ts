@@ -1,0 +1,49 @@
+/**
+ * SGD with momentum, Nesterov and weight decay, PyTorch semantics (torch.optim.SGD, dampening 0):
+ *   g <- g + wd * p;  b <- mu * b + g;  g <- g + mu * b (Nesterov) or g <- b;  p <- p - lr * g
+ */
+import * as tf from '../tf.js';
+import type { ParamSpec } from '../nn/module.js';
+import type { ParamTree } from '../nn/params.js';
+import { isBiasOrNorm, SlotStore, type Optimizer } from './optimizer.js';
+
+export interface SgdOptions {
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  /** Exclude biases and batch-norm parameters from weight decay. Default false (PyTorch's default). */
+  excludeBiasAndNormFromDecay?: boolean;
+}
+
+export class Sgd implements Optimizer {
+  readonly name = 'sgd';
+  private readonly slots = new SlotStore();
+  constructor(
+    private readonly specs: Record<string, ParamSpec>,
+    private readonly options: SgdOptions = {},
+  ) {
+    if (options.nesterov && !(options.momentum && options.momentum > 0)) throw new Error('Nesterov momentum needs momentum > 0');
+  }
+
+  step(params: ParamTree, grads: tf.NamedTensorMap, lr: number): void {
+    const { momentum = 0, nesterov = false, weightDecay = 0, excludeBiasAndNormFromDecay = false } = this.options;
+    tf.tidy(() => {
+      for (const [name, p] of Object.entries(params)) {
+        let g = grads[name];
+        if (!g) continue;
+        const decay = excludeBiasAndNormFromDecay && isBiasOrNorm(this.specs[name]) ? 0 : weightDecay;
+        if (decay !== 0) g = tf.add(g, tf.mul(p, decay));
+        if (momentum !== 0) {
+          const buf = this.slots.get(name, p);
+          buf.assign(tf.add(tf.mul(buf, momentum), g));
+          g = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
+        }
+        p.assign(tf.sub(p, tf.mul(g, lr)));
+      }
+    });
+  }
+
+  dispose(): void {
+    this.slots.dispose();
+  }
+}
