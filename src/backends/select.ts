@@ -5,6 +5,7 @@
 import * as tf from '../tf.js';
 import os from 'node:os';
 import { registerWasmConvGradients } from './wasm_conv_grads.js';
+import { registerWasmMatMul } from './wasm_matmul.js';
 import { registerThreadedWasm, threadsSupported, wasmThreadsInUse } from './wasm_threaded.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -56,6 +57,7 @@ async function loadWasm(threads: number): Promise<Omit<BackendInfo, 'skipped'>> 
   const threaded = threadsSupported();
   if (threaded) registerThreadedWasm(threads);
   registerWasmConvGradients();
+  registerWasmMatMul();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   const used = threaded ? wasmThreadsInUse() : 1;
   const build = threaded ? 'threaded SIMD' : 'SIMD, single thread (no shared wasm memory)';

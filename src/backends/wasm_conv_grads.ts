@@ -9,11 +9,12 @@
  *     = conv(input = x as [Ci, H, W, N], filter = dy as [OH, OW, N, Co], stride 1, dilation s)
  *       read back as [KH, KW, Ci, Co];
  *
- *   dX[n,h,w,ci] = sum_{kh,kw,co} dy_s[n, h + p - kh, w + p - kw, co] * w[kh,kw,ci,co]
- *     = conv(input = dy with s-1 zeros between its pixels, filter = w flipped in space with in/out swapped,
- *            stride 1, left padding K-1-p).
+ *   dX[n,h,w,ci] = sum_{kh,kw,co} dy[n, (h + p - kh)/s, (w + p - kw)/s, co] * w[kh,kw,ci,co]  (integer indices only)
+ *     = for stride 1: conv(input = dy, filter = w flipped in space with in/out swapped, stride 1,
+ *       padding K-1-p before); for stride s: the same per output phase (h mod s, w mod s) with the
+ *       filter taps that reach that phase, interleaved afterwards.
  *
- * The kernels below call the wasm backend's own kernels (Transpose, Reshape, PadV2, Slice, Conv2D)
+ * The kernels below call the wasm backend's own kernels (Transpose, Reshape, Slice, Fill, Conv2D)
  * and free every intermediate.
  */
 import * as tf from '../tf.js';
@@ -97,49 +98,80 @@ function conv2dBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTenso
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const { inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const info = convInfoFor(inputShape, filter.shape as [number, number, number, number], attrs!);
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
-  const { top, left } = info.padInfo;
-  const [n, h, w] = inputShape;
-  const co = filter.shape[3];
   const t = new Temps(backend);
+  const { strideHeight: sh, strideWidth: sw } = info;
+  if (sh === 1 && sw === 1) return t.release(inputGradientPhase(t, dy, filter, info, 0, 0));
 
-  // Spread dy apart by the stride: [N, OH, OW, C] -> [N, OH*sh, OW*sw, C] with zeros between pixels.
-  let spread: TensorInfo = dy;
-  let spreadH = oh;
-  let spreadW = ow;
-  if (sh > 1 || sw > 1) {
-    const r = t.run('Reshape', { x: dy }, { shape: [n, oh, 1, ow, 1, co] });
-    const padded = t.run('PadV2', { x: r }, {
-      paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
-      constantValue: 0,
-    } as unknown as NamedAttrMap);
-    spreadH = oh * sh;
-    spreadW = ow * sw;
-    spread = t.run('Reshape', { x: padded }, { shape: [n, spreadH, spreadW, co] });
+  // Strided: split dx into its sh x sw phases (rows h = sh*i + ph, columns w = sw*j + pw). Each phase is
+  // a stride-1 convolution of dy with the taps of the filter that reach it, so no work is spent on the
+  // zeros a dilated dy would carry. The phases are then interleaved into [N, H, W, Ci] on the heap
+  // (wasm's rank-6 Transpose and StridedSlice are element-by-element loops, far slower than these copies).
+  const phases: TensorInfo[][] = [];
+  for (let ph = 0; ph < sh; ph++) {
+    phases.push([]);
+    for (let pw = 0; pw < sw; pw++) phases[ph].push(inputGradientPhase(t, dy, filter, info, ph, pw));
   }
-  // Padding after, so the output is exactly H x W; negative means trailing zeros of the spread to drop.
-  let bottom = h + top - spreadH;
-  let right = w + left - spreadW;
-  if (bottom < 0 || right < 0) {
-    spreadH += Math.min(bottom, 0);
-    spreadW += Math.min(right, 0);
-    spread = t.run('Slice', { x: spread }, { begin: [0, 0, 0, 0], size: [n, spreadH, spreadW, co] });
-    bottom = Math.max(bottom, 0);
-    right = Math.max(right, 0);
+  const [n, h, w, ci] = inputShape;
+  const heap = backend as unknown as WasmHeapAccess;
+  const dx = t.keep(heap.makeOutput([n, h, w, ci], 'float32'));
+  const out = heap.typedArrayFromHeap(dx); // views are taken after the last allocation (the heap may grow)
+  for (let ph = 0; ph < sh; ph++) {
+    for (let pw = 0; pw < sw; pw++) {
+      const phase = phases[ph][pw];
+      const [, hp, wp] = phase.shape;
+      const src = hp * wp > 0 ? heap.typedArrayFromHeap(phase) : null;
+      for (let b = 0; b < n; b++) {
+        for (let i = 0; i < hp; i++) {
+          for (let j = 0; j < wp; j++) {
+            const at = ((b * h + sh * i + ph) * w + sw * j + pw) * ci;
+            if (src) out.set(src.subarray(((b * hp + i) * wp + j) * ci, ((b * hp + i) * wp + j + 1) * ci), at);
+          }
+        }
+      }
+    }
   }
-  const swapped = t.run('Reshape', { x: flippedSwapped(t, filter) }, { shape: [kh, kw, co, filter.shape[2]] }); // [KH, KW, Co, Ci]
-  const dx = t.run(
-    'Conv2D',
-    { x: spread, filter: swapped },
-    {
-      strides: [1, 1],
-      dilations: [1, 1],
-      pad: [[0, 0], [kh - 1 - top, bottom], [kw - 1 - left, right], [0, 0]],
-      dataFormat: 'NHWC',
-      dimRoundingMode: undefined as unknown as string,
-    } as unknown as NamedAttrMap,
-  );
   return t.release(dx);
+}
+
+/**
+ * Rows h = s*i + ph of dx (and likewise columns): dx[h] = sum_kh dy[(h + top - kh) / s] w[kh] over the
+ * taps kh = r, r + s, ... with r = (ph + top) mod s, i.e. a stride-1 correlation of dy with those taps
+ * flipped. Returns [N, ceil((H - ph) / s), ceil((W - pw) / s), Ci].
+ */
+function inputGradientPhase(t: Temps, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, ph: number, pw: number): TensorInfo {
+  const [n, h, w, ci] = info.inShape;
+  const axes = [
+    { size: h, k: info.filterHeight, s: info.strideHeight, pad: info.padInfo.top, out: info.outHeight, phase: ph },
+    { size: w, k: info.filterWidth, s: info.strideWidth, pad: info.padInfo.left, out: info.outWidth, phase: pw },
+  ].map(({ size, k, s, pad, out, phase }) => {
+    const r = (phase + pad) % s;
+    const q = (phase + pad - r) / s;
+    const taps = Math.max(0, Math.ceil((k - r) / s));
+    const rows = Math.max(0, Math.ceil((size - phase) / s));
+    // Padding of dy before and after so the stride-1 correlation yields exactly `rows` outputs;
+    // negative padding means dy rows that this phase never reads.
+    return { r, taps, rows, before: taps - 1 - q, after: rows + q - out, out };
+  });
+  const [ah, aw] = axes;
+  if (ah.taps === 0 || aw.taps === 0 || ah.rows === 0 || aw.rows === 0) {
+    return t.run('Fill', {}, { shape: [n, ah.rows, aw.rows, ci], value: 0, dtype: 'float32' } as unknown as NamedAttrMap);
+  }
+  let input = dy;
+  const crop = (a: (typeof axes)[number]) => ({ begin: Math.max(0, -a.before), size: a.out - Math.max(0, -a.before) - Math.max(0, -a.after) });
+  if (ah.before < 0 || ah.after < 0 || aw.before < 0 || aw.after < 0) {
+    const [ch, cw] = [crop(ah), crop(aw)];
+    input = t.run('Slice', { x: dy }, { begin: [0, ch.begin, cw.begin, 0], size: [n, ch.size, cw.size, dy.shape[3]] });
+  }
+  const rowsTaps = Array.from({ length: ah.taps }, (_, j) => ah.r + info.strideHeight * j);
+  const colsTaps = Array.from({ length: aw.taps }, (_, j) => aw.r + info.strideWidth * j);
+  const swapped = t.run('Reshape', { x: flippedSwapped(t, filter, rowsTaps, colsTaps) }, { shape: [ah.taps, aw.taps, filter.shape[3], ci] }); // [kh, kw, Co, Ci]
+  return t.run('Conv2D', { x: input, filter: swapped }, {
+    strides: [1, 1],
+    dilations: [1, 1],
+    pad: [[0, 0], [Math.max(0, ah.before), Math.max(0, ah.after)], [Math.max(0, aw.before), Math.max(0, aw.after)], [0, 0]],
+    dataFormat: 'NHWC',
+    dimRoundingMode: undefined as unknown as string,
+  } as unknown as NamedAttrMap);
 }
 
 interface WasmHeapAccess {
@@ -148,20 +180,26 @@ interface WasmHeapAccess {
 }
 
 /**
- * The filter flipped in both spatial axes with in/out channels swapped, as [KH*KW, Co, Ci]. Flipping
- * both axes reverses the order of the KH*KW taps: contiguous blocks copied on the wasm heap (its Reverse
- * and GatherV2 kernels run at ~12 M elements/s, 20x slower than this copy).
+ * The filter restricted to the taps rows x cols, flipped in both spatial axes, with in/out channels
+ * swapped: [rows*cols, Co, Ci]. Flipping reverses the tap order, so each output tap is one contiguous
+ * [Ci, Co] block of the filter copied on the wasm heap (its Reverse, GatherV2 and StridedSlice kernels
+ * run at ~12 M elements/s, 20x slower than these copies), then one Transpose swaps the channels.
  */
-function flippedSwapped(t: Temps, filter: TensorInfo): TensorInfo {
-  const [kh, kw, ci, co] = filter.shape;
-  const taps = kh * kw;
+function flippedSwapped(t: Temps, filter: TensorInfo, rows: number[], cols: number[]): TensorInfo {
+  const [, kw, ci, co] = filter.shape;
   const block = ci * co;
   const heap = t.backend as unknown as WasmHeapAccess;
-  const reversed = t.keep(heap.makeOutput([taps, ci, co], 'float32'));
+  const selected = t.keep(heap.makeOutput([rows.length * cols.length, ci, co], 'float32'));
   const src = heap.typedArrayFromHeap(filter);
-  const dst = heap.typedArrayFromHeap(reversed);
-  for (let tap = 0; tap < taps; tap++) dst.set(src.subarray((taps - 1 - tap) * block, (taps - tap) * block), tap * block);
-  return t.run('Transpose', { x: reversed }, { perm: [0, 2, 1] });
+  const dst = heap.typedArrayFromHeap(selected);
+  let tap = 0;
+  for (let a = rows.length - 1; a >= 0; a--) {
+    for (let b = cols.length - 1; b >= 0; b--) {
+      const from = (rows[a] * kw + cols[b]) * block;
+      dst.set(src.subarray(from, from + block), block * tap++);
+    }
+  }
+  return t.run('Transpose', { x: selected }, { perm: [0, 2, 1] });
 }
 
 /** Registers (or re-registers) both gradient kernels on the wasm backend. */

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '../src/tf.js';
+import { describeBackend, initBackend, type BackendChoice } from '../src/backends/select.js';
+
+describe('backend selection', () => {
+  it('auto falls through the tfjs-node packages to threaded wasm and says why', async () => {
+    const info = await initBackend({ backend: 'auto', threads: 2 });
+    // On this machine and in CI the tfjs-node packages cannot install (no libtensorflow download).
+    expect(info.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(info.threads).toBe(2);
+    expect(info.label).toMatch(/threaded SIMD, 2 threads/);
+    expect(info.skipped.map((s) => s.candidate)).toEqual(['tfjs-node-gpu', 'tfjs-node']);
+    expect(info.skipped[0].reason).toMatch(/not installed/);
+    expect(describeBackend(info)).toMatch(/tfjs-node-gpu skipped/);
+    expect(process.env.TF_FORCE_GPU_ALLOW_GROWTH).toBe('true');
+  });
+
+  it('explicit cpu', async () => {
+    const info = await initBackend({ backend: 'cpu' });
+    expect(info.name).toBe('cpu');
+    expect(info.skipped).toEqual([]);
+  });
+
+  it('explicit tensorflow fails with the reasons when the packages are absent', async () => {
+    await expect(initBackend({ backend: 'tensorflow' })).rejects.toThrow(/no usable backend for --backend=tensorflow:\n {2}tfjs-node-gpu: .*not installed/);
+  });
+
+  it('rejects unknown names and bad thread counts', async () => {
+    await expect(initBackend({ backend: 'webgl' as BackendChoice })).rejects.toThrow(/valid: auto, tensorflow, wasm, cpu/);
+  });
+});

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+function bench(args: string[]) {
+  return spawnSync(TSX, ['bench/engine.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+}
+
+describe('npm run bench:engine', () => {
+  it('--help lists the cases and flags', () => {
+    const r = bench(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/resnet18-cifar/);
+    expect(r.stdout).toMatch(/--json/);
+  });
+
+  it('unknown flags and cases fail with exit 2 and say what is valid', () => {
+    const flag = bench(['--bogus']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toMatch(/Unknown option '--bogus'/);
+    expect(flag.stderr).toMatch(/valid flags: .*--backend/);
+    const c = bench(['--cases=nope']);
+    expect(c.status).toBe(2);
+    expect(c.stderr).toMatch(/unknown case "nope"; valid: resnet18-cifar, emp-ssl/);
+  });
+
+  it('--json prints one object per case with the figures', () => {
+    const r = bench(['--json', '--cases=resnet18-cifar', '--steps=1', '--warmup=0', '--no-torch']);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const row = JSON.parse(lines[0]);
+    expect(row.case).toBe('resnet18-cifar');
+    expect(row.backend).toMatch(/wasm/);
+    expect(row.crops_per_second).toBeGreaterThan(0);
+    // 3 x 2 x 555,417,600 MACs x 32 crops, the FLOP rule on the reference count
+    expect(row.training_flops_per_step).toBe(3 * 2 * 555417600 * 32);
+    expect(row.gflops_per_second).toBeCloseTo((row.training_flops_per_step / row.seconds_per_step) / 1e9, 6);
+    expect(row.pytorch).toEqual({ unavailable: 'skipped (--no-torch)' });
+  }, 300_000);
+});

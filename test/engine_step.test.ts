@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '../src/tf.js';
+import { initBackend } from '../src/backends/select.js';
+import { mlpHead } from '../src/nn/mlp.js';
+import type { ForwardContext, Module } from '../src/nn/module.js';
+import { disposeModel, initModel, readTree } from '../src/nn/params.js';
+import { makeBackbone } from '../src/nn/resnet.js';
+import { Sgd } from '../src/optim/sgd.js';
+import { Rng } from '../src/random.js';
+import { trainStep } from '../src/train/step.js';
+import { relativeError } from './helpers.js';
+
+const flatTree = (tree: Record<string, Float32Array>) => Object.keys(tree).sort().flatMap((n) => Array.from(tree[n]));
+const l2 = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+
+/** Small ResNet (both stems) + projector, two SGD steps; returns losses, gradients and final parameters. */
+async function train(backend: 'wasm' | 'cpu', stem: 'cifar' | 'imagenet', seed: number) {
+  await initBackend({ backend });
+  const modules: Module[] = [makeBackbone(`resnet-small-${stem}`), mlpHead('projector', [128, 64, 32])];
+  const state = initModel(modules, seed);
+  const opt = new Sgd(state.specs, { momentum: 0.9, weightDecay: 5e-4 });
+  const x = tf.tensor4d(new Rng(seed + 1).fillNormal(new Float32Array(3 * 16 * 16 * 3)), [3, 16, 16, 3]);
+  const loss = (ctx: ForwardContext) => {
+    let y: tf.Tensor = x;
+    for (const m of modules) y = m.forward(y, ctx);
+    return tf.mean(tf.square(tf.sub(y, 0.5))) as tf.Scalar;
+  };
+  // Gradients of the first step, for parity.
+  const { grads } = tf.variableGrads(() => loss({ params: state.params, buffers: state.buffers, training: true, bufferUpdates: new Map() }));
+  const firstGrads: Record<string, Float32Array> = {};
+  for (const [name, v] of Object.entries(state.params)) firstGrads[name] = (await grads[v.name].data()) as Float32Array;
+  tf.dispose(grads);
+  const initial = await readTree(state.params);
+  const losses: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const l = trainStep(state, opt, 0.05, loss);
+    losses.push((await l.data())[0]);
+    l.dispose();
+  }
+  const params = await readTree(state.params);
+  // What two optimizer steps changed.
+  const updates = Object.fromEntries(Object.entries(params).map(([n, v]) => [n, v.map((x, i) => x - initial[n][i])]));
+  const buffers = await readTree(state.buffers);
+  opt.dispose();
+  disposeModel(state);
+  x.dispose();
+  return { losses, firstGrads, params, updates, buffers };
+}
+
+describe('whole training step', () => {
+  for (const stem of ['cifar', 'imagenet'] as const) {
+    it(`wasm agrees with the cpu reference (${stem} stem): gradients, losses, updated parameters`, async () => {
+      const ref = await train('cpu', stem, 3);
+      const got = await train('wasm', stem, 3);
+      // All gradients together, then each parameter's (float32 through ~20 layers: 1e-3, the project's
+      // gradient tolerance). Biases of linear layers followed by batch norm have a gradient that is zero
+      // in exact arithmetic; both backends give float noise there, so those are checked in absolute terms.
+      const names = Object.keys(ref.firstGrads);
+      expect(relativeError(flatTree(got.firstGrads), flatTree(ref.firstGrads))).toBeLessThan(1e-3);
+      for (const name of names) {
+        const refNorm = l2(ref.firstGrads[name]);
+        if (refNorm < 1e-6) expect(l2(got.firstGrads[name]), name).toBeLessThan(1e-5);
+        else expect(relativeError(got.firstGrads[name], ref.firstGrads[name]), name).toBeLessThan(1e-3);
+      }
+      // The first loss is a forward pass only; the second follows an update, so float drift compounds.
+      got.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]) / Math.abs(ref.losses[i])).toBeLessThan(i === 0 ? 1e-5 : 1e-3));
+      // What two steps changed in the parameters, and the running statistics, each tree as a whole
+      // (a zero-initialised bias after two updates is all gradient noise, so per-tensor errors mean little).
+      expect(relativeError(flatTree(got.updates), flatTree(ref.updates))).toBeLessThan(1e-3);
+      expect(relativeError(flatTree(got.buffers), flatTree(ref.buffers))).toBeLessThan(1e-3);
+      expect(got.losses[1]).toBeLessThan(got.losses[0]); // it trains
+    });
+  }
+
+  it('is deterministic: same seed and backend give identical numbers; another seed does not', async () => {
+    const a = await train('wasm', 'cifar', 11);
+    const b = await train('wasm', 'cifar', 11);
+    const c = await train('wasm', 'cifar', 12);
+    expect(a.losses).toEqual(b.losses);
+    for (const name of Object.keys(a.params)) expect(a.params[name]).toEqual(b.params[name]);
+    expect(a.losses).not.toEqual(c.losses);
+  });
+});
