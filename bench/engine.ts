@@ -22,6 +22,8 @@ options:
   --cases=a,b      cases to run (default: all)
   --steps=N        timed steps per case (default 3); the median is reported
   --warmup=N       untimed steps first (default 1)
+  --micro-batches=N  gradient-accumulation chunks per step (default: per case on wasm, whose heap
+                   is 4 GB: emp-ssl runs 4 x 50 crops; 1 elsewhere). Same FLOPs per step.
   --profile        also print per-kernel times of one step (tf.profile)
   --no-torch       skip the PyTorch comparison
   --json           one JSON object per case on stdout`;
@@ -45,6 +47,7 @@ runMain(async () => {
     cases: { type: 'string' },
     steps: { type: 'string' },
     warmup: { type: 'string' },
+    'micro-batches': { type: 'string' },
     profile: { type: 'boolean' },
     'no-torch': { type: 'boolean' },
     json: { type: 'boolean' },
@@ -69,9 +72,11 @@ runMain(async () => {
 
   for (const c of cases) {
     log(json, `${c.name}: ${c.description} (${warmup} warm-up + ${steps} timed steps)`);
+    const microBatches = parseIntFlag('micro-batches', values['micro-batches'], backend.name === 'wasm' ? c.wasmMicroBatches : 1);
     const timing = await runEngineCase(c, {
       warmup,
       steps,
+      microBatches,
       profile: values.profile ?? false,
       onStep: (i, s) => log(json, `  step ${i + 1}/${steps}: ${s.toFixed(2)} s`),
     });

@@ -4,6 +4,7 @@
  */
 import * as tf from '../tf.js';
 import os from 'node:os';
+import { loadOneDnn, registerOneDnnKernels, unregisterOneDnnKernels, type OneDnnStatus } from './onednn.js';
 import { registerWasmConvGradients } from './wasm_conv_grads.js';
 import { registerWasmMatMul } from './wasm_matmul.js';
 import { registerThreadedWasm, threadsSupported, wasmThreadsInUse } from './wasm_threaded.js';
@@ -19,12 +20,16 @@ export interface BackendInfo {
   threads: number;
   /** Candidates tried before the chosen one, with the reason each was skipped. */
   skipped: { candidate: string; reason: string }[];
+  /** wasm only: the optional oneDNN kernels (native/), loaded or why not. */
+  native: OneDnnStatus | null;
 }
 
 export interface BackendOptions {
   backend?: BackendChoice;
-  /** CPU threads for wasm; default: all cores. */
+  /** CPU threads for wasm and the native kernels; default: all cores. */
   threads?: number;
+  /** Use the oneDNN kernels on wasm when they load (default true). */
+  native?: boolean;
 }
 
 type Attempt = () => Promise<Omit<BackendInfo, 'skipped'>>;
@@ -49,19 +54,43 @@ async function loadTensorflowPackage(pkg: string): Promise<Omit<BackendInfo, 'sk
     throw new Error(`${pkg} failed to load: ${errorText(e)}`);
   }
   if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the tensorflow backend did not start`);
-  return { name: 'tensorflow', label: pkg, threads: os.availableParallelism() };
+  return { name: 'tensorflow', label: pkg, threads: os.availableParallelism(), native: null };
 }
 
-async function loadWasm(threads: number): Promise<Omit<BackendInfo, 'skipped'>> {
+let oneDnn: ReturnType<typeof loadOneDnn> | null = null;
+
+/**
+ * Switches the wasm backend between its own kernels and the native oneDNN ones (when loaded) at run
+ * time: kernels are looked up at every op, so this takes effect on the next op. Returns whether native
+ * kernels are now in use.
+ */
+export function useNativeKernels(enabled: boolean): boolean {
+  if (enabled && oneDnn?.addon) {
+    registerOneDnnKernels(oneDnn.addon);
+    return true;
+  }
+  unregisterOneDnnKernels();
+  return false;
+}
+
+async function loadWasm(threads: number, native: boolean): Promise<Omit<BackendInfo, 'skipped'>> {
   await import('@tensorflow/tfjs-backend-wasm');
   const threaded = threadsSupported();
   if (threaded) registerThreadedWasm(threads);
+  // The project's own wasm kernels: convolution gradients and the transposed-matmul fast path.
   registerWasmConvGradients();
   registerWasmMatMul();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   const used = threaded ? wasmThreadsInUse() : 1;
   const build = threaded ? 'threaded SIMD' : 'SIMD, single thread (no shared wasm memory)';
-  return { name: 'wasm', label: `tfjs-backend-wasm (${build}, ${used} thread${used === 1 ? '' : 's'})`, threads: used };
+  let label = `tfjs-backend-wasm (${build}, ${used} thread${used === 1 ? '' : 's'})`;
+  let status: OneDnnStatus = { loaded: false, reason: 'not requested' };
+  if (native) {
+    oneDnn ??= loadOneDnn(threads);
+    status = oneDnn.status;
+    if (useNativeKernels(true) && status.loaded) label += ` + oneDNN ${status.version} (${status.threads} threads)`;
+  }
+  return { name: 'wasm', label, threads: used, native: status };
 }
 
 async function loadCpu(): Promise<Omit<BackendInfo, 'skipped'>> {
@@ -69,7 +98,7 @@ async function loadCpu(): Promise<Omit<BackendInfo, 'skipped'>> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
   // Its first kernel call prints a banner recommending tfjs-node; we already said why that was skipped.
   (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-  return { name: 'cpu', label: 'tfjs-backend-cpu (pure JS reference, slow)', threads: 1 };
+  return { name: 'cpu', label: 'tfjs-backend-cpu (pure JS reference, slow)', threads: 1, native: null };
 }
 
 /** Initialises a backend and makes it current. */
@@ -84,7 +113,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     candidates.push(['tfjs-node-gpu', () => loadTensorflowPackage('@tensorflow/tfjs-node-gpu')]);
     candidates.push(['tfjs-node', () => loadTensorflowPackage('@tensorflow/tfjs-node')]);
   }
-  if (choice === 'auto' || choice === 'wasm') candidates.push(['wasm', () => loadWasm(threads)]);
+  if (choice === 'auto' || choice === 'wasm') candidates.push(['wasm', () => loadWasm(threads, options.native ?? true)]);
   if (choice === 'auto' || choice === 'cpu') candidates.push(['cpu', loadCpu]);
 
   const skipped: BackendInfo['skipped'] = [];
@@ -102,6 +131,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
 
 /** One line for logs: what was picked and why the others were not. */
 export function describeBackend(info: BackendInfo): string {
-  const skipped = info.skipped.map((s) => `${s.candidate} skipped: ${s.reason}`);
-  return [`backend: ${info.label}`, ...skipped.map((s) => `  (${s})`)].join('\n');
+  const notes = info.skipped.map((s) => `${s.candidate} skipped: ${s.reason}`);
+  if (info.native && !info.native.loaded) notes.push(`oneDNN kernels off: ${info.native.reason}`);
+  return [`backend: ${info.label}`, ...notes.map((s) => `  (${s})`)].join('\n');
 }

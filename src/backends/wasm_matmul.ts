@@ -11,11 +11,13 @@ import type { KernelBackend, NamedAttrMap, TensorInfo } from '../tf.js';
 
 const BACKEND = 'wasm';
 
+/** tfjs's own BatchMatMul kernel, captured before anything replaces it. */
+let stockKernel: tf.KernelConfig | undefined;
+
 export function registerWasmMatMul(): void {
-  const original = tf.getKernel('BatchMatMul', BACKEND);
-  if (!original) throw new Error('the wasm backend has no BatchMatMul kernel');
-  // Re-registration (e.g. a second initBackend) must wrap the stock kernel, not our wrapper.
-  const stock = (original.kernelFunc as { stock?: tf.KernelFunc }).stock ?? original.kernelFunc;
+  stockKernel ??= tf.getKernel('BatchMatMul', BACKEND);
+  if (!stockKernel) throw new Error('the wasm backend has no BatchMatMul kernel');
+  const stock = stockKernel.kernelFunc;
   const transpose = tf.getKernel('Transpose', BACKEND)!.kernelFunc;
 
   const kernelFunc = ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }) => {
@@ -31,7 +33,6 @@ export function registerWasmMatMul(): void {
       backend.disposeData(aT.dataId);
     }
   };
-  (kernelFunc as { stock?: tf.KernelFunc }).stock = stock;
   tf.unregisterKernel('BatchMatMul', BACKEND);
-  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: BACKEND, setupFunc: original.setupFunc, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: BACKEND, setupFunc: stockKernel.setupFunc, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
 }

@@ -66,10 +66,15 @@ function workerScriptPath(wasmOutDir: string): string {
  * Replaces the `wasm` backend's factory with one that loads the threaded build with `threads` threads.
  * Call before `tf.setBackend('wasm')`.
  */
+let registeredThreads = 0;
+
 export function registerThreadedWasm(threads: number, priority = 2): void {
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new Error(`--threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
   }
+  // Keep a running backend (and its worker pool) when nothing changes.
+  if (registeredThreads === threads) return;
+  registeredThreads = threads;
   const wasmPkg = require('@tensorflow/tfjs-backend-wasm') as WasmPackage;
   const wasmOutDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
   const mainScript = path.join(wasmOutDir, 'tfjs-backend-wasm-threaded-simd.js');

@@ -11,12 +11,12 @@
 import * as tf from '../tf.js';
 import { forwardCost, trainingFlops } from '../flops.js';
 import { mlpHead } from '../nn/mlp.js';
-import type { Module } from '../nn/module.js';
+import type { ForwardContext, Module } from '../nn/module.js';
 import { disposeModel, initModel } from '../nn/params.js';
 import { makeBackbone } from '../nn/resnet.js';
 import { Sgd } from '../optim/sgd.js';
 import { Rng } from '../random.js';
-import { trainStep } from '../train/step.js';
+import { trainStepAccumulated } from '../train/step.js';
 
 export interface EngineCase {
   name: string;
@@ -24,6 +24,11 @@ export interface EngineCase {
   head: number[] | null;
   crops: number;
   resolution: number;
+  /**
+   * Default micro-batches per step on backends whose memory is bounded (wasm: 4 GB heap): gradients are
+   * accumulated over them, so FLOPs per step are the same, only batch norm sees smaller batches.
+   */
+  wasmMicroBatches: number;
   /** Arguments for torch_step.py that reproduce the case in PyTorch. */
   torchArgs: string[];
   description: string;
@@ -36,6 +41,7 @@ export const ENGINE_CASES: EngineCase[] = [
     head: null,
     crops: 32,
     resolution: 32,
+    wasmMicroBatches: 1,
     torchArgs: ['--mode', 'backbone', '--crops', '32'],
     description: 'ResNet-18 CIFAR stem, batch 32 of 32x32, fwd+bwd+SGD',
   },
@@ -45,6 +51,9 @@ export const ENGINE_CASES: EngineCase[] = [
     head: [512, 4096, 4096, 1024],
     crops: 200,
     resolution: 32,
+    // 200 crops need ~5 GB with tfjs's backprop, past the wasm heap: 4 micro-batches of 50 (one image set
+    // of 10 images x 5 patches each).
+    wasmMicroBatches: 4,
     torchArgs: ['--mode', 'emp-ssl', '--images', '10', '--patches', '20'],
     description: 'EMP-SSL step shape: ResNet-18 + 512-4096-4096-1024 projector, 10 images x 20 patches',
   },
@@ -53,6 +62,7 @@ export const ENGINE_CASES: EngineCase[] = [
 export interface StepTiming {
   case: string;
   crops_per_step: number;
+  micro_batches: number;
   steps: number;
   seconds_per_step: number;
   crops_per_second: number;
@@ -72,6 +82,8 @@ export interface RunCaseOptions {
   warmup: number;
   steps: number;
   profile: boolean;
+  /** Gradient-accumulation chunks per step (must divide the crop count). */
+  microBatches: number;
   onStep?: (i: number, seconds: number) => void;
 }
 
@@ -80,19 +92,22 @@ export async function runEngineCase(c: EngineCase, options: RunCaseOptions): Pro
   const modules: Module[] = c.head ? [backbone, mlpHead('projector', c.head)] : [backbone];
   const state = initModel(modules, 0);
   const optimizer = new Sgd(state.specs, { momentum: 0.9 });
-  const x = tf.tensor4d(new Rng(1).fillNormal(new Float32Array(c.crops * c.resolution * c.resolution * 3)), [
-    c.crops,
-    c.resolution,
-    c.resolution,
-    3,
-  ]);
-  const lossFn = (ctx: Parameters<Parameters<typeof trainStep>[3]>[0]) => {
-    let y = x as tf.Tensor;
+  const chunks = options.microBatches;
+  if (!Number.isInteger(chunks) || chunks < 1 || c.crops % chunks !== 0) {
+    throw new Error(`${c.name}: --micro-batches=${chunks} must divide the ${c.crops} crops of a step`);
+  }
+  const perChunk = c.crops / chunks;
+  const rng = new Rng(1);
+  const inputs = Array.from({ length: chunks }, () =>
+    tf.tensor4d(rng.fillNormal(new Float32Array(perChunk * c.resolution * c.resolution * 3)), [perChunk, c.resolution, c.resolution, 3]),
+  );
+  const lossFn = (ctx: ForwardContext, chunk: number) => {
+    let y = inputs[chunk] as tf.Tensor;
     for (const m of modules) y = m.forward(y, ctx);
     return tf.mean(tf.square(y)) as tf.Scalar;
   };
   const step = async () => {
-    const loss = trainStep(state, optimizer, 0.01, lossFn);
+    const loss = trainStepAccumulated(state, optimizer, 0.01, chunks, lossFn);
     const [v] = await loss.data();
     loss.dispose();
     if (!Number.isFinite(v)) throw new Error(`engine benchmark ${c.name}: loss became ${v}`);
@@ -117,6 +132,7 @@ export async function runEngineCase(c: EngineCase, options: RunCaseOptions): Pro
     return {
       case: c.name,
       crops_per_step: c.crops,
+      micro_batches: chunks,
       steps: options.steps,
       seconds_per_step: perStep,
       crops_per_second: c.crops / perStep,
@@ -125,7 +141,7 @@ export async function runEngineCase(c: EngineCase, options: RunCaseOptions): Pro
       kernels,
     };
   } finally {
-    x.dispose();
+    tf.dispose(inputs);
     optimizer.dispose();
     disposeModel(state);
   }

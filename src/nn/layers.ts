@@ -136,13 +136,15 @@ function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: nu
     save([xhat, rstd, g]);
     return {
       value: tf.add(tf.mul(xhat, g), b),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xh, rs, gm] = saved;
-        const dbeta = tf.sum(dy, axes);
-        const dgamma = tf.sum(tf.mul(dy, xh), axes);
-        const inner = tf.sub(tf.sub(dy, tf.div(dbeta, count)), tf.mul(xh, tf.div(dgamma, count)));
-        return [tf.mul(inner, tf.mul(gm, rs)), dgamma, dbeta];
-      },
+      // tfjs keeps every tensor made during back-propagation until it ends: free the temporaries here.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xh, rs, gm] = saved;
+          const dbeta = tf.sum(dy, axes);
+          const dgamma = tf.sum(tf.mul(dy, xh), axes);
+          const inner = tf.sub(tf.sub(dy, tf.div(dbeta, count)), tf.mul(xh, tf.div(dgamma, count)));
+          return [tf.mul(inner, tf.mul(gm, rs)), dgamma, dbeta];
+        }),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const y = op(x, gamma, beta);

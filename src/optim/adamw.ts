@@ -30,10 +30,11 @@ export class AdamW implements Optimizer {
     this.t += 1;
     const c1 = 1 - beta1 ** this.t;
     const c2 = 1 - beta2 ** this.t;
-    tf.tidy(() => {
-      for (const [name, p] of Object.entries(params)) {
+    // One tidy per parameter: temporaries are parameter-sized, so free them as we go.
+    for (const [name, p] of Object.entries(params)) {
+      tf.tidy(() => {
         const g = grads[name];
-        if (!g) continue;
+        if (!g) return;
         const decay = excludeBiasAndNormFromDecay && isBiasOrNorm(this.specs[name]) ? 0 : weightDecay;
         const m = this.moments.get(`${name}/m`, p);
         const v = this.moments.get(`${name}/v`, p);
@@ -41,8 +42,8 @@ export class AdamW implements Optimizer {
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
         p.assign(tf.sub(tf.mul(p, 1 - lr * decay), tf.mul(update, lr)));
-      }
-    });
+      });
+    }
   }
 
   dispose(): void {

@@ -36,10 +36,11 @@ export class Lars implements Optimizer {
 
   step(params: ParamTree, grads: tf.NamedTensorMap, lr: number): void {
     const { momentum = 0.9, nesterov = false, weightDecay = 0, eta = 1e-3, eps = 1e-8, clip = false } = this.options;
-    tf.tidy(() => {
-      for (const [name, p] of Object.entries(params)) {
+    // One tidy per parameter: temporaries are parameter-sized, so free them as we go.
+    for (const [name, p] of Object.entries(params)) {
+      tf.tidy(() => {
         let g = grads[name];
-        if (!g) continue;
+        if (!g) return;
         if (!isBiasOrNorm(this.specs[name])) {
           const pNorm = tf.norm(p);
           const gNorm = tf.norm(g);
@@ -56,8 +57,8 @@ export class Lars implements Optimizer {
           g = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
         }
         p.assign(tf.sub(p, tf.mul(g, lr)));
-      }
-    });
+      });
+    }
   }
 
   dispose(): void {

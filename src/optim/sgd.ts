@@ -27,10 +27,11 @@ export class Sgd implements Optimizer {
 
   step(params: ParamTree, grads: tf.NamedTensorMap, lr: number): void {
     const { momentum = 0, nesterov = false, weightDecay = 0, excludeBiasAndNormFromDecay = false } = this.options;
-    tf.tidy(() => {
-      for (const [name, p] of Object.entries(params)) {
+    // One tidy per parameter: temporaries are parameter-sized, so free them as we go.
+    for (const [name, p] of Object.entries(params)) {
+      tf.tidy(() => {
         let g = grads[name];
-        if (!g) continue;
+        if (!g) return;
         const decay = excludeBiasAndNormFromDecay && isBiasOrNorm(this.specs[name]) ? 0 : weightDecay;
         if (decay !== 0) g = tf.add(g, tf.mul(p, decay));
         if (momentum !== 0) {
@@ -39,8 +40,8 @@ export class Sgd implements Optimizer {
           g = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
         }
         p.assign(tf.sub(p, tf.mul(g, lr)));
-      }
-    });
+      });
+    }
   }
 
   dispose(): void {

@@ -20,16 +20,60 @@ export function evalContext(state: ModelState): ForwardContext {
  * (a scalar tensor the caller owns; read it with `await loss.data()` to synchronise the device).
  */
 export function trainStep(state: ModelState, optimizer: Optimizer, lr: number, loss: (ctx: ForwardContext) => tf.Scalar): tf.Scalar {
-  const ctx = trainingContext(state);
+  return trainStepAccumulated(state, optimizer, lr, 1, (ctx) => loss(ctx));
+}
+
+/**
+ * One optimizer step from `chunks` micro-batches: gradients of each chunk's loss are averaged, so a
+ * per-chunk mean loss gives the gradient of the mean over all chunks. Batch norm sees each chunk on
+ * its own (as data-parallel training without synchronised BN does), and its running statistics are
+ * updated once per chunk. This is how a large crop count fits in the wasm backend's 4 GB heap: tfjs
+ * keeps every activation and every intermediate gradient of a backward pass until the pass ends.
+ * Returns the mean loss.
+ */
+export function trainStepAccumulated(
+  state: ModelState,
+  optimizer: Optimizer,
+  lr: number,
+  chunks: number,
+  loss: (ctx: ForwardContext, chunk: number) => tf.Scalar,
+): tf.Scalar {
   const names = Object.keys(state.params);
-  const { value, grads } = tf.variableGrads(() => loss(ctx), names.map((n) => state.params[n]));
-  const byParam: tf.NamedTensorMap = {};
-  for (const n of names) {
-    const g = grads[state.params[n].name];
-    if (g) byParam[n] = g;
+  const vars = names.map((n) => state.params[n]);
+  let total: tf.NamedTensorMap | null = null;
+  let lossSum = tf.scalar(0);
+  for (let chunk = 0; chunk < chunks; chunk++) {
+    const ctx = trainingContext(state);
+    const { value, grads } = tf.variableGrads(() => loss(ctx, chunk), vars);
+    const byParam: tf.NamedTensorMap = {};
+    for (const n of names) {
+      const g = grads[state.params[n].name];
+      if (g) byParam[n] = g;
+    }
+    if (total === null) {
+      total = byParam;
+    } else {
+      for (const n of Object.keys(byParam)) {
+        const sum = tf.add(total[n], byParam[n]);
+        tf.dispose([total[n], byParam[n]]);
+        total[n] = sum;
+      }
+    }
+    const nextSum = tf.add(lossSum, value);
+    tf.dispose([lossSum, value]);
+    lossSum = nextSum as tf.Scalar;
+    applyBufferUpdates(state, ctx.bufferUpdates);
   }
-  optimizer.step(state.params, byParam, lr);
-  tf.dispose(grads);
-  applyBufferUpdates(state, ctx.bufferUpdates);
-  return value;
+  if (chunks > 1) {
+    for (const n of Object.keys(total!)) {
+      const mean = tf.div(total![n], chunks);
+      total![n].dispose();
+      total![n] = mean;
+    }
+  }
+  optimizer.step(state.params, total!, lr);
+  tf.dispose(Object.values(total!));
+  const meanLoss = tf.div(lossSum, chunks) as tf.Scalar;
+  lossSum.dispose();
+  return meanLoss;
 }
