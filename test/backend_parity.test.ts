@@ -1,6 +1,6 @@
 import * as tf from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../src/backends/select.js';
+import { initBackend, useNativeKernels } from '../src/backends/select.js';
 import { Rng } from '../src/random.js';
 import { relativeError } from './helpers.js';
 
@@ -46,31 +46,74 @@ function gradsOn(backend: string, c: Case, xData: Float32Array, wData: Float32Ar
   });
 }
 
-describe('wasm convolution gradients', () => {
+// The project's wasm kernels, and the native oneDNN ones when the addon is built (libdnnl-dev present).
+const paths = [
+  { name: 'wasm kernels', native: false, tol: 1e-4 },
+  { name: 'oneDNN kernels', native: true, tol: 1e-5 },
+];
+
+describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, tol }) => {
+  let available = true;
   beforeAll(async () => {
     const info = await initBackend({ backend: 'wasm' });
     expect(info.name).toBe('wasm');
+    available = useNativeKernels(native) === native;
+    if (native && process.env.CI && !available) throw new Error(`CI must test the native path: ${JSON.stringify(info.native)}`);
   });
 
   it.each(cases)('k=$k stride=$stride pad=$pad n=$n h=$h w=$w', (c) => {
+    if (!available) return;
+    useNativeKernels(native);
     const rng = new Rng(7);
     const xData = rng.fillNormal(new Float32Array(c.n * c.h * c.w * c.ci));
     const wData = rng.fillNormal(new Float32Array(c.k * c.k * c.ci * c.co));
     const gData = (size: number) => new Rng(11).fillNormal(new Float32Array(size));
     const ref = gradsOn('cpu', c, xData, wData, gData);
     const got = gradsOn('wasm', c, xData, wData, gData);
-    expect(relativeError(got.y, ref.y)).toBeLessThan(1e-5);
-    expect(relativeError(got.dx, ref.dx)).toBeLessThan(1e-4);
-    expect(relativeError(got.dw, ref.dw)).toBeLessThan(1e-4);
+    expect(relativeError(got.y, ref.y)).toBeLessThan(tol);
+    expect(relativeError(got.dx, ref.dx)).toBeLessThan(tol);
+    expect(relativeError(got.dw, ref.dw)).toBeLessThan(tol);
+  });
+
+  it.each([
+    { a: [5, 7], b: [7, 3], ta: false, tb: false },
+    { a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { a: [2, 5, 7], b: [2, 7, 3], ta: false, tb: false },
+    { a: [2, 7, 5], b: [1, 7, 3], ta: true, tb: false },
+  ])('matMul $a x $b transposeA=$ta transposeB=$tb, with and without bias', ({ a, b, ta, tb }) => {
+    if (!available) return;
+    useNativeKernels(native);
+    const rng = new Rng(5);
+    const aData = rng.fillNormal(new Float32Array(a.reduce((p, d) => p * d, 1)));
+    const bData = rng.fillNormal(new Float32Array(b.reduce((p, d) => p * d, 1)));
+    const n = tb ? b[b.length - 2] : b[b.length - 1];
+    const biasData = rng.fillNormal(new Float32Array(n));
+    const run = (backend: string) => {
+      tf.setBackend(backend);
+      return tf.tidy(() => {
+        const ta_ = tf.tensor(aData, a);
+        const tb_ = tf.tensor(bData, b);
+        const plain = tf.matMul(ta_, tb_, ta, tb).dataSync().slice();
+        const fused = tf.fused.matMul({ a: ta_ as tf.Tensor2D, b: tb_ as tf.Tensor2D, transposeA: ta, transposeB: tb, bias: tf.tensor1d(biasData) }).dataSync().slice();
+        return { plain, fused };
+      });
+    };
+    const ref = run('cpu');
+    const got = run('wasm');
+    expect(relativeError(got.plain, ref.plain)).toBeLessThan(tol);
+    expect(relativeError(got.fused, ref.fused)).toBeLessThan(tol);
   });
 
   it('does not leak tensors', () => {
+    if (!available) return;
+    useNativeKernels(native);
     tf.setBackend('wasm');
     const c = cases[5];
     const before = tf.memory().numTensors;
     const rng = new Rng(3);
     gradsOn('wasm', c, rng.fillNormal(new Float32Array(c.n * c.h * c.w * c.ci)), rng.fillNormal(new Float32Array(c.k * c.k * c.ci * c.co)), (s) => new Float32Array(s).fill(1));
     expect(tf.memory().numTensors).toBe(before);
-    expect((tf.engine().backend as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds()).toBeGreaterThanOrEqual(0);
   });
 });

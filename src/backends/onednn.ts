@@ -140,7 +140,7 @@ export function registerOneDnnKernels(addon: OneDnnAddon): void {
   const fusedMatMul = (args: KernelArgs) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
-    // Activations other than none are left to the stock kernel.
+    // Activations other than none are left to the kernel this replaced.
     if ((activation && activation !== 'linear') || preluActivationWeights || (bias && bias.shape.length !== 1)) {
       return replaced.get('_FusedMatMul')!.kernelFunc(args) as TensorInfo;
     }

@@ -1,38 +1,76 @@
 /**
- * BatchMatMul for the wasm backend with a fast path for transposed left operands.
- *
- * tfjs-backend-wasm 4.22 sends matmuls to XNNPACK's fully-connected operator only when the left operand
- * is not transposed; `transposeA` falls back to a naive loop (~0.7 GFLOP/s). Every linear layer's weight
- * gradient is such a product (dW = x^T dy), so we transpose `a` explicitly (a cheap copy) and call the
- * backend's own kernel on the fast path.
+ * Matmul fixes for the wasm backend (tfjs-backend-wasm 4.22):
+ *  - BatchMatMul sends products to XNNPACK's fully-connected operator only when the left operand is not
+ *    transposed; `transposeA` falls back to a naive loop (~0.7 GFLOP/s). Every linear layer's weight
+ *    gradient is such a product (dW = x^T dy), so we transpose `a` explicitly (a cheap copy) first.
+ *  - _FusedMatMul adds the bias along the wrong axis when an operand is transposed or the product is
+ *    batched; we transpose explicitly, and compute batched products as a product plus a broadcast add.
  */
 import * as tf from '../tf.js';
 import type { KernelBackend, NamedAttrMap, TensorInfo } from '../tf.js';
 
 const BACKEND = 'wasm';
 
-/** tfjs's own BatchMatMul kernel, captured before anything replaces it. */
-let stockKernel: tf.KernelConfig | undefined;
+/** tfjs's own kernels, captured before anything replaces them. */
+const stock = new Map<string, tf.KernelConfig>();
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap };
+
+function swapLastAxes(x: TensorInfo, backend: KernelBackend): TensorInfo {
+  const rank = x.shape.length;
+  const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
+  return tf.getKernel('Transpose', BACKEND)!.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
+}
+
+/** Calls `kernel` with the operands flagged in `which` transposed explicitly, and those flags cleared. */
+function withExplicitTransposes(kernel: tf.KernelFunc, args: KernelArgs, which: { a: boolean; b: boolean }): TensorInfo {
+  const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+  const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const temps: TensorInfo[] = [];
+  const aIn = which.a ? temps[temps.push(swapLastAxes(a, args.backend)) - 1] : a;
+  const bIn = which.b ? temps[temps.push(swapLastAxes(b, args.backend)) - 1] : b;
+  try {
+    return kernel({
+      inputs: { ...args.inputs, a: aIn, b: bIn },
+      backend: args.backend,
+      attrs: { ...args.attrs, transposeA: attrs.transposeA && !which.a, transposeB: attrs.transposeB && !which.b } as unknown as NamedAttrMap,
+    }) as TensorInfo;
+  } finally {
+    for (const t of temps) args.backend.disposeData(t.dataId);
+  }
+}
 
 export function registerWasmMatMul(): void {
-  stockKernel ??= tf.getKernel('BatchMatMul', BACKEND);
-  if (!stockKernel) throw new Error('the wasm backend has no BatchMatMul kernel');
-  const stock = stockKernel.kernelFunc;
-  const transpose = tf.getKernel('Transpose', BACKEND)!.kernelFunc;
-
-  const kernelFunc = ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }) => {
-    const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-    const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
-    if (!transposeA) return stock({ inputs, backend, attrs });
-    const rank = a.shape.length;
-    const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
-    const aT = transpose({ inputs: { x: a }, backend, attrs: { perm } }) as TensorInfo;
-    try {
-      return stock({ inputs: { a: aT, b }, backend, attrs: { transposeA: false, transposeB } as unknown as NamedAttrMap });
-    } finally {
-      backend.disposeData(aT.dataId);
+  for (const name of ['BatchMatMul', '_FusedMatMul']) {
+    if (!stock.has(name)) {
+      const config = tf.getKernel(name, BACKEND);
+      if (!config) throw new Error(`the wasm backend has no ${name} kernel`);
+      stock.set(name, config);
     }
+  }
+  const batchMatMul = (args: KernelArgs) => {
+    const { transposeA } = args.attrs as unknown as tf.BatchMatMulAttrs;
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    return withExplicitTransposes(stock.get('BatchMatMul')!.kernelFunc, { ...args, inputs: { a, b } }, { a: transposeA, b: false });
   };
-  tf.unregisterKernel('BatchMatMul', BACKEND);
-  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: BACKEND, setupFunc: stockKernel.setupFunc, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  const fusedMatMul = (args: KernelArgs) => {
+    const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const { a, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const plain = (!activation || activation === 'linear') && !preluActivationWeights;
+    if (a!.shape.length > 2 && plain) {
+      // Batched: the stock kernel mis-broadcasts the bias here too; a product plus a broadcast add is exact.
+      const product = batchMatMul({ ...args, attrs: { transposeA, transposeB } as unknown as NamedAttrMap });
+      if (!bias) return product;
+      try {
+        return tf.getKernel('Add', BACKEND)!.kernelFunc({ inputs: { a: product, b: bias }, backend: args.backend, attrs: {} }) as TensorInfo;
+      } finally {
+        args.backend.disposeData(product.dataId);
+      }
+    }
+    return withExplicitTransposes(stock.get('_FusedMatMul')!.kernelFunc, args, { a: transposeA, b: transposeB });
+  };
+  for (const [kernelName, kernelFunc] of [['BatchMatMul', batchMatMul], ['_FusedMatMul', fusedMatMul]] as const) {
+    tf.unregisterKernel(kernelName, BACKEND);
+    tf.registerKernel({ kernelName, backendName: BACKEND, setupFunc: stock.get(kernelName)!.setupFunc, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
 }
