@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { ENGINE_CASES, runEngineCase, type StepTiming } from '../src/bench/engine_cases.js';
 import { runTorchStep, torchUnavailableReason, type TorchResult } from '../src/bench/torch_reference.js';
-import { BACKEND_CHOICES, describeBackend, initBackend, type BackendChoice } from '../src/backends/select.js';
+import { BACKEND_CHOICES, describeBackend, initBackend, useNativeKernels, type BackendChoice } from '../src/backends/select.js';
 import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 
 const USAGE = `usage: npm run bench:engine -- [options]
@@ -25,11 +25,15 @@ options:
   --micro-batches=N  gradient-accumulation chunks per step (default: per case on wasm, whose heap
                    is 4 GB: emp-ssl runs 4 x 50 crops; 1 elsewhere). Same FLOPs per step.
   --profile        also print per-kernel times of one step (tf.profile)
+  --native=MODE    wasm only: both (default: plain wasm kernels and oneDNN kernels side by side, when
+                   the addon is built), on (oneDNN only), off (plain wasm only)
   --no-torch       skip the PyTorch comparison
   --json           one JSON object per case on stdout`;
 
 interface CaseReport extends StepTiming {
   backend: string;
+  /** Which kernels ran the convolutions and matmuls. */
+  kernels_path: 'wasm' | 'wasm+onednn' | string;
   threads: number;
   pytorch?: TorchResult | { unavailable: string };
   ratio_to_pytorch?: number;
@@ -50,6 +54,7 @@ runMain(async () => {
     'micro-batches': { type: 'string' },
     profile: { type: 'boolean' },
     'no-torch': { type: 'boolean' },
+    native: { type: 'string' },
     json: { type: 'boolean' },
   }, USAGE);
   const json = values.json ?? false;
@@ -65,41 +70,60 @@ runMain(async () => {
     return c;
   });
 
-  const backend = await initBackend({ backend: backendChoice, threads });
+  const nativeMode = values.native ?? 'both';
+  if (!['both', 'on', 'off'].includes(nativeMode)) throw new UsageError(`--native must be both, on or off; got "${nativeMode}"`);
+  const backend = await initBackend({ backend: backendChoice, threads, native: nativeMode !== 'off' });
+  if (nativeMode === 'on' && !backend.native?.loaded) {
+    throw new UsageError(`--native=on but the oneDNN kernels are not available: ${backend.native ? (backend.native as { reason: string }).reason : 'not the wasm backend'}`);
+  }
+  // Kernel paths to measure, each as [label, use oneDNN kernels].
+  const paths: [string, boolean][] =
+    backend.name !== 'wasm'
+      ? [[backend.name, false]]
+      : backend.native?.loaded
+        ? nativeMode === 'both'
+          ? [['wasm', false], ['wasm+onednn', true]]
+          : [['wasm+onednn', true]]
+        : [['wasm', false]];
   log(json, describeBackend(backend));
   const torchReason = values['no-torch'] ? 'skipped (--no-torch)' : torchUnavailableReason();
   if (torchReason) log(json, `pytorch: ${torchReason}`);
 
   for (const c of cases) {
-    log(json, `${c.name}: ${c.description} (${warmup} warm-up + ${steps} timed steps)`);
-    const microBatches = parseIntFlag('micro-batches', values['micro-batches'], backend.name === 'wasm' ? c.wasmMicroBatches : 1);
-    const timing = await runEngineCase(c, {
-      warmup,
-      steps,
-      microBatches,
-      profile: values.profile ?? false,
-      onStep: (i, s) => log(json, `  step ${i + 1}/${steps}: ${s.toFixed(2)} s`),
-    });
-    const report: CaseReport = { ...timing, backend: backend.label, threads: backend.threads };
-    if (!torchReason) {
-      const torch = runTorchStep(c.torchArgs, threads, steps);
-      report.pytorch = torch;
-      report.ratio_to_pytorch = timing.crops_per_second / torch.crops_per_second;
-    } else {
-      report.pytorch = { unavailable: torchReason };
-    }
-    if (json) {
-      process.stdout.write(`${JSON.stringify(report)}\n`);
-    } else {
-      const torchText =
-        report.ratio_to_pytorch !== undefined
-          ? `  pytorch ${(report.pytorch as TorchResult).crops_per_second.toFixed(2)} crops/s  ratio ours/pytorch ${report.ratio_to_pytorch.toFixed(3)}`
-          : '';
-      log(json, `  => ${timing.crops_per_second.toFixed(2)} crops/s, ${timing.gflops_per_second.toFixed(1)} GFLOP/s${torchText}`);
-      if (timing.kernels) {
-        const total = timing.kernels.reduce((s, k) => s + k.ms, 0);
-        for (const k of timing.kernels.slice(0, 12)) {
-          log(json, `     ${k.kernel.padEnd(24)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(0).padStart(7)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)} %`);
+    let torch: TorchResult | null = null;
+    for (const [path, native] of paths) {
+      if (backend.name === 'wasm') useNativeKernels(native);
+      // The same micro-batching on every kernel path, so their figures compare like for like.
+      const microBatches = parseIntFlag('micro-batches', values['micro-batches'], backend.name === 'wasm' ? c.wasmMicroBatches : 1);
+      log(json, `${c.name} [${path}]: ${c.description} (${warmup} warm-up + ${steps} timed steps, ${microBatches} micro-batch${microBatches > 1 ? 'es' : ''})`);
+      const timing = await runEngineCase(c, {
+        warmup,
+        steps,
+        microBatches,
+        profile: values.profile ?? false,
+        onStep: (i, s) => log(json, `  step ${i + 1}/${steps}: ${s.toFixed(2)} s`),
+      });
+      const report: CaseReport = { ...timing, backend: backend.label, kernels_path: path, threads: backend.threads };
+      if (!torchReason) {
+        torch ??= runTorchStep(c.torchArgs, threads, steps);
+        report.pytorch = torch;
+        report.ratio_to_pytorch = timing.crops_per_second / torch.crops_per_second;
+      } else {
+        report.pytorch = { unavailable: torchReason };
+      }
+      if (json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+      } else {
+        const torchText =
+          report.ratio_to_pytorch !== undefined
+            ? `  pytorch ${(report.pytorch as TorchResult).crops_per_second.toFixed(2)} crops/s  ratio ours/pytorch ${report.ratio_to_pytorch.toFixed(3)}`
+            : '';
+        log(json, `  => ${timing.crops_per_second.toFixed(2)} crops/s, ${timing.gflops_per_second.toFixed(1)} GFLOP/s${torchText}`);
+        if (timing.kernels) {
+          const total = timing.kernels.reduce((s, k) => s + k.ms, 0);
+          for (const k of timing.kernels.slice(0, 12)) {
+            log(json, `     ${k.kernel.padEnd(24)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(0).padStart(7)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)} %`);
+          }
         }
       }
     }

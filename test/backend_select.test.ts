@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '../src/tf.js';
+import { loadOneDnn } from '../src/backends/onednn.js';
 import { describeBackend, initBackend, type BackendChoice } from '../src/backends/select.js';
 
 describe('backend selection', () => {
@@ -14,6 +15,26 @@ describe('backend selection', () => {
     expect(info.skipped[0].reason).toMatch(/not installed/);
     expect(describeBackend(info)).toMatch(/tfjs-node-gpu skipped/);
     expect(process.env.TF_FORCE_GPU_ALLOW_GROWTH).toBe('true');
+  });
+
+  it('reports the oneDNN kernels: loaded with version and threads, or why not', async () => {
+    const info = await initBackend({ backend: 'wasm', threads: 2 });
+    if (info.native?.loaded) {
+      expect(info.label).toMatch(/\+ oneDNN 2\.\d+\.\d+ \(2 threads\)/);
+    } else {
+      expect(info.native?.reason).toMatch(/libdnnl-dev|failed to load/);
+      expect(describeBackend(info)).toMatch(/oneDNN kernels off/);
+    }
+    if (process.env.CI) expect(info.native?.loaded).toBe(true); // .ci/run installs libdnnl-dev
+  });
+
+  it('SSL_BENCH_NO_NATIVE=1 turns the addon off with a clear reason', () => {
+    process.env.SSL_BENCH_NO_NATIVE = '1';
+    try {
+      expect(loadOneDnn(2)).toEqual({ addon: null, status: { loaded: false, reason: 'disabled by SSL_BENCH_NO_NATIVE=1' } });
+    } finally {
+      delete process.env.SSL_BENCH_NO_NATIVE;
+    }
   });
 
   it('explicit cpu', async () => {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -27,18 +28,29 @@ describe('npm run bench:engine', () => {
     expect(c.stderr).toMatch(/unknown case "nope"; valid: resnet18-cifar, emp-ssl/);
   });
 
-  it('--json prints one object per case with the figures', () => {
+  it('--json prints one object per case and kernel path with the figures', () => {
     const r = bench(['--json', '--cases=resnet18-cifar', '--steps=1', '--warmup=0', '--no-torch']);
     expect(r.status, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    const row = JSON.parse(lines[0]);
-    expect(row.case).toBe('resnet18-cifar');
-    expect(row.backend).toMatch(/wasm/);
-    expect(row.crops_per_second).toBeGreaterThan(0);
-    // 3 x 2 x 555,417,600 MACs x 32 crops, the FLOP rule on the reference count
-    expect(row.training_flops_per_step).toBe(3 * 2 * 555417600 * 32);
-    expect(row.gflops_per_second).toBeCloseTo((row.training_flops_per_step / row.seconds_per_step) / 1e9, 6);
-    expect(row.pytorch).toEqual({ unavailable: 'skipped (--no-torch)' });
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    // Both kernel paths side by side where the oneDNN addon is built (CI installs libdnnl-dev).
+    const nativeBuilt = fs.existsSync(path.join(ROOT, 'native', 'build', 'Release', 'onednn.node'));
+    expect(rows.map((row) => row.kernels_path)).toEqual(nativeBuilt ? ['wasm', 'wasm+onednn'] : ['wasm']);
+    for (const row of rows) {
+      expect(row.case).toBe('resnet18-cifar');
+      expect(row.backend).toMatch(/wasm/);
+      expect(row.crops_per_second).toBeGreaterThan(0);
+      // 3 x 2 x 555,417,600 MACs x 32 crops, the FLOP rule on the reference count
+      expect(row.training_flops_per_step).toBe(3 * 2 * 555417600 * 32);
+      expect(row.gflops_per_second).toBeCloseTo(row.training_flops_per_step / row.seconds_per_step / 1e9, 6);
+      expect(row.pytorch).toEqual({ unavailable: 'skipped (--no-torch)' });
+    }
+  }, 300_000);
+
+  it('--native=off measures the plain wasm kernels only', () => {
+    const r = bench(['--json', '--cases=resnet18-cifar', '--steps=1', '--warmup=0', '--no-torch', '--native=off']);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((row) => row.kernels_path)).toEqual(['wasm']);
+    expect(rows[0].backend).not.toMatch(/oneDNN/);
   }, 300_000);
 });

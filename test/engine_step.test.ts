@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/tf.js';
-import { initBackend } from '../src/backends/select.js';
+import { initBackend, useNativeKernels } from '../src/backends/select.js';
 import { mlpHead } from '../src/nn/mlp.js';
 import type { ForwardContext, Module } from '../src/nn/module.js';
 import { disposeModel, initModel, readTree } from '../src/nn/params.js';
@@ -14,8 +14,9 @@ const flatTree = (tree: Record<string, Float32Array>) => Object.keys(tree).sort(
 const l2 = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
 /** Small ResNet (both stems) + projector, two SGD steps; returns losses, gradients and final parameters. */
-async function train(backend: 'wasm' | 'cpu', stem: 'cifar' | 'imagenet', seed: number) {
+async function train(backend: 'wasm' | 'cpu', stem: 'cifar' | 'imagenet', seed: number, native = false) {
   await initBackend({ backend });
+  if (backend === 'wasm') useNativeKernels(native);
   const modules: Module[] = [makeBackbone(`resnet-small-${stem}`), mlpHead('projector', [128, 64, 32])];
   const state = initModel(modules, seed);
   const opt = new Sgd(state.specs, { momentum: 0.9, weightDecay: 5e-4 });
@@ -48,36 +49,47 @@ async function train(backend: 'wasm' | 'cpu', stem: 'cifar' | 'imagenet', seed: 
 }
 
 describe('whole training step', () => {
+  let nativeAvailable = false;
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+    nativeAvailable = useNativeKernels(true);
+  });
+
   for (const stem of ['cifar', 'imagenet'] as const) {
-    it(`wasm agrees with the cpu reference (${stem} stem): gradients, losses, updated parameters`, async () => {
+    it(`wasm agrees with the cpu reference (${stem} stem), with the wasm and the oneDNN kernels: gradients, losses, updates`, async () => {
       const ref = await train('cpu', stem, 3);
-      const got = await train('wasm', stem, 3);
-      // All gradients together, then each parameter's (float32 through ~20 layers: 1e-3, the project's
-      // gradient tolerance). Biases of linear layers followed by batch norm have a gradient that is zero
-      // in exact arithmetic; both backends give float noise there, so those are checked in absolute terms.
-      const names = Object.keys(ref.firstGrads);
-      expect(relativeError(flatTree(got.firstGrads), flatTree(ref.firstGrads))).toBeLessThan(1e-3);
-      for (const name of names) {
-        const refNorm = l2(ref.firstGrads[name]);
-        if (refNorm < 1e-6) expect(l2(got.firstGrads[name]), name).toBeLessThan(1e-5);
-        else expect(relativeError(got.firstGrads[name], ref.firstGrads[name]), name).toBeLessThan(1e-3);
+      for (const native of nativeAvailable ? [false, true] : [false]) {
+        const got = await train('wasm', stem, 3, native);
+        // All gradients together, then each parameter's (float32 through ~20 layers: 1e-3, the project's
+        // gradient tolerance). Biases of linear layers followed by batch norm have a gradient that is zero
+        // in exact arithmetic; both backends give float noise there, so those are checked in absolute terms.
+        const names = Object.keys(ref.firstGrads);
+        expect(relativeError(flatTree(got.firstGrads), flatTree(ref.firstGrads))).toBeLessThan(1e-3);
+        for (const name of names) {
+          const refNorm = l2(ref.firstGrads[name]);
+          if (refNorm < 1e-6) expect(l2(got.firstGrads[name]), name).toBeLessThan(1e-5);
+          else expect(relativeError(got.firstGrads[name], ref.firstGrads[name]), name).toBeLessThan(1e-3);
+        }
+        // The first loss is a forward pass only (1e-4, the project loss tolerance); the second follows an
+        // update, so float drift compounds.
+        got.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]) / Math.abs(ref.losses[i])).toBeLessThan(i === 0 ? 1e-4 : 1e-3));
+        // What two steps changed in the parameters, and the running statistics, each tree as a whole
+        // (a zero-initialised bias after two updates is all gradient noise, so per-tensor errors mean little).
+        expect(relativeError(flatTree(got.updates), flatTree(ref.updates))).toBeLessThan(1e-3);
+        expect(relativeError(flatTree(got.buffers), flatTree(ref.buffers))).toBeLessThan(1e-3);
+        expect(got.losses[1]).toBeLessThan(got.losses[0]); // it trains
       }
-      // The first loss is a forward pass only; the second follows an update, so float drift compounds.
-      got.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]) / Math.abs(ref.losses[i])).toBeLessThan(i === 0 ? 1e-5 : 1e-3));
-      // What two steps changed in the parameters, and the running statistics, each tree as a whole
-      // (a zero-initialised bias after two updates is all gradient noise, so per-tensor errors mean little).
-      expect(relativeError(flatTree(got.updates), flatTree(ref.updates))).toBeLessThan(1e-3);
-      expect(relativeError(flatTree(got.buffers), flatTree(ref.buffers))).toBeLessThan(1e-3);
-      expect(got.losses[1]).toBeLessThan(got.losses[0]); // it trains
     });
   }
 
-  it('is deterministic: same seed and backend give identical numbers; another seed does not', async () => {
-    const a = await train('wasm', 'cifar', 11);
-    const b = await train('wasm', 'cifar', 11);
-    const c = await train('wasm', 'cifar', 12);
-    expect(a.losses).toEqual(b.losses);
-    for (const name of Object.keys(a.params)) expect(a.params[name]).toEqual(b.params[name]);
-    expect(a.losses).not.toEqual(c.losses);
+  it('is deterministic: same seed, backend and kernels give identical numbers; another seed does not', async () => {
+    for (const native of nativeAvailable ? [false, true] : [false]) {
+      const a = await train('wasm', 'cifar', 11, native);
+      const b = await train('wasm', 'cifar', 11, native);
+      const c = await train('wasm', 'cifar', 12, native);
+      expect(a.losses).toEqual(b.losses);
+      for (const name of Object.keys(a.params)) expect(a.params[name]).toEqual(b.params[name]);
+      expect(a.losses).not.toEqual(c.losses);
+    }
   });
 });

@@ -1,5 +1,5 @@
-// oneDNN (2.x) kernels for ssl-budget-bench: convolution forward / backward-data / backward-weights and
-// batched matmul, on caller-owned float32 buffers (zero copy: tfjs wasm heap views are passed in).
+// oneDNN (2.x) kernels for ssl-budget-bench: convolution forward / backward-data / backward-weights,
+// batched matmul and training-mode batch norm forward / backward, on caller-owned float32 buffers (zero copy: tfjs wasm heap views are passed in).
 //
 // Layouts: activations NHWC, filters HWIO (as tfjs stores them), matmul operands row-major with
 // optional transposes. oneDNN prefers blocked filter layouts; filters are reordered into (and filter
@@ -269,6 +269,86 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   });
 }
 
+// ---- batch normalization (training) --------------------------------------------------------------
+
+// Batch norm over the rows of a [rows, channels] matrix (NHWC maps and [N, D] features alike), with
+// separate scale (gamma) and shift (beta). Statistics are the batch mean and biased variance.
+// params: rows, channels; eps passed as a number.
+struct BatchNormPlan {
+  memory::desc data, stat;
+  dnnl::batch_normalization_forward::primitive_desc fwd;
+  dnnl::batch_normalization_forward fwdPrim;
+  dnnl::batch_normalization_backward bwdPrim;
+};
+
+BatchNormPlan& batchNormPlan(int64_t rows, int64_t channels, float eps) {
+  static std::unordered_map<std::string, std::unique_ptr<BatchNormPlan>> plans;
+  const std::string key = std::to_string(rows) + "," + std::to_string(channels) + "," + std::to_string(eps);
+  auto it = plans.find(key);
+  if (it != plans.end()) return *it->second;
+  auto plan = std::make_unique<BatchNormPlan>();
+  plan->data = memory::desc({rows, channels}, dt::f32, tag::nc);
+  plan->stat = memory::desc({channels}, dt::f32, tag::a);
+  const auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  dnnl::batch_normalization_forward::desc fd(dnnl::prop_kind::forward_training, plan->data, eps, flags);
+  plan->fwd = dnnl::batch_normalization_forward::primitive_desc(fd, cpu());
+  plan->fwdPrim = dnnl::batch_normalization_forward(plan->fwd);
+  dnnl::batch_normalization_backward::desc bd(dnnl::prop_kind::backward, plan->data, plan->data, eps, flags);
+  plan->bwdPrim = dnnl::batch_normalization_backward(dnnl::batch_normalization_backward::primitive_desc(bd, cpu(), plan->fwd));
+  BatchNormPlan& ref = *plan;
+  plans.emplace(key, std::move(plan));
+  return ref;
+}
+
+float numberArg(napi_env env, napi_value v, const char* what) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) throw JsError{std::string(what) + " must be a number"};
+  return static_cast<float>(d);
+}
+
+// (x, scale, shift, y, mean, variance, params[rows, channels], eps)
+napi_value BatchNormForward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args(env, info, 8);
+    auto p = intArray(env, a[6], 2, "params");
+    const size_t rows = p[0], channels = p[1];
+    BatchNormPlan& plan = batchNormPlan(p[0], p[1], numberArg(env, a[7], "eps"));
+    memory x(plan.data, cpu(), floatArray(env, a[0], rows * channels, "x"));
+    memory scale(plan.stat, cpu(), floatArray(env, a[1], channels, "scale"));
+    memory shift(plan.stat, cpu(), floatArray(env, a[2], channels, "shift"));
+    memory y(plan.data, cpu(), floatArray(env, a[3], rows * channels, "y"));
+    memory mean(plan.stat, cpu(), floatArray(env, a[4], channels, "mean"));
+    memory variance(plan.stat, cpu(), floatArray(env, a[5], channels, "variance"));
+    plan.fwdPrim.execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_SCALE, scale}, {DNNL_ARG_SHIFT, shift}, {DNNL_ARG_DST, y},
+                                       {DNNL_ARG_MEAN, mean}, {DNNL_ARG_VARIANCE, variance}});
+    cpuStream().wait();
+  });
+}
+
+// (dy, x, mean, variance, scale, dx, dscale, dshift, params[rows, channels], eps)
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args(env, info, 10);
+    auto p = intArray(env, a[8], 2, "params");
+    const size_t rows = p[0], channels = p[1];
+    BatchNormPlan& plan = batchNormPlan(p[0], p[1], numberArg(env, a[9], "eps"));
+    memory dy(plan.data, cpu(), floatArray(env, a[0], rows * channels, "dy"));
+    memory x(plan.data, cpu(), floatArray(env, a[1], rows * channels, "x"));
+    memory mean(plan.stat, cpu(), floatArray(env, a[2], channels, "mean"));
+    memory variance(plan.stat, cpu(), floatArray(env, a[3], channels, "variance"));
+    memory scale(plan.stat, cpu(), floatArray(env, a[4], channels, "scale"));
+    memory dx(plan.data, cpu(), floatArray(env, a[5], rows * channels, "dx"));
+    memory dscale(plan.stat, cpu(), floatArray(env, a[6], channels, "dscale"));
+    memory dshift(plan.stat, cpu(), floatArray(env, a[7], channels, "dshift"));
+    // oneDNN 2.6 checks that a shift is given whenever use_shift is set, though backward never reads it.
+    memory unusedShift(plan.stat, cpu());
+    plan.bwdPrim.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_SRC, x}, {DNNL_ARG_MEAN, mean}, {DNNL_ARG_VARIANCE, variance},
+                                       {DNNL_ARG_SCALE, scale}, {DNNL_ARG_SHIFT, unusedShift}, {DNNL_ARG_DIFF_SRC, dx},
+                                       {DNNL_ARG_DIFF_SCALE, dscale}, {DNNL_ARG_DIFF_SHIFT, dshift}});
+    cpuStream().wait();
+  });
+}
+
 // ---- threads ---------------------------------------------------------------------------------------
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -302,6 +382,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -17,6 +17,8 @@ interface OneDnnAddon {
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, params: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, params: Int32Array): void;
   matMul(a: Float32Array, b: Float32Array, c: Float32Array, bias: Float32Array | null, params: Int32Array): void;
+  batchNormForward(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, params: Int32Array, eps: number): void;
+  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array, dx: Float32Array, dscale: Float32Array, dshift: Float32Array, params: Int32Array, eps: number): void;
   setThreads(n: number): void;
   threads(): number;
   version(): string;
@@ -75,7 +77,15 @@ function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap):
 /** The kernels these replace, captured at the first registration, for fallbacks and for switching back. */
 const replaced = new Map<string, tf.KernelConfig>();
 
-/** Registers Conv2D, both convolution gradients and BatchMatMul / _FusedMatMul on the wasm backend. */
+/**
+ * Training-mode batch norm as two kernels of our own (tfjs has none): forward returns [y, mean, biased
+ * variance]; backward takes (dy, x, mean, variance, scale) and returns [dx, dscale, dshift].
+ * src/nn/layers.ts uses them when they are registered for the current backend.
+ */
+export const BATCH_NORM_TRAIN = 'SslBenchBatchNormTrain';
+export const BATCH_NORM_GRAD = 'SslBenchBatchNormGrad';
+
+/** Registers Conv2D, both convolution gradients, BatchMatMul / _FusedMatMul and batch norm on the wasm backend. */
 export function registerOneDnnKernels(addon: OneDnnAddon): void {
   const heapOf = (backend: KernelBackend) => backend as unknown as WasmHeap;
 
@@ -147,6 +157,34 @@ export function registerOneDnnKernels(addon: OneDnnAddon): void {
     return matMul(a!, b!, transposeA, transposeB, bias, args.backend);
   };
 
+  const batchNormTrain = ({ inputs, backend, attrs }: KernelArgs) => {
+    const { x, scale, shift } = inputs as { x: TensorInfo; scale: TensorInfo; shift: TensorInfo };
+    const channels = x.shape[x.shape.length - 1];
+    const heap = heapOf(backend);
+    const outs = [heap.makeOutput(x.shape, 'float32'), heap.makeOutput([channels], 'float32'), heap.makeOutput([channels], 'float32')];
+    const [y, mean, variance] = outs.map((t) => heap.typedArrayFromHeap(t));
+    const params = Int32Array.from([tf.util.sizeFromShape(x.shape) / channels, channels]);
+    const h = (t: TensorInfo) => heap.typedArrayFromHeap(t);
+    addon.batchNormForward(h(x), h(scale), h(shift), y, mean, variance, params, (attrs as { eps: number }).eps);
+    return outs;
+  };
+
+  const batchNormGrad = ({ inputs, backend, attrs }: KernelArgs) => {
+    const { dy, x, mean, variance, scale } = inputs as Record<string, TensorInfo>;
+    const channels = x.shape[x.shape.length - 1];
+    const heap = heapOf(backend);
+    const outs = [heap.makeOutput(x.shape, 'float32'), heap.makeOutput([channels], 'float32'), heap.makeOutput([channels], 'float32')];
+    const h = (t: TensorInfo) => heap.typedArrayFromHeap(t);
+    const params = Int32Array.from([tf.util.sizeFromShape(x.shape) / channels, channels]);
+    addon.batchNormBackward(h(dy), h(x), h(mean), h(variance), h(scale), h(outs[0]), h(outs[1]), h(outs[2]), params, (attrs as { eps: number }).eps);
+    return outs;
+  };
+
+  for (const [kernelName, kernelFunc] of [[BATCH_NORM_TRAIN, batchNormTrain], [BATCH_NORM_GRAD, batchNormGrad]] as const) {
+    if (tf.getKernel(kernelName, BACKEND)) tf.unregisterKernel(kernelName, BACKEND);
+    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
+
   const kernels: [string, (args: KernelArgs) => TensorInfo][] = [
     ['Conv2D', conv2d],
     ['Conv2DBackpropInput', backpropInput],
@@ -163,8 +201,11 @@ export function registerOneDnnKernels(addon: OneDnnAddon): void {
   }
 }
 
-/** Puts back the kernels registerOneDnnKernels replaced (no-op if it never ran). */
+/** Puts back the kernels registerOneDnnKernels replaced and removes its own (no-op if it never ran). */
 export function unregisterOneDnnKernels(): void {
+  for (const kernelName of [BATCH_NORM_TRAIN, BATCH_NORM_GRAD]) {
+    if (tf.getKernel(kernelName, BACKEND)) tf.unregisterKernel(kernelName, BACKEND);
+  }
   for (const [kernelName, config] of replaced) {
     tf.unregisterKernel(kernelName, BACKEND);
     tf.registerKernel(config);

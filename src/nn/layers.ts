@@ -2,6 +2,7 @@
  * Basic layers: convolution, batch norm, linear, ReLU, pooling, and a sequential container.
  * Initialisation follows torchvision's ResNet and PyTorch's defaults (cited per layer).
  */
+import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from '../backends/onednn.js';
 import * as tf from '../tf.js';
 import {
   getBuffer,
@@ -123,6 +124,7 @@ export class BatchNorm implements Module {
  * with broadcasting only. Returns the batch mean and biased variance too (kept, owned by the caller).
  */
 function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number) {
+  if (tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend())) return batchNormTrainKernel(x, gamma, beta, eps);
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const count = x.size / x.shape[x.shape.length - 1];
   let stats: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
@@ -145,6 +147,26 @@ function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: nu
           const inner = tf.sub(tf.sub(dy, tf.div(dbeta, count)), tf.mul(xh, tf.div(dgamma, count)));
           return [tf.mul(inner, tf.mul(gm, rs)), dgamma, dbeta];
         }),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const y = op(x, gamma, beta);
+  return { y, mean: stats!.mean, variance: stats!.variance };
+}
+
+/** The same, on the backend's fused batch-norm kernels (oneDNN on wasm): one pass each way. */
+function batchNormTrainKernel(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number) {
+  let stats: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
+  const op = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x: xIn, scale: g, shift: b }, { eps }) as tf.Tensor[];
+    // The caller owns (and frees) these copies; the originals stay saved for the backward pass.
+    stats = { mean: tf.keep(mean.clone()), variance: tf.keep(variance.clone()) };
+    save([xIn, mean, variance, g]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, m, v, gm] = saved;
+        return tf.engine().runKernel(BATCH_NORM_GRAD, { dy, x: xs, mean: m, variance: v, scale: gm }, { eps }) as tf.Tensor[];
+      },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const y = op(x, gamma, beta);
