@@ -287,7 +287,9 @@ BatchNormPlan& batchNormPlan(int64_t rows, int64_t channels, float eps) {
   auto it = plans.find(key);
   if (it != plans.end()) return *it->second;
   auto plan = std::make_unique<BatchNormPlan>();
-  plan->data = memory::desc({rows, channels}, dt::f32, tag::nc);
+  // Described as NHWC with H = W = 1 (the same bytes as [rows, C]): oneDNN's fast channels-last
+  // implementation takes it, where a plain 2-D layout gets a slow generic one.
+  plan->data = memory::desc({rows, channels, 1, 1}, dt::f32, tag::nhwc);
   plan->stat = memory::desc({channels}, dt::f32, tag::a);
   const auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
   dnnl::batch_normalization_forward::desc fd(dnnl::prop_kind::forward_training, plan->data, eps, flags);
