@@ -13,7 +13,7 @@
 import * as tf from '../tf.js';
 import type { ParamSpec } from '../nn/module.js';
 import type { ParamTree } from '../nn/params.js';
-import { isBiasOrNorm, SlotStore, type Optimizer } from './optimizer.js';
+import { isBiasOrNorm, sgdMomentumUpdate, SlotStore, type Optimizer } from './optimizer.js';
 
 export interface LarsOptions {
   momentum?: number;
@@ -51,12 +51,7 @@ export class Lars implements Optimizer {
           const decay = tf.where(apply, tf.scalar(weightDecay), tf.scalar(0));
           g = tf.mul(tf.add(g, tf.mul(p, decay)), ratio);
         }
-        if (momentum !== 0) {
-          const buf = this.slots.get(name, p);
-          buf.assign(tf.add(tf.mul(buf, momentum), g));
-          g = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
-        }
-        p.assign(tf.sub(p, tf.mul(g, lr)));
+        sgdMomentumUpdate(p, g, this.slots, name, { momentum, nesterov, lr });
       });
     }
   }

@@ -33,3 +33,23 @@ export class SlotStore {
     this.slots.clear();
   }
 }
+
+/**
+ * PyTorch's SGD update after any gradient preprocessing (call inside tf.tidy):
+ *   b <- mu * b + g;  p <- p - lr * (g + mu * b) with Nesterov, p - lr * b without;  p - lr * g when mu = 0.
+ */
+export function sgdMomentumUpdate(
+  p: tf.Variable,
+  g: tf.Tensor,
+  slots: SlotStore,
+  name: string,
+  options: { momentum: number; nesterov: boolean; lr: number },
+): void {
+  let step = g;
+  if (options.momentum !== 0) {
+    const buf = slots.get(name, p);
+    buf.assign(tf.add(tf.mul(buf, options.momentum), g));
+    step = options.nesterov ? tf.add(g, tf.mul(buf, options.momentum)) : buf;
+  }
+  p.assign(tf.sub(p, tf.mul(step, options.lr)));
+}

@@ -5,7 +5,7 @@
 import * as tf from '../tf.js';
 import type { ParamSpec } from '../nn/module.js';
 import type { ParamTree } from '../nn/params.js';
-import { isBiasOrNorm, SlotStore, type Optimizer } from './optimizer.js';
+import { isBiasOrNorm, sgdMomentumUpdate, SlotStore, type Optimizer } from './optimizer.js';
 
 export interface SgdOptions {
   momentum?: number;
@@ -34,12 +34,7 @@ export class Sgd implements Optimizer {
         if (!g) return;
         const decay = excludeBiasAndNormFromDecay && isBiasOrNorm(this.specs[name]) ? 0 : weightDecay;
         if (decay !== 0) g = tf.add(g, tf.mul(p, decay));
-        if (momentum !== 0) {
-          const buf = this.slots.get(name, p);
-          buf.assign(tf.add(tf.mul(buf, momentum), g));
-          g = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
-        }
-        p.assign(tf.sub(p, tf.mul(g, lr)));
+        sgdMomentumUpdate(p, g, this.slots, name, { momentum, nesterov, lr });
       });
     }
   }
