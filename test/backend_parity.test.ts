@@ -1,6 +1,7 @@
 import * as tf from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, useNativeKernels } from '../src/backends/select.js';
+import { BatchNorm } from '../src/nn/layers.js';
 import { Rng } from '../src/random.js';
 import { relativeError } from './helpers.js';
 
@@ -104,6 +105,38 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
     const got = run('wasm');
     expect(relativeError(got.plain, ref.plain)).toBeLessThan(tol);
     expect(relativeError(got.fused, ref.fused)).toBeLessThan(tol);
+  });
+
+  it.each([
+    { shape: [4, 5, 3, 6] },
+    { shape: [7, 9] },
+  ])('training batch norm $shape: output, statistics and gradients', ({ shape }) => {
+    if (!available) return;
+    useNativeKernels(native);
+    const c = shape[shape.length - 1];
+    const bn = new BatchNorm('bn', c);
+    const rng = new Rng(9);
+    const xData = rng.fillNormal(new Float32Array(shape.reduce((p, d) => p * d, 1)));
+    const dyData = rng.fillNormal(new Float32Array(xData.length));
+    const gData = rng.fillNormal(new Float32Array(c));
+    const bData = rng.fillNormal(new Float32Array(c));
+    const run = (backend: string) => {
+      tf.setBackend(backend);
+      return tf.tidy(() => {
+        const ctx = { params: {}, buffers: { 'bn.running_mean': tf.zeros([c]), 'bn.running_var': tf.ones([c]) }, training: true, bufferUpdates: new Map() };
+        const dy = tf.tensor(dyData, shape);
+        const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(bn.forward(x, { ...ctx, params: { 'bn.weight': g, 'bn.bias': b } }), dy));
+        const { value, grads } = tf.valueAndGrads(f)([tf.tensor(xData, shape), tf.tensor1d(gData), tf.tensor1d(bData)]);
+        const stats = [...ctx.bufferUpdates.values()].map((t) => t.dataSync().slice());
+        tf.dispose([...ctx.bufferUpdates.values()]);
+        return { value: value.dataSync()[0], grads: grads.map((g) => g.dataSync().slice()), stats };
+      });
+    };
+    const ref = run('cpu');
+    const got = run('wasm');
+    expect(Math.abs(got.value - ref.value) / Math.abs(ref.value)).toBeLessThan(tol);
+    got.grads.forEach((g, i) => expect(relativeError(g, ref.grads[i])).toBeLessThan(tol));
+    got.stats.forEach((t, i) => expect(relativeError(t, ref.stats[i])).toBeLessThan(tol));
   });
 
   it('does not leak tensors', () => {
