@@ -34,9 +34,6 @@ export type OneDnnStatus = { loaded: true; version: string; threads: number } | 
 /** Loads the addon; never throws. `SSL_BENCH_NO_NATIVE=1` disables it (to compare or to debug). */
 export function loadOneDnn(threads: number): { addon: OneDnnAddon | null; status: OneDnnStatus } {
   if (process.env.SSL_BENCH_NO_NATIVE === '1') return { addon: null, status: { loaded: false, reason: 'disabled by SSL_BENCH_NO_NATIVE=1' } };
-  // OpenMP threads would otherwise spin after every call, stealing the cores wasm needs next;
-  // libgomp reads this when the addon loads.
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     const require = createRequire(import.meta.url);
     const addon = require('ssl-budget-bench-native') as OneDnnAddon;
