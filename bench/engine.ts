@@ -6,6 +6,7 @@ import os from 'node:os';
 import { ENGINE_CASES, runEngineCase, type StepTiming } from '../src/bench/engine_cases.js';
 import { runTorchStep, torchUnavailableReason, type TorchResult } from '../src/bench/torch_reference.js';
 import { BACKEND_CHOICES, describeBackend, initBackend, useNativeKernels, type BackendChoice } from '../src/backends/select.js';
+import { MAX_WASM_THREADS } from '../src/backends/wasm_threaded.js';
 import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 
 const USAGE = `usage: npm run bench:engine -- [options]
@@ -60,7 +61,7 @@ runMain(async () => {
   const json = values.json ?? false;
   const backendChoice = (values.backend ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(backendChoice)) throw new UsageError(`unknown --backend=${backendChoice}; valid: ${BACKEND_CHOICES.join(', ')}`);
-  const threads = parseIntFlag('threads', values.threads, os.availableParallelism());
+  const threads = parseIntFlag('threads', values.threads, Math.min(os.availableParallelism(), MAX_WASM_THREADS), 1, MAX_WASM_THREADS);
   const steps = parseIntFlag('steps', values.steps, 3);
   const warmup = parseIntFlag('warmup', values.warmup, 1, 0);
   const names = values.cases ? values.cases.split(',') : ENGINE_CASES.map((c) => c.name);

@@ -24,10 +24,13 @@ export function parseFlags<O extends Options>(argv: string[], options: O, usage:
   return parsed;
 }
 
-export function parseIntFlag(name: string, value: string | undefined, fallback: number, min = 1): number {
+export function parseIntFlag(name: string, value: string | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`--${name} must be an integer ${range}, got "${value}"`);
+  }
   return n;
 }
 

@@ -49,5 +49,7 @@ describe('backend selection', () => {
 
   it('rejects unknown names and bad thread counts', async () => {
     await expect(initBackend({ backend: 'webgl' as BackendChoice })).rejects.toThrow(/valid: auto, tensorflow, wasm, cpu/);
+    await expect(initBackend({ backend: 'auto', threads: 0 })).rejects.toThrow(/threads must be an integer from 1 to 8, got 0/);
+    await expect(initBackend({ backend: 'auto', threads: 2.5 })).rejects.toThrow(/threads must be an integer/);
   });
 });

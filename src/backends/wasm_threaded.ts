@@ -31,7 +31,8 @@ interface EmscriptenModule {
   tfjs?: Record<string, unknown>;
 }
 
-const MAX_THREADS = 8; // tfjs builds its wasm with a pool of 8 pre-started workers
+/** tfjs builds its threaded wasm with a pool of 8 pre-started workers. */
+export const MAX_WASM_THREADS = 8;
 
 export function threadsSupported(): boolean {
   try {
@@ -69,8 +70,8 @@ function workerScriptPath(wasmOutDir: string): string {
 let registeredThreads = 0;
 
 export function registerThreadedWasm(threads: number, priority = 2): void {
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-    throw new Error(`--threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WASM_THREADS) {
+    throw new Error(`--threads must be an integer from 1 to ${MAX_WASM_THREADS}, got ${threads}`);
   }
   // Keep a running backend (and its worker pool) when nothing changes.
   if (registeredThreads === threads) return;
