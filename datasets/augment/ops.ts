@@ -1,0 +1,222 @@
+/**
+ * Image operations with torchvision 0.14's semantics for float tensors in [0, 1]
+ * (torchvision.transforms.functional_tensor), on HWC images. Each is a pure function; randomness lives in
+ * the recipes that call them. Verified against ../shared/reference/augment.json (test/augment_ops.test.ts).
+ */
+import { makeImage, type Image } from './image.js';
+
+const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+
+/** ITU-R 601-2 luma with torchvision's weights. */
+const lumaOf = (r: number, g: number, b: number) => 0.2989 * r + 0.587 * g + 0.114 * b;
+
+function mapPixels(img: Image, f: (r: number, g: number, b: number, out: Float32Array, at: number) => void): Image {
+  if (img.channels !== 3) throw new Error(`expected an RGB image, got ${img.channels} channels`);
+  const out = makeImage(img.height, img.width, 3);
+  const d = img.data;
+  for (let i = 0; i < d.length; i += 3) f(d[i], d[i + 1], d[i + 2], out.data, i);
+  return out;
+}
+
+/** torchvision's _blend: clamp(factor * img + (1 - factor) * other). */
+function blend(img: Image, other: (i: number) => number, factor: number): Image {
+  const out = makeImage(img.height, img.width, img.channels);
+  for (let i = 0; i < img.data.length; i++) out.data[i] = clamp01(factor * img.data[i] + (1 - factor) * other(i));
+  return out;
+}
+
+export function brightness(img: Image, factor: number): Image {
+  return blend(img, () => 0, factor);
+}
+
+/** Blends with the mean luma of the whole image. */
+export function contrast(img: Image, factor: number): Image {
+  const d = img.data;
+  let sum = 0;
+  for (let i = 0; i < d.length; i += 3) sum += lumaOf(d[i], d[i + 1], d[i + 2]);
+  const mean = sum / (img.height * img.width);
+  return blend(img, () => mean, factor);
+}
+
+/** Blends with the per-pixel luma. */
+export function saturation(img: Image, factor: number): Image {
+  const d = img.data;
+  return blend(img, (i) => {
+    const p = i - (i % 3);
+    return lumaOf(d[p], d[p + 1], d[p + 2]);
+  }, factor);
+}
+
+/** Grayscale with three equal channels (RandomGrayscale's output for RGB input). */
+export function grayscale(img: Image): Image {
+  return mapPixels(img, (r, g, b, out, at) => {
+    const l = lumaOf(r, g, b);
+    out[at] = l;
+    out[at + 1] = l;
+    out[at + 2] = l;
+  });
+}
+
+/** Rotates hue by `factor` turns (in [-0.5, 0.5]), through torchvision's RGB <-> HSV conversion. */
+export function hue(img: Image, factor: number): Image {
+  if (!(factor >= -0.5 && factor <= 0.5)) throw new Error(`hue factor must be in [-0.5, 0.5], got ${factor}`);
+  return mapPixels(img, (r, g, b, out, at) => {
+    // _rgb2hsv
+    const maxc = Math.max(r, g, b);
+    const minc = Math.min(r, g, b);
+    const equal = maxc === minc;
+    const cr = maxc - minc;
+    const s = cr / (equal ? 1 : maxc);
+    const div = equal ? 1 : cr;
+    const rc = (maxc - r) / div;
+    const gc = (maxc - g) / div;
+    const bc = (maxc - b) / div;
+    let h: number;
+    if (maxc === r) h = bc - gc;
+    else if (maxc === g) h = 2 + rc - bc;
+    else h = 4 + gc - rc;
+    h = (h / 6 + 1) % 1; // torch.fmod of a positive number
+    // shift: Python's % (remainder with the divisor's sign)
+    h = (((h + factor) % 1) + 1) % 1;
+    // _hsv2rgb
+    const v = maxc;
+    const i6 = Math.floor(h * 6);
+    const f = h * 6 - i6;
+    const p = clamp01(v * (1 - s));
+    const q = clamp01(v * (1 - s * f));
+    const t = clamp01(v * (1 - s * (1 - f)));
+    const rgb = [
+      [v, t, p],
+      [q, v, p],
+      [p, v, t],
+      [p, q, v],
+      [t, p, v],
+      [v, p, q],
+    ][((i6 % 6) + 6) % 6];
+    out[at] = rgb[0];
+    out[at + 1] = rgb[1];
+    out[at + 2] = rgb[2];
+  });
+}
+
+/** Inverts values at or above the threshold. */
+export function solarize(img: Image, threshold: number): Image {
+  const out = makeImage(img.height, img.width, img.channels);
+  for (let i = 0; i < img.data.length; i++) {
+    const v = img.data[i];
+    out.data[i] = v >= threshold ? 1 - v : v;
+  }
+  return out;
+}
+
+export function hflip(img: Image): Image {
+  const { height, width, channels } = img;
+  const out = makeImage(height, width, channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const from = (y * width + (width - 1 - x)) * channels;
+      out.data.set(img.data.subarray(from, from + channels), (y * width + x) * channels);
+    }
+  }
+  return out;
+}
+
+/** torchvision's _get_gaussian_kernel1d. */
+export function gaussianKernel1d(size: number, sigma: number): Float64Array {
+  if (size % 2 !== 1 || size < 1) throw new Error(`blur kernel size must be odd and positive, got ${size}`);
+  if (!(sigma > 0)) throw new Error(`blur sigma must be positive, got ${sigma}`);
+  const half = (size - 1) / 2;
+  const k = new Float64Array(size);
+  let sum = 0;
+  for (let i = 0; i < size; i++) {
+    const x = -half + i;
+    k[i] = Math.exp(-0.5 * (x / sigma) ** 2);
+    sum += k[i];
+  }
+  return k.map((v) => v / sum);
+}
+
+/** Reflect padding index (PyTorch's "reflect": the edge pixel is not repeated). */
+function reflect(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  let j = ((i % period) + period) % period;
+  if (j >= n) j = period - j;
+  return j;
+}
+
+/** Separable Gaussian blur with reflection padding (the 2-D kernel is the outer product). */
+export function gaussianBlur(img: Image, size: number, sigma: number): Image {
+  const k = gaussianKernel1d(size, sigma);
+  const half = (size - 1) / 2;
+  const { height, width, channels } = img;
+  const tmp = new Float64Array(img.data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < channels; c++) {
+        let acc = 0;
+        for (let t = 0; t < size; t++) acc += k[t] * img.data[(y * width + reflect(x + t - half, width)) * channels + c];
+        tmp[(y * width + x) * channels + c] = acc;
+      }
+    }
+  }
+  const out = makeImage(height, width, channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < channels; c++) {
+        let acc = 0;
+        for (let t = 0; t < size; t++) acc += k[t] * tmp[(reflect(y + t - half, height) * width + x) * channels + c];
+        out.data[(y * width + x) * channels + c] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+/** PyTorch's bilinear source coordinate (align_corners=False), clamped at 0 as area_pixel_compute_source_index does. */
+function sourceIndex(dst: number, scale: number): number {
+  return Math.max(scale * (dst + 0.5) - 0.5, 0);
+}
+
+/**
+ * Crops rows [top, top + height) and columns [left, left + width), then resizes to outHeight x outWidth
+ * bilinearly without antialiasing (F.resized_crop with antialias=False). Out-of-range crops are errors.
+ */
+export function resizedCrop(img: Image, top: number, left: number, height: number, width: number, outHeight: number, outWidth: number): Image {
+  if (top < 0 || left < 0 || top + height > img.height || left + width > img.width || height < 1 || width < 1) {
+    throw new Error(`crop ${height}x${width} at (${top}, ${left}) does not fit a ${img.height}x${img.width} image`);
+  }
+  const { channels } = img;
+  const out = makeImage(outHeight, outWidth, channels);
+  const sy = height / outHeight;
+  const sx = width / outWidth;
+  for (let y = 0; y < outHeight; y++) {
+    const fy = sourceIndex(y, sy);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, height - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < outWidth; x++) {
+      const fx = sourceIndex(x, sx);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, width - 1);
+      const wx = fx - x0;
+      const at = (r: number, q: number, c: number) => img.data[((top + r) * img.width + left + q) * channels + c];
+      for (let c = 0; c < channels; c++) {
+        out.data[(y * outWidth + x) * channels + c] =
+          (1 - wy) * ((1 - wx) * at(y0, x0, c) + wx * at(y0, x1, c)) + wy * ((1 - wx) * at(y1, x0, c) + wx * at(y1, x1, c));
+      }
+    }
+  }
+  return out;
+}
+
+/** (x - mean[c]) / std[c]. */
+export function normalize(img: Image, mean: number[], std: number[]): Image {
+  if (mean.length !== img.channels || std.length !== img.channels) throw new Error(`normalize needs ${img.channels} means and stds`);
+  const out = makeImage(img.height, img.width, img.channels);
+  for (let i = 0; i < img.data.length; i++) {
+    const c = i % img.channels;
+    out.data[i] = (img.data[i] - mean[c]) / std[c];
+  }
+  return out;
+}
