@@ -57,3 +57,17 @@ describe('npm run bench:engine', () => {
     expect(rows[0].backend).not.toMatch(/oneDNN/);
   }, 300_000);
 });
+
+describe('npm run bench:augment', () => {
+  it('--json reports crops per second for the EMP-SSL recipe', () => {
+    const r = spawnSync(TSX, ['bench/augment.ts', '--json', '--time=200', '--images=2', '--patches=4'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const row = JSON.parse(r.stdout.trim());
+    expect(row.recipe).toBe('emp-ssl-4-patches');
+    expect(row.crops_per_batch).toBe(8);
+    expect(row.crops_per_second).toBeGreaterThan(0);
+    const bad = spawnSync(TSX, ['bench/augment.ts', '--recipe=nope'], { cwd: ROOT, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/valid: emp-ssl, solo, swav/);
+  }, 120_000);
+});

@@ -1,0 +1,89 @@
+/**
+ * Augmentation recipes as data: each method's views (how many, what size, which random transforms).
+ * A recipe with several view specs is a multi-crop recipe (e.g. SwAV's 2 x 32 + 6 x 18).
+ */
+
+export interface ViewSpec {
+  /** Crops drawn per image with this spec. */
+  count: number;
+  /** Output side in pixels. */
+  size: number;
+  /** Random resized crop: area fraction and aspect-ratio ranges (torchvision RandomResizedCrop). */
+  crop: { scale: [number, number]; ratio: [number, number] };
+  /** Probability of a horizontal flip. */
+  flip: number;
+  /** Colour jitter strengths (torchvision ColorJitter, random order), applied with probability p. */
+  jitter: { brightness: number; contrast: number; saturation: number; hue: number; p: number } | null;
+  grayscale: number;
+  /** Gaussian blur with probability p, sigma drawn uniformly from the range. */
+  blur: { p: number; kernel: number; sigma: [number, number] } | null;
+  solarize: number;
+  normalize: { mean: [number, number, number]; std: [number, number, number] };
+}
+
+export interface Recipe {
+  name: string;
+  source: string;
+  views: ViewSpec[];
+}
+
+const HALF = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } as ViewSpec['normalize'];
+const CIFAR_STATS = { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] } as ViewSpec['normalize'];
+
+/**
+ * EMP-SSL's CIFAR patches (official code): fixed-area square patches (scale 0.25, ratio 1) upsampled to
+ * 32, flip 0.5, jitter 0.4/0.4/0.4/0.2 with p 0.8, grayscale 0.2, blur 0.1, solarize 0.1, normalise 0.5/0.5.
+ */
+export function empSslPatches(patches = 20, size = 32): Recipe {
+  return {
+    name: `emp-ssl-${patches}-patches`,
+    source: 'EMP-SSL official code, CIFAR',
+    views: [
+      {
+        count: patches,
+        size,
+        crop: { scale: [0.25, 0.25], ratio: [1, 1] },
+        flip: 0.5,
+        jitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.2, p: 0.8 },
+        grayscale: 0.2,
+        blur: { p: 0.1, kernel: 3, sigma: [0.1, 2.0] },
+        solarize: 0.1,
+        normalize: HALF,
+      },
+    ],
+  };
+}
+
+/** solo-learn's CIFAR view (SimCLR/BYOL/VICReg/Barlow): crop scale 0.08-1; blur and solarize off, as in its CIFAR configs. */
+export function soloLearnCifar(count = 2, size = 32): Recipe {
+  return {
+    name: `solo-cifar-${count}-views`,
+    source: 'solo-learn scripts/pretrain/cifar/*.yaml',
+    views: [
+      {
+        count,
+        size,
+        crop: { scale: [0.08, 1], ratio: [3 / 4, 4 / 3] },
+        flip: 0.5,
+        jitter: { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1, p: 0.8 },
+        grayscale: 0.2,
+        blur: null,
+        solarize: 0,
+        normalize: CIFAR_STATS,
+      },
+    ],
+  };
+}
+
+/** SwAV multi-crop for CIFAR (solo-learn): 2 x 32 (scale 0.14-1) + 6 x 18 (scale 0.05-0.14). */
+export function swavMultiCrop(): Recipe {
+  const base = soloLearnCifar().views[0];
+  return {
+    name: 'swav-multicrop-2x32-6x18',
+    source: 'solo-learn swav cifar',
+    views: [
+      { ...base, count: 2, size: 32, crop: { scale: [0.14, 1], ratio: [3 / 4, 4 / 3] } },
+      { ...base, count: 6, size: 18, crop: { scale: [0.05, 0.14], ratio: [3 / 4, 4 / 3] } },
+    ],
+  };
+}
