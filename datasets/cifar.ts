@@ -100,7 +100,7 @@ export const CIFAR100_DIR = 'cifar-100-binary';
  */
 export function loadCifar10(root: string, name = 'cifar10'): Dataset {
   const dir = path.join(root, CIFAR10_DIR);
-  if (!fs.existsSync(dir)) throw new DatasetError(`no CIFAR-10 at ${dir}: download cifar-10-binary.tar.gz and extract it in ${root}`);
+  if (!fs.existsSync(dir)) throw new DatasetError(`no CIFAR-10 at ${dir}: run npm run data -- fetch cifar10 --dir ${root} (or extract cifar-10-binary.tar.gz there)`);
   const trainFiles = fs
     .readdirSync(dir)
     .filter((f) => /^data_batch_\d+\.bin$/.test(f))
@@ -120,7 +120,7 @@ export function loadCifar10(root: string, name = 'cifar10'): Dataset {
 /** CIFAR-100 from DIR/cifar-100-binary; `labels` picks the 100 fine (default) or 20 coarse classes. */
 export function loadCifar100(root: string, labels: 'fine' | 'coarse' = 'fine'): Dataset {
   const dir = path.join(root, CIFAR100_DIR);
-  if (!fs.existsSync(dir)) throw new DatasetError(`no CIFAR-100 at ${dir}: download cifar-100-binary.tar.gz and extract it in ${root}`);
+  if (!fs.existsSync(dir)) throw new DatasetError(`no CIFAR-100 at ${dir}: run npm run data -- fetch cifar100 --dir ${root} (or extract cifar-100-binary.tar.gz there)`);
   const format = labels === 'fine' ? { labelBytes: 2, labelOffset: 1, classes: 100 } : { labelBytes: 2, labelOffset: 0, classes: 20 };
   return {
     name: labels === 'fine' ? 'cifar100' : 'cifar100-coarse',

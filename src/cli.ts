@@ -37,7 +37,7 @@ export function parseIntFlag(name: string, value: string | undefined, fallback: 
 /** Runs an async main with consistent error reporting: usage errors exit 2, others 1. */
 export function runMain(main: () => Promise<void>): void {
   main().then(
-    () => process.exit(0),
+    () => process.exit(process.exitCode ?? 0),
     (e: unknown) => {
       if (e instanceof UsageError) {
         process.stderr.write(`error: ${e.message}\n`);

@@ -55,7 +55,7 @@ describe('CIFAR binary loader', () => {
     fs.writeFileSync(path.join(root, CIFAR10_DIR, 'test_batch.bin'), record([1], 1));
     fs.writeFileSync(path.join(root, CIFAR10_DIR, 'batches.meta.txt'), 'only\ntwo\n');
     expect(() => loadCifar10(root)).toThrow(/lists 2 class names, expected 10/);
-    expect(() => loadCifar10(path.join(tmp, 'nowhere'))).toThrow(/no CIFAR-10 at .*extract it in/);
+    expect(() => loadCifar10(path.join(tmp, 'nowhere'))).toThrow(/no CIFAR-10 at .*npm run data -- fetch cifar10/);
   });
 
   it('CIFAR-100 exposes fine (default) and coarse labels', () => {

@@ -1,0 +1,78 @@
+/**
+ * npm run data -- fetch <cifar10|cifar100> [--dir D] [--url URL]
+ *                 verify <dataset> [--dir D] [--json]
+ *                 inspect <dataset> [--dir D] [--json]
+ */
+import path from 'node:path';
+import { ARCHIVES, classCounts, DATASET_NAMES, defaultDataRoot, loadDataset, verifyDataset } from '../datasets/registry.js';
+import { fetchArchive } from '../datasets/fetch.js';
+import { DatasetError } from '../datasets/types.js';
+import { parseFlags, runMain, UsageError } from '../src/cli.js';
+
+const USAGE = `usage: npm run data -- <command> <dataset> [options]
+
+commands:
+  fetch <${Object.keys(ARCHIVES).join('|')}>   download the official archive (resumable), check its md5, extract it safely
+  verify <dataset>      check an extracted copy (files, record counts, labels, class names)
+  inspect <dataset>     sizes, classes, image shape and class counts
+
+datasets: ${DATASET_NAMES.join(', ')}
+
+options:
+  --dir=D     data root (default: $SSL_BENCH_DATA, else ./data in the repository; now ${defaultDataRoot()})
+  --url=URL   fetch from a mirror instead of the official address (the md5 is still checked)
+  --json      machine-readable output`;
+
+function progressPrinter(): (received: number, total: number) => void {
+  let lastTenth = -1;
+  return (received, total) => {
+    const fraction = total > 0 ? received / total : 0;
+    const text = `${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB (${(100 * fraction).toFixed(0)} %)`;
+    if (process.stderr.isTTY) process.stderr.write(`\r  ${text}`);
+    else if (Math.floor(fraction * 10) > lastTenth) {
+      lastTenth = Math.floor(fraction * 10);
+      process.stderr.write(`  ${text}\n`);
+    }
+  };
+}
+
+runMain(async () => {
+  const { values, positionals } = parseFlags(process.argv.slice(2), { dir: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+  const [command, name] = positionals;
+  if (!command || !name) throw new UsageError(`a command and a dataset are needed\n\n${USAGE}`);
+  const root = path.resolve(values.dir ?? defaultDataRoot());
+  try {
+    if (command === 'fetch') {
+      const spec = ARCHIVES[name];
+      if (!spec) throw new UsageError(`cannot fetch "${name}"; fetchable: ${Object.keys(ARCHIVES).join(', ')} (synthetic needs no download)`);
+      process.stderr.write(`fetching ${name} into ${root}\n`);
+      const dir = await fetchArchive(values.url ? { ...spec, url: values.url } : spec, root, progressPrinter());
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      const { problems } = verifyDataset(name, root);
+      if (problems.length > 0) throw new DatasetError(`${dir} extracted but does not verify:\n  ${problems.join('\n  ')}`);
+      process.stdout.write(values.json ? `${JSON.stringify({ dataset: name, dir, ok: true })}\n` : `${name} ready in ${dir}\n`);
+    } else if (command === 'verify') {
+      const { dataset, problems } = verifyDataset(name, root);
+      if (values.json) process.stdout.write(`${JSON.stringify({ dataset: dataset.name, ok: problems.length === 0, problems })}\n`);
+      else process.stdout.write(problems.length === 0 ? `${name}: ok (${dataset.train.size} train, ${dataset.test.size} test)\n` : `${name}: ${problems.length} problem(s)\n  ${problems.join('\n  ')}\n`);
+      if (problems.length > 0) process.exitCode = 1;
+    } else if (command === 'inspect') {
+      const ds = loadDataset(name, root);
+      const report = {
+        dataset: ds.name,
+        train: ds.train.size,
+        test: ds.test.size,
+        classes: ds.classes.length,
+        image_shape: ds.imageShape,
+        class_counts: { train: classCounts(ds.train.labels, ds.classes.length), test: classCounts(ds.test.labels, ds.classes.length) },
+      };
+      if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else process.stdout.write(`${ds.name}: ${ds.train.size} train, ${ds.test.size} test, ${ds.classes.length} classes, images ${ds.imageShape.join('x')}\n`);
+    } else {
+      throw new UsageError(`unknown command "${command}"; valid: fetch, verify, inspect\n\n${USAGE}`);
+    }
+  } catch (e) {
+    if (e instanceof DatasetError) throw new UsageError(e.message);
+    throw e;
+  }
+});

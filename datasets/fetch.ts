@@ -1,0 +1,138 @@
+/**
+ * Downloading and unpacking official archives: resumable HTTP(S) download with progress, md5 check,
+ * and safe extraction (no entry may leave the target folder; links and absolute paths are refused).
+ * Nothing half-done is left where a loader would find it: downloads grow in `<file>.partial` and are
+ * renamed when complete; archives are extracted into a temporary folder and the dataset folder is renamed
+ * into place.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import * as tar from 'tar';
+import { DatasetError } from './types.js';
+
+export interface ArchiveSpec {
+  url: string;
+  /** Published size in bytes and md5 of the archive. */
+  bytes: number;
+  md5: string;
+  /** The folder the archive extracts to (relative to the data root). */
+  extractsTo: string;
+}
+
+export type Progress = (received: number, total: number) => void;
+
+function get(url: string, headers: Record<string, string>): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const client = url.startsWith('https:') ? https : http;
+    const req = client.get(url, { headers }, resolve);
+    req.on('error', (e) => reject(new DatasetError(`download of ${url} failed: ${e.message}`)));
+  });
+}
+
+/**
+ * Downloads `url` to `dest`, resuming `dest.partial` when the server honours byte ranges.
+ * Follows up to 5 redirects.
+ */
+export async function download(url: string, dest: string, onProgress?: Progress): Promise<void> {
+  const partial = `${dest}.partial`;
+  let target = url;
+  for (let redirects = 0; redirects <= 5; redirects++) {
+    const have = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
+    const res = await get(target, have > 0 ? { Range: `bytes=${have}-` } : {});
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400 && res.headers.location) {
+      res.resume();
+      target = new URL(res.headers.location, target).toString();
+      continue;
+    }
+    if (status === 416) {
+      // Range past the end: what we have is already the whole file.
+      res.resume();
+      fs.renameSync(partial, dest);
+      return;
+    }
+    if (status !== 200 && status !== 206) {
+      res.resume();
+      throw new DatasetError(`download of ${target} failed: HTTP ${status}`);
+    }
+    const resumed = status === 206;
+    const length = Number(res.headers['content-length'] ?? 0);
+    const total = (resumed ? have : 0) + length;
+    let received = resumed ? have : 0;
+    const out = fs.createWriteStream(partial, { flags: resumed ? 'a' : 'w' });
+    await new Promise<void>((resolve, reject) => {
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        onProgress?.(received, total);
+      });
+      res.on('error', reject);
+      out.on('error', reject);
+      out.on('finish', resolve);
+      res.pipe(out);
+    });
+    if (length > 0 && received !== total) throw new DatasetError(`download of ${target} stopped at ${received} of ${total} bytes; run the command again to resume`);
+    fs.renameSync(partial, dest);
+    return;
+  }
+  throw new DatasetError(`download of ${url}: too many redirects`);
+}
+
+export async function md5File(file: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export async function verifyArchive(file: string, spec: Pick<ArchiveSpec, 'bytes' | 'md5'>): Promise<void> {
+  const bytes = fs.statSync(file).size;
+  if (bytes !== spec.bytes) throw new DatasetError(`${file} is ${bytes} bytes, expected ${spec.bytes}: delete it and fetch again`);
+  const md5 = await md5File(file);
+  if (md5 !== spec.md5) throw new DatasetError(`${file} has md5 ${md5}, expected ${spec.md5}: the download is corrupt; delete it and fetch again`);
+}
+
+const SAFE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
+
+/** Every entry must be a plain file or folder whose path stays inside the target. */
+async function checkTarEntries(archive: string): Promise<void> {
+  const problems: string[] = [];
+  await tar.t({
+    file: archive,
+    onReadEntry: (entry) => {
+      const p = entry.path;
+      if (!SAFE_TYPES.has(entry.type)) problems.push(`${p} is a ${entry.type}`);
+      else if (path.isAbsolute(p) || /^[a-zA-Z]:/.test(p)) problems.push(`${p} is an absolute path`);
+      else if (p.split(/[\\/]/).includes('..')) problems.push(`${p} leaves the target folder`);
+    },
+  });
+  if (problems.length > 0) throw new DatasetError(`refusing to extract ${archive}: ${problems.slice(0, 3).join('; ')}`);
+}
+
+/** Extracts a .tar.gz into `root`, so that `root/<extractsTo>` appears complete or not at all. */
+export async function extractTarGz(archive: string, root: string, extractsTo: string): Promise<void> {
+  await checkTarEntries(archive);
+  fs.mkdirSync(root, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(root, '.extract-'));
+  try {
+    await tar.x({ file: archive, cwd: tmp, strict: true, preservePaths: false, filter: (_, entry) => SAFE_TYPES.has((entry as { type: string }).type) });
+    const produced = path.join(tmp, extractsTo);
+    if (!fs.existsSync(produced)) throw new DatasetError(`${archive} did not contain ${extractsTo}/`);
+    const final = path.join(root, extractsTo);
+    fs.rmSync(final, { recursive: true, force: true });
+    fs.renameSync(produced, final);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Download (resuming), verify, extract. The verified archive is kept in `root` for later checks. */
+export async function fetchArchive(spec: ArchiveSpec, root: string, onProgress?: Progress): Promise<string> {
+  fs.mkdirSync(root, { recursive: true });
+  const archive = path.join(root, path.basename(new URL(spec.url).pathname));
+  if (!fs.existsSync(archive)) await download(spec.url, archive, onProgress);
+  await verifyArchive(archive, spec);
+  await extractTarGz(archive, root, spec.extractsTo);
+  return path.join(root, spec.extractsTo);
+}

@@ -1,0 +1,81 @@
+/**
+ * The datasets the harness knows by name: where they live under the data root, how to fetch and verify
+ * them, and how to load them. The data root is --dir, else $SSL_BENCH_DATA, else ./data in the repository.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CIFAR100_DIR, CIFAR10_DIR, loadCifar10, loadCifar100 } from './cifar.js';
+import type { ArchiveSpec } from './fetch.js';
+import { loadSynthetic } from './synthetic.js';
+import { DatasetError, type Dataset } from './types.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function defaultDataRoot(): string {
+  return process.env.SSL_BENCH_DATA ?? path.join(REPO_ROOT, 'data');
+}
+
+/** Official archives (sizes and md5 as their authors publish them; see ../shared/reference/datasets.md). */
+export const ARCHIVES: Record<string, ArchiveSpec> = {
+  cifar10: {
+    url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz',
+    bytes: 170052171,
+    md5: 'c32a1d4ab5d03f1284b67883e8d87530',
+    extractsTo: CIFAR10_DIR,
+  },
+  cifar100: {
+    url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz',
+    bytes: 168513733,
+    md5: '03b5dce01913d631647c71ecec9e9cb8',
+    extractsTo: CIFAR100_DIR,
+  },
+};
+
+export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100', 'cifar100-coarse'] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+export function checkDatasetName(name: string): DatasetName {
+  if (!(DATASET_NAMES as readonly string[]).includes(name)) throw new DatasetError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
+  return name as DatasetName;
+}
+
+export function loadDataset(name: string, root = defaultDataRoot()): Dataset {
+  switch (checkDatasetName(name)) {
+    case 'synthetic':
+      return loadSynthetic({ root });
+    case 'cifar10':
+      return loadCifar10(root);
+    case 'cifar100':
+      return loadCifar100(root, 'fine');
+    case 'cifar100-coarse':
+      return loadCifar100(root, 'coarse');
+  }
+}
+
+/** Record counts of the official extracted copies. */
+const OFFICIAL_SIZES: Partial<Record<DatasetName, { train: number; test: number; files: string[] }>> = {
+  cifar10: { train: 50000, test: 10000, files: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`).concat('test_batch.bin') },
+  cifar100: { train: 50000, test: 10000, files: ['train.bin', 'test.bin'] },
+  'cifar100-coarse': { train: 50000, test: 10000, files: ['train.bin', 'test.bin'] },
+};
+
+/** Checks an extracted copy: it loads (sizes, labels, names) and has the official record counts. */
+export function verifyDataset(name: string, root = defaultDataRoot()): { dataset: Dataset; problems: string[] } {
+  const dataset = loadDataset(name, root);
+  const problems: string[] = [];
+  const official = OFFICIAL_SIZES[checkDatasetName(name)];
+  if (official) {
+    const dir = path.join(root, name === 'cifar10' ? CIFAR10_DIR : CIFAR100_DIR);
+    for (const f of official.files) if (!fs.existsSync(path.join(dir, f))) problems.push(`missing ${path.join(dir, f)}`);
+    if (dataset.train.size !== official.train) problems.push(`train split has ${dataset.train.size} images, the official one ${official.train}`);
+    if (dataset.test.size !== official.test) problems.push(`test split has ${dataset.test.size} images, the official one ${official.test}`);
+  }
+  return { dataset, problems };
+}
+
+export function classCounts(labels: Int32Array, classes: number): number[] {
+  const counts = new Array(classes).fill(0);
+  for (const l of labels) counts[l]++;
+  return counts;
+}

@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CIFAR10_DIR } from '../datasets/cifar.js';
+import { ensureSynthetic } from '../datasets/synthetic.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-data-cli-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const data = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(TSX, ['bench/data.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
+
+describe('npm run data', () => {
+  it('inspect --json describes the synthetic set (built on demand under $SSL_BENCH_DATA)', () => {
+    const r = data(['inspect', 'synthetic', '--json'], { SSL_BENCH_DATA: tmp });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ dataset: 'synthetic', train: 5000, test: 1000, classes: 10, image_shape: [32, 32, 3] });
+    expect(report.class_counts.train).toEqual(new Array(10).fill(500));
+  });
+
+  it('verify flags a copy that is not the official one, with exit 1', () => {
+    const copy = ensureSynthetic({ root: path.join(tmp, 'small'), train: 20, test: 10 });
+    const r = data(['verify', 'cifar10', '--dir', copy, '--json']);
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.problems.join('\n')).toMatch(/missing .*data_batch_2\.bin/);
+    expect(report.problems.join('\n')).toMatch(/train split has 20 images, the official one 50000/);
+    expect(fs.existsSync(path.join(copy, CIFAR10_DIR))).toBe(true);
+  });
+
+  it('bad commands and names fail with exit 2 and say what is valid', () => {
+    expect(data(['inspect', 'mnist']).stderr).toMatch(/unknown dataset "mnist"; valid: synthetic, cifar10, cifar100, cifar100-coarse/);
+    expect(data(['fetch', 'synthetic']).stderr).toMatch(/cannot fetch "synthetic"/);
+    const r = data(['explode', 'cifar10']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown command "explode"; valid: fetch, verify, inspect/);
+    expect(data(['inspect', 'cifar10', '--dir', path.join(tmp, 'none')]).stderr).toMatch(/no CIFAR-10 at .*npm run data -- fetch cifar10/);
+  });
+});
