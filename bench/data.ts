@@ -1,33 +1,41 @@
 /**
  * npm run data -- fetch <cifar10|cifar100> [--dir D] [--url URL]
  *                 verify <dataset> [--dir D] [--json]
- *                 inspect <dataset> [--dir D] [--json]
+ *                 inspect <dataset> [--dir D] [--resolution R] [--json]
+ *                 prepare imagenet100 --imagenet-dir PATH [--val-labels FILE] [--resolution R] [--dir D]
  */
 import path from 'node:path';
 import { ARCHIVES, classCounts, DATASET_NAMES, defaultDataRoot, loadDataset, verifyDataset } from '../datasets/registry.js';
 import { fetchArchive } from '../datasets/fetch.js';
 import { DatasetError } from '../datasets/types.js';
-import { parseFlags, runMain, UsageError } from '../src/cli.js';
+import { prepareImageNet100 } from '../datasets/imagenet100.js';
+import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 
 const USAGE = `usage: npm run data -- <command> <dataset> [options]
 
 commands:
   fetch <${Object.keys(ARCHIVES).join('|')}>   download the official archive (resumable), check its md5, extract it safely
   verify <dataset>      check an extracted copy (files, record counts, labels, class names)
-  inspect <dataset>     sizes, classes, image shape and class counts
+  inspect <dataset>     sizes, classes, image shape and class counts (decodes Tiny-ImageNet on first use)
+  prepare imagenet100   decode the ImageNet-100 subset of a local ILSVRC-2012 copy into the cache
 
 datasets: ${DATASET_NAMES.join(', ')}
 
 options:
   --dir=D     data root (default: $SSL_BENCH_DATA, else ./data in the repository; now ${defaultDataRoot()})
   --url=URL   fetch from a mirror instead of the official address (the md5 is still checked)
+  --resolution=R      cache resolution of JPEG datasets (Tiny-ImageNet 64, ImageNet-100 224)
+  --imagenet-dir=PATH a local ILSVRC-2012 with train/<wnid>/ and val/ (prepare)
+  --val-labels=FILE   labels of a flat val/ folder, "<file> <wnid>" per line (prepare)
   --json      machine-readable output`;
 
-function progressPrinter(): (received: number, total: number) => void {
+function progressPrinter(unit: 'MB' | 'images' = 'MB', label = ''): (received: number, total: number) => void {
   let lastTenth = -1;
+  const scale = unit === 'MB' ? 1e6 : 1;
+  const digits = unit === 'MB' ? 1 : 0;
   return (received, total) => {
     const fraction = total > 0 ? received / total : 0;
-    const text = `${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB (${(100 * fraction).toFixed(0)} %)`;
+    const text = `${label}${(received / scale).toFixed(digits)} / ${(total / scale).toFixed(digits)} ${unit} (${(100 * fraction).toFixed(0)} %)`;
     if (process.stderr.isTTY) process.stderr.write(`\r  ${text}`);
     else if (Math.floor(fraction * 10) > lastTenth) {
       lastTenth = Math.floor(fraction * 10);
@@ -37,10 +45,27 @@ function progressPrinter(): (received: number, total: number) => void {
 }
 
 runMain(async () => {
-  const { values, positionals } = parseFlags(process.argv.slice(2), { dir: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+  const { values, positionals } = parseFlags(
+    process.argv.slice(2),
+    {
+      dir: { type: 'string' },
+      url: { type: 'string' },
+      resolution: { type: 'string' },
+      'imagenet-dir': { type: 'string' },
+      'val-labels': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
   const [command, name] = positionals;
   if (!command || !name) throw new UsageError(`a command and a dataset are needed\n\n${USAGE}`);
   const root = path.resolve(values.dir ?? defaultDataRoot());
+  const resolution = values.resolution === undefined ? undefined : parseIntFlag('resolution', values.resolution, 0, 8, 1024);
+  const printers = new Map<string, ReturnType<typeof progressPrinter>>();
+  const onProgress = (split: string, done: number, total: number) => {
+    if (!printers.has(split)) printers.set(split, progressPrinter('images', `decoding ${split}: `));
+    printers.get(split)!(done, total);
+  };
   try {
     if (command === 'fetch') {
       const spec = ARCHIVES[name];
@@ -48,16 +73,16 @@ runMain(async () => {
       process.stderr.write(`fetching ${name} into ${root}\n`);
       const dir = await fetchArchive(values.url ? { ...spec, url: values.url } : spec, root, progressPrinter());
       if (process.stderr.isTTY) process.stderr.write('\n');
-      const { problems } = verifyDataset(name, root);
+      const { problems } = await verifyDataset(name, root);
       if (problems.length > 0) throw new DatasetError(`${dir} extracted but does not verify:\n  ${problems.join('\n  ')}`);
       process.stdout.write(values.json ? `${JSON.stringify({ dataset: name, dir, ok: true })}\n` : `${name} ready in ${dir}\n`);
     } else if (command === 'verify') {
-      const { dataset, problems } = verifyDataset(name, root);
+      const { dataset, problems } = await verifyDataset(name, root, { resolution, onProgress });
       if (values.json) process.stdout.write(`${JSON.stringify({ dataset: dataset.name, ok: problems.length === 0, problems })}\n`);
       else process.stdout.write(problems.length === 0 ? `${name}: ok (${dataset.train.size} train, ${dataset.test.size} test)\n` : `${name}: ${problems.length} problem(s)\n  ${problems.join('\n  ')}\n`);
       if (problems.length > 0) process.exitCode = 1;
     } else if (command === 'inspect') {
-      const ds = loadDataset(name, root);
+      const ds = await loadDataset(name, root, { resolution, onProgress });
       const report = {
         dataset: ds.name,
         train: ds.train.size,
@@ -68,8 +93,14 @@ runMain(async () => {
       };
       if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else process.stdout.write(`${ds.name}: ${ds.train.size} train, ${ds.test.size} test, ${ds.classes.length} classes, images ${ds.imageShape.join('x')}\n`);
+    } else if (command === 'prepare') {
+      if (name !== 'imagenet100') throw new UsageError(`only imagenet100 is prepared from a local copy; got "${name}"`);
+      const imagenetDir = values['imagenet-dir'];
+      if (!imagenetDir) throw new UsageError('prepare imagenet100 needs --imagenet-dir PATH (a local ILSVRC-2012 with train/ and val/)');
+      const dir = await prepareImageNet100({ imagenetDir: path.resolve(imagenetDir), root, resolution, valLabels: values['val-labels'], onProgress });
+      process.stdout.write(values.json ? `${JSON.stringify({ dataset: name, dir, ok: true })}\n` : `imagenet100 ready in ${dir}\n`);
     } else {
-      throw new UsageError(`unknown command "${command}"; valid: fetch, verify, inspect\n\n${USAGE}`);
+      throw new UsageError(`unknown command "${command}"; valid: fetch, verify, inspect, prepare\n\n${USAGE}`);
     }
   } catch (e) {
     if (e instanceof DatasetError) throw new UsageError(e.message);

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CIFAR100_DIR, CIFAR10_DIR, loadCifar10, loadCifar100 } from './cifar.js';
 import type { ArchiveSpec } from './fetch.js';
+import { loadImageNet100 } from './imagenet100.js';
 import { loadSynthetic } from './synthetic.js';
+import { loadTinyImageNet, TINY_IMAGENET_DIR } from './tiny_imagenet.js';
 import { DatasetError, type Dataset } from './types.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,7 +34,7 @@ export const ARCHIVES: Record<string, ArchiveSpec> = {
   },
 };
 
-export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100', 'cifar100-coarse'] as const;
+export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100', 'cifar100-coarse', 'tinyimagenet', 'imagenet100'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export function checkDatasetName(name: string): DatasetName {
@@ -40,7 +42,14 @@ export function checkDatasetName(name: string): DatasetName {
   return name as DatasetName;
 }
 
-export function loadDataset(name: string, root = defaultDataRoot()): Dataset {
+export interface LoadOptions {
+  /** Cache resolution of JPEG datasets (default 64 for Tiny-ImageNet, 224 for ImageNet-100). */
+  resolution?: number;
+  onProgress?: (split: string, done: number, total: number) => void;
+}
+
+/** Opens a dataset by name (decoding Tiny-ImageNet into its cache on first use). */
+export async function loadDataset(name: string, root = defaultDataRoot(), options: LoadOptions = {}): Promise<Dataset> {
   switch (checkDatasetName(name)) {
     case 'synthetic':
       return loadSynthetic({ root });
@@ -50,6 +59,10 @@ export function loadDataset(name: string, root = defaultDataRoot()): Dataset {
       return loadCifar100(root, 'fine');
     case 'cifar100-coarse':
       return loadCifar100(root, 'coarse');
+    case 'tinyimagenet':
+      return loadTinyImageNet(root, options);
+    case 'imagenet100':
+      return loadImageNet100(root, options.resolution);
   }
 }
 
@@ -58,15 +71,16 @@ const OFFICIAL_SIZES: Partial<Record<DatasetName, { train: number; test: number;
   cifar10: { train: 50000, test: 10000, files: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`).concat('test_batch.bin') },
   cifar100: { train: 50000, test: 10000, files: ['train.bin', 'test.bin'] },
   'cifar100-coarse': { train: 50000, test: 10000, files: ['train.bin', 'test.bin'] },
+  tinyimagenet: { train: 100000, test: 10000, files: [] },
 };
 
 /** Checks an extracted copy: it loads (sizes, labels, names) and has the official record counts. */
-export function verifyDataset(name: string, root = defaultDataRoot()): { dataset: Dataset; problems: string[] } {
-  const dataset = loadDataset(name, root);
+export async function verifyDataset(name: string, root = defaultDataRoot(), options: LoadOptions = {}): Promise<{ dataset: Dataset; problems: string[] }> {
+  const dataset = await loadDataset(name, root, options);
   const problems: string[] = [];
   const official = OFFICIAL_SIZES[checkDatasetName(name)];
   if (official) {
-    const dir = path.join(root, name === 'cifar10' ? CIFAR10_DIR : CIFAR100_DIR);
+    const dir = path.join(root, name === 'cifar10' ? CIFAR10_DIR : name === 'tinyimagenet' ? TINY_IMAGENET_DIR : CIFAR100_DIR);
     for (const f of official.files) if (!fs.existsSync(path.join(dir, f))) problems.push(`missing ${path.join(dir, f)}`);
     if (dataset.train.size !== official.train) problems.push(`train split has ${dataset.train.size} images, the official one ${official.train}`);
     if (dataset.test.size !== official.test) problems.push(`test split has ${dataset.test.size} images, the official one ${official.test}`);
