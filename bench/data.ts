@@ -1,5 +1,5 @@
 /**
- * npm run data -- fetch <cifar10|cifar100> [--dir D] [--url URL]
+ * npm run data -- fetch <cifar10|cifar100|tinyimagenet> [--dir D] [--url URL]
  *                 verify <dataset> [--dir D] [--json]
  *                 inspect <dataset> [--dir D] [--resolution R] [--json]
  *                 prepare imagenet100 --imagenet-dir PATH [--val-labels FILE] [--resolution R] [--dir D]

@@ -1,6 +1,7 @@
 /**
- * Downloading and unpacking official archives: resumable HTTP(S) download with progress, md5 check,
- * and safe extraction (no entry may leave the target folder; links and absolute paths are refused).
+ * Downloading and unpacking official archives (.tar.gz and .zip): resumable HTTP(S) download with
+ * progress, md5 check, and safe extraction (no entry may leave the target folder; links and absolute
+ * paths are refused).
  * Nothing half-done is left where a loader would find it: downloads grow in `<file>.partial` and are
  * renamed when complete; archives are extracted into a temporary folder and the dataset folder is renamed
  * into place.
@@ -10,11 +11,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
+import yauzl from 'yauzl';
 import { DatasetError } from './types.js';
 
 export interface ArchiveSpec {
   url: string;
+  format: 'tar.gz' | 'zip';
   /** Published size in bytes and md5 of the archive. */
   bytes: number;
   md5: string;
@@ -95,6 +99,13 @@ export async function verifyArchive(file: string, spec: Pick<ArchiveSpec, 'bytes
 
 const SAFE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 
+/** Why an entry path may not be extracted, or null when it is a plain relative path inside the target. */
+function unsafePath(p: string): string | null {
+  if (path.isAbsolute(p) || /^[a-zA-Z]:/.test(p)) return `${p} is an absolute path`;
+  if (p.split(/[\\/]/).includes('..')) return `${p} leaves the target folder`;
+  return null;
+}
+
 /** Every entry must be a plain file or folder whose path stays inside the target. */
 async function checkTarEntries(archive: string): Promise<void> {
   const problems: string[] = [];
@@ -102,21 +113,19 @@ async function checkTarEntries(archive: string): Promise<void> {
     file: archive,
     onReadEntry: (entry) => {
       const p = entry.path;
-      if (!SAFE_TYPES.has(entry.type)) problems.push(`${p} is a ${entry.type}`);
-      else if (path.isAbsolute(p) || /^[a-zA-Z]:/.test(p)) problems.push(`${p} is an absolute path`);
-      else if (p.split(/[\\/]/).includes('..')) problems.push(`${p} leaves the target folder`);
+      const unsafe = SAFE_TYPES.has(entry.type) ? unsafePath(p) : `${p} is a ${entry.type}`;
+      if (unsafe) problems.push(unsafe);
     },
   });
   if (problems.length > 0) throw new DatasetError(`refusing to extract ${archive}: ${problems.slice(0, 3).join('; ')}`);
 }
 
-/** Extracts a .tar.gz into `root`, so that `root/<extractsTo>` appears complete or not at all. */
-export async function extractTarGz(archive: string, root: string, extractsTo: string): Promise<void> {
-  await checkTarEntries(archive);
+/** Runs `unpack(tmp)` in a temporary folder under `root`, then moves `tmp/<extractsTo>` into place. */
+async function extractInto(archive: string, root: string, extractsTo: string, unpack: (tmp: string) => Promise<void>): Promise<void> {
   fs.mkdirSync(root, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(root, '.extract-'));
   try {
-    await tar.x({ file: archive, cwd: tmp, strict: true, preservePaths: false, filter: (_, entry) => SAFE_TYPES.has((entry as { type: string }).type) });
+    await unpack(tmp);
     const produced = path.join(tmp, extractsTo);
     if (!fs.existsSync(produced)) throw new DatasetError(`${archive} did not contain ${extractsTo}/`);
     const final = path.join(root, extractsTo);
@@ -127,12 +136,58 @@ export async function extractTarGz(archive: string, root: string, extractsTo: st
   }
 }
 
+/** Extracts a .tar.gz into `root`, so that `root/<extractsTo>` appears complete or not at all. */
+export async function extractTarGz(archive: string, root: string, extractsTo: string): Promise<void> {
+  await checkTarEntries(archive);
+  await extractInto(archive, root, extractsTo, (tmp) =>
+    tar.x({ file: archive, cwd: tmp, strict: true, preservePaths: false, filter: (_, entry) => SAFE_TYPES.has((entry as { type: string }).type) }),
+  );
+}
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+/** Extracts a .zip the same way; symbolic links, absolute paths and ".." entries are refused. */
+export async function extractZip(archive: string, root: string, extractsTo: string): Promise<void> {
+  await extractInto(archive, root, extractsTo, async (tmp) => {
+    const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+      yauzl.open(archive, { lazyEntries: true, autoClose: true }, (err, z) => (err ? reject(new DatasetError(`${archive}: ${err.message}`)) : resolve(z))),
+    );
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: Error) => {
+        zip.close();
+        reject(e instanceof DatasetError ? e : new DatasetError(`${archive}: ${e.message}`));
+      };
+      zip.on('error', fail);
+      zip.on('end', resolve);
+      zip.on('entry', (entry: yauzl.Entry) => {
+        const name = entry.fileName;
+        const isLink = ((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK;
+        const unsafe = isLink ? `${name} is a symbolic link` : unsafePath(name);
+        if (unsafe) return fail(new DatasetError(`refusing to extract ${archive}: ${unsafe}`));
+        const target = path.join(tmp, name);
+        if (name.endsWith('/')) {
+          fs.mkdirSync(target, { recursive: true });
+          zip.readEntry();
+          return;
+        }
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        zip.openReadStream(entry, (err, stream) => {
+          if (err) return fail(err);
+          pipeline(stream, fs.createWriteStream(target)).then(() => zip.readEntry(), fail);
+        });
+      });
+      zip.readEntry();
+    });
+  });
+}
+
 /** Download (resuming), verify, extract. The verified archive is kept in `root` for later checks. */
 export async function fetchArchive(spec: ArchiveSpec, root: string, onProgress?: Progress): Promise<string> {
   fs.mkdirSync(root, { recursive: true });
   const archive = path.join(root, path.basename(new URL(spec.url).pathname));
   if (!fs.existsSync(archive)) await download(spec.url, archive, onProgress);
   await verifyArchive(archive, spec);
-  await extractTarGz(archive, root, spec.extractsTo);
+  await (spec.format === 'zip' ? extractZip : extractTarGz)(archive, root, spec.extractsTo);
   return path.join(root, spec.extractsTo);
 }

@@ -22,15 +22,24 @@ export function defaultDataRoot(): string {
 export const ARCHIVES: Record<string, ArchiveSpec> = {
   cifar10: {
     url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz',
+    format: 'tar.gz',
     bytes: 170052171,
     md5: 'c32a1d4ab5d03f1284b67883e8d87530',
     extractsTo: CIFAR10_DIR,
   },
   cifar100: {
     url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz',
+    format: 'tar.gz',
     bytes: 168513733,
     md5: '03b5dce01913d631647c71ecec9e9cb8',
     extractsTo: CIFAR100_DIR,
+  },
+  tinyimagenet: {
+    url: 'http://cs231n.stanford.edu/tiny-imagenet-200.zip',
+    format: 'zip',
+    bytes: 248100043,
+    md5: '90528d7ca1a48142e341f4ef8d21d0de',
+    extractsTo: TINY_IMAGENET_DIR,
   },
 };
 

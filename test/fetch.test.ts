@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
+import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR10_DIR, loadCifar10 } from '../datasets/cifar.js';
-import { extractTarGz, fetchArchive, type ArchiveSpec } from '../datasets/fetch.js';
+import { extractTarGz, extractZip, fetchArchive, type ArchiveSpec } from '../datasets/fetch.js';
 import { ensureSynthetic } from '../datasets/synthetic.js';
 
 /**
@@ -33,6 +34,18 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(tmp, 'links', CIFAR10_DIR), { recursive: true });
   fs.symlinkSync('/etc/passwd', path.join(tmp, 'links', CIFAR10_DIR, 'batches.meta.txt'));
   await tar.c({ gzip: true, file: path.join(tmp, 'link.tar.gz'), cwd: path.join(tmp, 'links') }, [CIFAR10_DIR]);
+
+  // Zip archives (Tiny-ImageNet's format): a good one and one holding a symbolic link.
+  const zipOf = (entries: [string, string, number?][]) =>
+    new Promise<Buffer>((resolve) => {
+      const z = new yazl.ZipFile();
+      for (const [name, body, mode] of entries) z.addBuffer(Buffer.from(body), name, mode ? { mode } : {});
+      const chunks: Buffer[] = [];
+      z.outputStream.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks)));
+      z.end();
+    });
+  files.set('/tiny.zip', await zipOf([['tiny-imagenet-200/wnids.txt', 'n01\n'], ['tiny-imagenet-200/train/n01/images/a.txt', 'x']]));
+  fs.writeFileSync(path.join(tmp, 'link.zip'), await zipOf([['tiny-imagenet-200/evil', '/etc/passwd', 0o120777]]));
 
   server = http.createServer((req, res) => {
     const body = files.get(req.url ?? '');
@@ -66,7 +79,7 @@ afterAll(() => {
 
 function specFor(urlPath: string): ArchiveSpec {
   const body = files.get('/cifar-10-binary.tar.gz')!;
-  return { url: `${base}${urlPath}`, bytes: body.length, md5: createHash('md5').update(body).digest('hex'), extractsTo: CIFAR10_DIR };
+  return { url: `${base}${urlPath}`, format: 'tar.gz', bytes: body.length, md5: createHash('md5').update(body).digest('hex'), extractsTo: CIFAR10_DIR };
 }
 
 describe('fetching an archive', () => {
@@ -100,6 +113,16 @@ describe('fetching an archive', () => {
 
   it('reports HTTP errors', async () => {
     await expect(fetchArchive({ ...specFor('/missing.tar.gz') }, path.join(tmp, 'root4'))).rejects.toThrow(/HTTP 404/);
+  });
+
+  it('fetches and extracts zip archives', async () => {
+    const body = files.get('/tiny.zip')!;
+    const spec: ArchiveSpec = { url: `${base}/tiny.zip`, format: 'zip', bytes: body.length, md5: createHash('md5').update(body).digest('hex'), extractsTo: 'tiny-imagenet-200' };
+    const dir = await fetchArchive(spec, path.join(tmp, 'root6'));
+    expect(fs.readFileSync(path.join(dir, 'wnids.txt'), 'utf8')).toBe('n01\n');
+    expect(fs.readFileSync(path.join(dir, 'train', 'n01', 'images', 'a.txt'), 'utf8')).toBe('x');
+    await expect(extractZip(path.join(tmp, 'link.zip'), path.join(tmp, 'root7'), 'tiny-imagenet-200')).rejects.toThrow(/refusing to extract .*evil is a symbolic link/);
+    expect(fs.existsSync(path.join(tmp, 'root7', 'tiny-imagenet-200'))).toBe(false);
   });
 
   it('refuses archives with entries outside the target or links', async () => {
