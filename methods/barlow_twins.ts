@@ -1,0 +1,30 @@
+/**
+ * Barlow Twins (Zbontar et al., 2021), lambda 0.0051.
+ *
+ *   z: [2, B, D]; each view standardised per dimension over the batch (biased variance, eps 1e-5);
+ *   c = z1n^T z2n / B;  loss = sum_i (1 - c_ii)^2 + lambda sum_{i != j} c_ij^2
+ */
+import * as tf from '../src/tf.js';
+import { views, type LossResult } from './loss_common.js';
+
+export interface BarlowTwinsLossParams {
+  lambd: number;
+}
+
+export const BARLOW_TWINS_DEFAULTS: BarlowTwinsLossParams = { lambd: 0.0051 };
+
+function standardise(v: tf.Tensor2D): tf.Tensor2D {
+  const { mean, variance } = tf.moments(v, 0, true);
+  return tf.div(tf.sub(v, mean), tf.sqrt(tf.add(variance, 1e-5))) as tf.Tensor2D;
+}
+
+export function loss({ z }: { z: tf.Tensor }, params: BarlowTwinsLossParams = BARLOW_TWINS_DEFAULTS): LossResult {
+  const vs = views(z);
+  if (vs.length !== 2) throw new Error(`Barlow Twins' loss takes 2 views, got ${vs.length}`);
+  const [b, d] = vs[0].shape;
+  const c = tf.div(tf.matMul(standardise(vs[0]), standardise(vs[1]), true, false), b);
+  const eye = tf.eye(d);
+  const onDiagonal = tf.sum(tf.square(tf.mul(tf.sub(c, 1), eye))) as tf.Scalar;
+  const offDiagonal = tf.sum(tf.square(tf.mul(c, tf.sub(1, eye)))) as tf.Scalar;
+  return { loss: tf.add(onDiagonal, tf.mul(offDiagonal, params.lambd)) as tf.Scalar, terms: { on_diagonal: onDiagonal, off_diagonal: offDiagonal } };
+}

@@ -1,0 +1,22 @@
+/**
+ * BYOL (Grill et al., 2020; solo-learn): online predictions regress the EMA target's projections of the
+ * other views.
+ *
+ *   p: [V, B, D] online predictions; zt: [V, B, D] target projections (no gradient);
+ *   loss = sum over ordered view pairs i != j of mean_b (2 - 2 cos(p_i, zt_j))
+ */
+import * as tf from '../src/tf.js';
+import { normalizeRows, stopGradient, views, type LossResult } from './loss_common.js';
+
+export function loss({ p, zt }: { p: tf.Tensor; zt: tf.Tensor }): LossResult {
+  const ps = views(normalizeRows(p));
+  const ts = views(normalizeRows(stopGradient(zt)));
+  let total: tf.Tensor = tf.scalar(0);
+  for (let i = 0; i < ps.length; i++) {
+    for (let j = 0; j < ts.length; j++) {
+      if (i === j) continue;
+      total = tf.add(total, tf.mean(tf.sub(2, tf.mul(2, tf.sum(tf.mul(ps[i], ts[j]), -1)))));
+    }
+  }
+  return { loss: total as tf.Scalar, terms: {} };
+}

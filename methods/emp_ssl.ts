@@ -1,0 +1,38 @@
+/**
+ * EMP-SSL (Tong et al., 2023, official code): total coding rate of each patch set plus invariance of
+ * every patch to the mean embedding of its image.
+ *
+ *   z: [n patches, b images, d], rows L2-normalised;
+ *   tcr = -(1/n) sum_i 0.5 logdet(I_d + d/(b eps) Z_i^T Z_i)      (eps 0.2 unsquared, as the code has it)
+ *   invariance = -(1/n) sum_i mean_j cos(z_ij, mean_i' z_i'j)
+ *   loss = lambda_inv * invariance + lambda_tcr * tcr
+ *
+ * The log-determinant is taken in the smaller of b and d (Sylvester: det(I_d + c Z^T Z) = det(I_b + c Z Z^T)).
+ */
+import * as tf from '../src/tf.js';
+import { logdet } from '../src/ops/logdet.js';
+import { normalizeRows, type LossResult } from './loss_common.js';
+
+export interface EmpSslLossParams {
+  eps: number;
+  lambda_inv: number;
+  lambda_tcr: number;
+}
+
+export const EMP_SSL_DEFAULTS: EmpSslLossParams = { eps: 0.2, lambda_inv: 200, lambda_tcr: 1 };
+
+export function loss({ z }: { z: tf.Tensor }, params: EmpSslLossParams = EMP_SSL_DEFAULTS): LossResult {
+  const [, b, d] = z.shape;
+  const zn = normalizeRows(z); // [n, b, d]
+  const c = d / (b * params.eps);
+  // Gram matrices in the smaller dimension: [n, b, b] (Z Z^T) or [n, d, d] (Z^T Z).
+  const small = Math.min(b, d);
+  const gram = b <= d ? tf.matMul(zn, zn, false, true) : tf.matMul(zn, zn, true, false);
+  const a = tf.add(tf.eye(small), tf.mul(gram, c));
+  const tcr = tf.neg(tf.mean(tf.mul(logdet(a), 0.5))) as tf.Scalar;
+  const mean = tf.mean(zn, 0, true); // [1, b, d]
+  const cos = tf.sum(tf.mul(zn, normalizeRows(mean)), -1); // [n, b]
+  const invariance = tf.neg(tf.mean(cos)) as tf.Scalar;
+  const total = tf.add(tf.mul(invariance, params.lambda_inv), tf.mul(tcr, params.lambda_tcr)) as tf.Scalar;
+  return { loss: total, terms: { tcr, invariance } };
+}

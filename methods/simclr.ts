@@ -1,0 +1,37 @@
+/**
+ * SimCLR's NT-Xent (Chen et al., 2020; solo-learn's multi-view form), temperature 0.2 (solo-learn CIFAR).
+ *
+ *   z: [V views, B images, D], rows L2-normalised, s_ak = z_a . z_k / T over all N = V B anchors;
+ *   loss = mean_a -log( sum_{p: same image, p != a} exp(s_ap) / sum_{k != a} exp(s_ak) )
+ */
+import * as tf from '../src/tf.js';
+import { normalizeRows, type LossResult } from './loss_common.js';
+
+export interface SimClrLossParams {
+  temperature: number;
+}
+
+export const SIMCLR_DEFAULTS: SimClrLossParams = { temperature: 0.2 };
+
+export function loss({ z }: { z: tf.Tensor }, params: SimClrLossParams = SIMCLR_DEFAULTS): LossResult {
+  const [v, b, d] = z.shape;
+  const n = v * b;
+  const flat = normalizeRows(tf.reshape(z, [n, d])) as tf.Tensor2D;
+  const sim = tf.div(tf.matMul(flat, flat, false, true), params.temperature);
+  const image = Int32Array.from({ length: n }, (_, a) => a % b);
+  const positives = new Float32Array(n * n);
+  const others = new Float32Array(n * n);
+  for (let a = 0; a < n; a++) {
+    for (let k = 0; k < n; k++) {
+      if (k === a) continue;
+      others[a * n + k] = 1;
+      if (image[k] === image[a]) positives[a * n + k] = 1;
+    }
+  }
+  // Subtract each row's maximum before exponentiating (the ratio is unchanged).
+  const shifted = tf.sub(sim, tf.max(sim, 1, true));
+  const e = tf.exp(shifted);
+  const num = tf.sum(tf.mul(e, tf.tensor2d(positives, [n, n])), 1);
+  const den = tf.sum(tf.mul(e, tf.tensor2d(others, [n, n])), 1);
+  return { loss: tf.neg(tf.mean(tf.log(tf.div(num, den)))) as tf.Scalar, terms: {} };
+}

@@ -1,0 +1,55 @@
+/**
+ * SwAV (Caron et al., 2020; solo-learn multi-crop): swapped prediction of Sinkhorn-Knopp codes.
+ *
+ *   z: [V, B, D] (first n_global views are the large crops), prototypes: [K, D]; rows L2-normalised;
+ *   scores_v = z_v P^T;  codes_i = SinkhornKnopp(exp(scores_i / eps)) for global views, no gradient,
+ *     `iters` alternations normalising prototypes (rows of Q = exp(...)^T) then samples;
+ *   loss = mean over global i of mean over v != i of -mean_b sum_k codes_i log softmax(scores_v / T)
+ */
+import * as tf from '../src/tf.js';
+import { normalizeRows, stopGradient, views, type LossResult } from './loss_common.js';
+
+export interface SwavLossParams {
+  temperature: number;
+  eps: number;
+  iters: number;
+  n_global: number;
+}
+
+export const SWAV_DEFAULTS: SwavLossParams = { temperature: 0.1, eps: 0.05, iters: 3, n_global: 2 };
+
+/** SwAV's sinkhorn(): Q = exp(scores / eps)^T [K, B], normalised to a joint distribution, then alternately rows and columns. */
+export function sinkhorn(scores: tf.Tensor2D, eps: number, iters: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [b, k] = scores.shape;
+    // Subtracting the maximum leaves Q unchanged after the first normalisation and avoids overflow.
+    let q = tf.transpose(tf.exp(tf.div(tf.sub(scores, tf.max(scores)), eps))) as tf.Tensor2D; // [K, B]
+    q = tf.div(q, tf.sum(q));
+    for (let it = 0; it < iters; it++) {
+      q = tf.div(tf.div(q, tf.sum(q, 1, true)), k);
+      q = tf.div(tf.div(q, tf.sum(q, 0, true)), b);
+    }
+    return tf.transpose(tf.mul(q, b)) as tf.Tensor2D; // [B, K], rows sum to 1
+  });
+}
+
+export function loss({ z, prototypes }: { z: tf.Tensor; prototypes: tf.Tensor }, params: SwavLossParams = SWAV_DEFAULTS): LossResult {
+  const vs = views(normalizeRows(z));
+  if (params.n_global < 1 || params.n_global > vs.length) throw new Error(`n_global must be in 1..${vs.length}, got ${params.n_global}`);
+  const protos = normalizeRows(prototypes) as tf.Tensor2D;
+  const scores = vs.map((v) => tf.matMul(v, protos, false, true));
+  const logProbs = scores.map((s) => tf.logSoftmax(tf.div(s, params.temperature)));
+  const terms: Record<string, tf.Tensor> = {};
+  let total: tf.Tensor = tf.scalar(0);
+  for (let i = 0; i < params.n_global; i++) {
+    const codes = sinkhorn(stopGradient(scores[i]) as tf.Tensor2D, params.eps, params.iters);
+    if (i === 0) terms.codes_view0 = codes;
+    let perView: tf.Tensor = tf.scalar(0);
+    for (let v = 0; v < vs.length; v++) {
+      if (v === i) continue;
+      perView = tf.add(perView, tf.neg(tf.mean(tf.sum(tf.mul(codes, logProbs[v]), 1))));
+    }
+    total = tf.add(total, tf.div(perView, vs.length - 1));
+  }
+  return { loss: tf.div(total, params.n_global) as tf.Scalar, terms };
+}
