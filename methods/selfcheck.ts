@@ -1,0 +1,88 @@
+/**
+ * Checks method losses against fixture files (../shared/reference/losses format): loss, named terms and
+ * gradients, each as a relative L2 error against the fixture's tolerance.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '../src/tf.js';
+import { LOSSES } from './losses.js';
+
+interface FixtureTensor {
+  shape: number[];
+  data: number[];
+}
+
+export interface Fixture {
+  name?: string;
+  method: string;
+  params: Record<string, number>;
+  inputs: Record<string, FixtureTensor>;
+  expected: { loss: number; terms?: Record<string, number | FixtureTensor>; grad: Record<string, FixtureTensor> };
+  tolerance: { loss_rel: number; grad_rel: number };
+}
+
+export interface CheckResult {
+  fixture: string;
+  method: string;
+  /** Largest relative error of the loss and its named terms. */
+  loss_error: number;
+  /** Largest relative error over the gradients of the inputs the fixture gives. */
+  grad_error: number;
+  pass: boolean;
+  error?: string;
+}
+
+/** ||got - want|| / ||want|| over flattened values. */
+export function relativeL2(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) return Number.POSITIVE_INFINITY;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < got.length; i++) {
+    num += (got[i] - want[i]) ** 2;
+    den += want[i] ** 2;
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+}
+
+export function checkFixture(fixture: Fixture, label: string): CheckResult {
+  const base = { fixture: label, method: fixture.method };
+  const lossFn = LOSSES[fixture.method];
+  if (!lossFn) return { ...base, loss_error: NaN, grad_error: NaN, pass: false, error: `unknown method; known: ${Object.keys(LOSSES).join(', ')}` };
+  return tf.tidy(() => {
+    const names = Object.keys(fixture.inputs);
+    const inputs = names.map((n) => tf.tensor(fixture.inputs[n].data, fixture.inputs[n].shape));
+    let terms: Record<string, tf.Tensor> = {};
+    const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
+      const r = lossFn(Object.fromEntries(names.map((n, i) => [n, xs[i]])), fixture.params);
+      terms = Object.fromEntries(Object.entries(r.terms).map(([k, v]) => [k, tf.keep(tf.clone(v))]));
+      return r.loss;
+    })(inputs);
+    const lossErrors = [relativeL2(value.dataSync(), [fixture.expected.loss])];
+    for (const [k, want] of Object.entries(fixture.expected.terms ?? {})) {
+      const got = terms[k];
+      lossErrors.push(!got ? Number.POSITIVE_INFINITY : relativeL2(got.dataSync(), typeof want === 'number' ? [want] : want.data));
+    }
+    tf.dispose(Object.values(terms));
+    const gradErrors = Object.entries(fixture.expected.grad).map(([name, want]) => {
+      const i = names.indexOf(name);
+      return i < 0 ? Number.POSITIVE_INFINITY : relativeL2(grads[i].dataSync(), want.data);
+    });
+    const loss_error = Math.max(...lossErrors);
+    const grad_error = Math.max(0, ...gradErrors);
+    return { ...base, loss_error, grad_error, pass: loss_error < fixture.tolerance.loss_rel && grad_error < fixture.tolerance.grad_rel };
+  });
+}
+
+/** Checks every *.json fixture in `dir`. */
+export function checkFixtureDir(dir: string): CheckResult[] {
+  if (!fs.existsSync(dir)) throw new Error(`no fixture folder ${dir}`);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  if (files.length === 0) throw new Error(`no *.json fixtures in ${dir}`);
+  return files.map((file) => {
+    try {
+      return checkFixture(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Fixture, file);
+    } catch (e) {
+      return { fixture: file, method: '?', loss_error: NaN, grad_error: NaN, pass: false, error: (e as Error).message.split('\n')[0] };
+    }
+  });
+}
