@@ -56,6 +56,7 @@ runMain(async () => {
       json: { type: 'boolean' },
     },
     USAGE,
+    true,
   );
   const [command, name] = positionals;
   if (!command || !name) throw new UsageError(`a command and a dataset are needed\n\n${USAGE}`);

@@ -7,8 +7,8 @@ export class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** Parses argv strictly; unknown flags and bad values become UsageErrors naming what is valid. */
-export function parseFlags<O extends Options>(argv: string[], options: O, usage: string) {
+/** Parses argv strictly; unknown flags, stray arguments and bad values become UsageErrors naming what is valid. */
+export function parseFlags<O extends Options>(argv: string[], options: O, usage: string, allowPositionals = false) {
   const all = { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } };
   let parsed;
   try {
@@ -20,6 +20,9 @@ export function parseFlags<O extends Options>(argv: string[], options: O, usage:
   if ((parsed.values as Record<string, unknown>).help) {
     process.stdout.write(`${usage}\n`);
     process.exit(0);
+  }
+  if (!allowPositionals && parsed.positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${parsed.positionals[0]}" (options are written --name=value)\n\n${usage}`);
   }
   return parsed;
 }

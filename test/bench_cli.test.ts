@@ -23,6 +23,9 @@ describe('npm run bench:engine', () => {
     expect(flag.status).toBe(2);
     expect(flag.stderr).toMatch(/Unknown option '--bogus'/);
     expect(flag.stderr).toMatch(/valid flags: .*--backend/);
+    const stray = bench(['resnet18']);
+    expect(stray.status).toBe(2);
+    expect(stray.stderr).toMatch(/unexpected argument "resnet18"/);
     const t = bench(['--threads=20']);
     expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/--threads must be an integer from 1 to 8, got "20"/);
