@@ -1,0 +1,41 @@
+/**
+ * A method as data: its views (augmentation recipe), heads and loss, with defaults cited from their
+ * sources. One training path (ssl_model.ts) runs them all; only the loss and the heads differ.
+ */
+import type { Recipe } from '../datasets/augment/recipes.js';
+import type * as tf from '../src/tf.js';
+import type { LossResult } from './loss_common.js';
+
+export interface OptimizerConfig {
+  kind: 'lars' | 'sgd';
+  lr: number;
+  weightDecay: number;
+  momentum: number;
+  nesterov?: boolean;
+  /** LARS trust coefficient and clipping. */
+  eta?: number;
+  clip?: boolean;
+  warmup?: number;
+}
+
+export interface MethodConfig {
+  name: string;
+  /** Where the defaults come from. */
+  source: string;
+  recipe: Recipe;
+  /** Projector layer sizes after the backbone's feature size (Linear-BN-ReLU hidden layers). */
+  projector: number[];
+  /** BYOL's predictor sizes after the projector output. */
+  predictor?: number[];
+  /** SwAV's prototype count. */
+  prototypes?: number;
+  /** BYOL's EMA target momentum, cosine from start to end over the budget. */
+  ema?: { start: number; end: number };
+  optimizer: OptimizerConfig;
+  batchImages: number;
+  /**
+   * The loss from the step's outputs, each [views, images, dim]: `z` projections (online), `p`
+   * predictions, `zt` target projections, and `prototypes` [K, dim].
+   */
+  loss(out: { z: tf.Tensor; p?: tf.Tensor; zt?: tf.Tensor; prototypes?: tf.Tensor }): LossResult;
+}

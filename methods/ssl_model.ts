@@ -1,0 +1,127 @@
+/**
+ * The one training path every method runs through: backbone + heads (+ BYOL's EMA target, + SwAV's
+ * prototypes) on explicit parameter trees; a step forwards each view block, asks the method for its
+ * loss, and updates. Augmented batches come in view-major (datasets/augment/pipeline.ts).
+ */
+import type { AugmentedBatch } from '../datasets/augment/pipeline.js';
+import { mlpHead } from '../src/nn/mlp.js';
+import { joinName, type BufferSpec, type ForwardContext, type LayerCost, type Module, type ParamSpec } from '../src/nn/module.js';
+import { copyModel, disposeModel, emaUpdate, initModel, type ModelState } from '../src/nn/params.js';
+import { makeBackbone, type Backbone } from '../src/nn/resnet.js';
+import { Lars } from '../src/optim/lars.js';
+import type { Optimizer } from '../src/optim/optimizer.js';
+import { cosineRamp, warmupCosine } from '../src/optim/schedule.js';
+import { Sgd } from '../src/optim/sgd.js';
+import * as tf from '../src/tf.js';
+import { evalContext, trainStep } from '../src/train/step.js';
+import type { MethodConfig } from './method.js';
+
+/** SwAV's prototype matrix as a parameter-only module (the loss reads it; its cost is the loss's). */
+class Prototypes implements Module {
+  constructor(
+    readonly name: string,
+    readonly count: number,
+    readonly dim: number,
+  ) {}
+  params(): ParamSpec[] {
+    return [{ name: joinName(this.name, 'weight'), shape: [this.count, this.dim], group: 'weight', init: { kind: 'uniform', bound: 1 / Math.sqrt(this.dim) } }];
+  }
+  buffers(): BufferSpec[] {
+    return [];
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return x;
+  }
+  trace(inShape: number[], _costs: LayerCost[]): number[] {
+    return inShape;
+  }
+}
+
+export class SslModel {
+  readonly backbone: Backbone;
+  readonly projector: Module;
+  readonly predictor: Module | null;
+  readonly prototypes: Prototypes | null;
+  readonly state: ModelState;
+  readonly target: ModelState | null;
+  private readonly optimizer: Optimizer;
+
+  constructor(
+    readonly method: MethodConfig,
+    backbone: string,
+    seed: number,
+  ) {
+    this.backbone = makeBackbone(backbone);
+    const proj = [this.backbone.featureDim, ...method.projector];
+    this.projector = mlpHead('projector', proj);
+    const embed = proj[proj.length - 1];
+    this.predictor = method.predictor ? mlpHead('predictor', [embed, ...method.predictor]) : null;
+    this.prototypes = method.prototypes ? new Prototypes('prototypes', method.prototypes, embed) : null;
+    const modules = [this.backbone, this.projector, this.predictor, this.prototypes].filter((m): m is Module => m !== null);
+    this.state = initModel(modules, seed);
+    if (this.prototypes) this.normalizePrototypes();
+    // BYOL's target: a copy of backbone + projector, moved by EMA only.
+    this.target = method.ema ? copyModel(this.state) : null;
+    const o = method.optimizer;
+    this.optimizer =
+      o.kind === 'lars'
+        ? new Lars(this.state.specs, { momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, eta: o.eta, clip: o.clip })
+        : new Sgd(this.state.specs, { momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay });
+  }
+
+  /** Backbone then projector for one block of crops [N, S, S, 3]. */
+  private project(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    return this.projector.forward(this.backbone.forward(x, ctx), ctx);
+  }
+
+  /** [views * images, D] -> [views, images, D] */
+  private byView(blocks: tf.Tensor[], images: number): tf.Tensor {
+    const all = blocks.length === 1 ? blocks[0] : tf.concat(blocks, 0);
+    return tf.reshape(all, [all.shape[0] / images, images, all.shape[1]!]);
+  }
+
+  /** One optimisation step; `progress` in [0, 1] drives the learning rate and the EMA momentum. Returns the loss. */
+  async step(batch: AugmentedBatch, images: number, progress: number): Promise<number> {
+    const lr = warmupCosine(progress, { base: this.method.optimizer.lr, warmup: this.method.optimizer.warmup ?? 0 });
+    const inputs = batch.views.map((v) => tf.tensor4d(v.data, v.shape));
+    try {
+      let zt: tf.Tensor | undefined;
+      if (this.target) {
+        // The target runs outside the differentiated set, with batch statistics (as in train mode);
+        // its running statistics follow the online network's by EMA, so its own updates are dropped.
+        const ctx: ForwardContext = { ...evalContext(this.target), training: true };
+        zt = tf.tidy(() => this.byView(inputs.map((x) => this.project(x, ctx)), images));
+        tf.dispose([...ctx.bufferUpdates.values()]);
+      }
+      const loss = trainStep(this.state, this.optimizer, lr, (ctx) => {
+        const z = this.byView(inputs.map((x) => this.project(x, ctx)), images);
+        const p = this.predictor ? this.byView([this.predictor.forward(tf.reshape(z, [-1, z.shape[2]!]), ctx)], images) : undefined;
+        const prototypes = this.prototypes ? ctx.params[joinName(this.prototypes.name, 'weight')] : undefined;
+        return this.method.loss({ z, p, zt, prototypes }).loss;
+      });
+      zt?.dispose();
+      const [value] = await loss.data();
+      loss.dispose();
+      if (!Number.isFinite(value)) {
+        throw new Error(`${this.method.name}: the loss became ${value} at progress ${progress.toFixed(3)}; lower the learning rate (${lr.toExponential(2)} now)`);
+      }
+      if (this.target) emaUpdate(this.target, this.state, cosineRamp(progress, this.method.ema!.start, this.method.ema!.end));
+      if (this.prototypes) this.normalizePrototypes();
+      return value;
+    } finally {
+      tf.dispose(inputs);
+    }
+  }
+
+  /** SwAV keeps its prototypes on the unit sphere (solo-learn normalises them every step). */
+  private normalizePrototypes(): void {
+    const w = this.state.params[joinName(this.prototypes!.name, 'weight')];
+    tf.tidy(() => w.assign(tf.div(w, tf.norm(w, 'euclidean', 1, true))));
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    disposeModel(this.state);
+    if (this.target) disposeModel(this.target);
+  }
+}

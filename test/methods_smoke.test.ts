@@ -1,0 +1,89 @@
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { augmentBatch } from '../datasets/augment/pipeline.js';
+import { loadSynthetic } from '../datasets/synthetic.js';
+import type { Dataset } from '../datasets/types.js';
+import type { MethodConfig } from '../methods/method.js';
+import { getMethod, METHODS } from '../methods/registry.js';
+import { SslModel } from '../methods/ssl_model.js';
+import { initBackend } from '../src/backends/select.js';
+import { readTree } from '../src/nn/params.js';
+import { Rng } from '../src/random.js';
+
+/**
+ * Every method through the one training path: small backbone, small heads (same code, smaller sizes),
+ * a few steps on the synthetic set.
+ */
+let data: Dataset;
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm' });
+  data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench-tests'), seed: 0, train: 40, test: 10 });
+});
+
+function small(method: MethodConfig): MethodConfig {
+  return {
+    ...method,
+    projector: method.projector.map((_, i, a) => (i === a.length - 1 ? 32 : 64)),
+    predictor: method.predictor ? [64, 32] : undefined,
+    prototypes: method.prototypes ? 20 : undefined,
+  };
+}
+
+async function train(method: MethodConfig, steps: number, onStep?: (model: SslModel) => Promise<void>) {
+  const model = new SslModel(method, 'resnet-small-cifar', 1);
+  const rng = new Rng(2);
+  const images = 4;
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const batch = augmentBatch(data.train.readImages([4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3]), images, 32, 32, method.recipe, rng);
+    losses.push(await model.step(batch, images, s / steps));
+    await onStep?.(model);
+  }
+  return { model, losses };
+}
+
+describe('methods train through one code path', () => {
+  it.each(Object.keys(METHODS))('%s: finite loss that moves', async (name) => {
+    const views = name === 'emp-ssl' ? 4 : undefined; // 4 patches keep the test small
+    const { model, losses } = await train(small(getMethod(name, views)), 3);
+    for (const l of losses) expect(Number.isFinite(l), `${name} losses ${losses}`).toBe(true);
+    expect(new Set(losses).size).toBeGreaterThan(1);
+    model.dispose();
+  });
+
+  it("BYOL's target moves by EMA of the online network only", async () => {
+    const method = small(getMethod('byol'));
+    let before: Record<string, Float32Array> = {};
+    const checks: number[] = [];
+    await train(method, 2, async (model) => {
+      const target = await readTree(model.target!.params);
+      const online = await readTree(model.state.params);
+      if (Object.keys(before).length > 0) {
+        const tau = 0.99 + (1 - 0.99) * 0.5 * (1 - Math.cos(Math.PI * 0.5)); // cosine ramp at progress 0.5
+        const name = 'layer1.0.conv1.weight';
+        const want = before[name].map((t, i) => tau * t + (1 - tau) * online[name][i]);
+        checks.push(Math.max(...target[name].map((t, i) => Math.abs(t - want[i]))));
+      }
+      before = target;
+    }).then(({ model }) => model.dispose());
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toBeLessThan(1e-6);
+  });
+
+  it("SwAV's prototypes stay on the unit sphere", async () => {
+    const { model } = await train(small(getMethod('swav')), 2);
+    const w = (await readTree(model.state.params))['prototypes.weight'];
+    for (let k = 0; k < 20; k++) {
+      const row = w.subarray(k * 32, (k + 1) * 32);
+      expect(Math.sqrt(row.reduce((s, x) => s + x * x, 0))).toBeCloseTo(1, 5);
+    }
+    model.dispose();
+  });
+
+  it('views is a setting: SimCLR with 6 views', () => {
+    expect(getMethod('simclr', 6).recipe.views[0].count).toBe(6);
+    expect(() => getMethod('simclr', 1)).toThrow(/views must be an integer >= 2/);
+    expect(() => getMethod('moco')).toThrow(/valid: emp-ssl, simclr, byol, vicreg, barlow-twins, swav/);
+  });
+});
