@@ -30,6 +30,13 @@ export const METHODS: Record<string, (views?: number) => MethodConfig> = {
     batchImages: 100,
     loss: ({ z }) => empSsl.loss({ z }),
   }),
+  // The loss ablation the reviewers asked for: EMP-SSL's patches and heads, SimCLR's InfoNCE across patches.
+  'emp-ssl-infonce': (views) => ({
+    ...METHODS['emp-ssl'](views),
+    name: 'emp-ssl-infonce',
+    source: 'EMP-SSL with its loss replaced by InfoNCE over the patches of each image (temperature 0.2)',
+    loss: ({ z }) => simclr.loss({ z }),
+  }),
   simclr: (views) => ({
     name: 'simclr',
     source: 'solo-learn cifar/simclr.yaml: temperature 0.2, projector 2048-256, LARS lr 0.4, wd 1e-4, batch 256',

@@ -1,0 +1,51 @@
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadSynthetic } from '../datasets/synthetic.js';
+import type { Dataset } from '../datasets/types.js';
+import { embed } from '../methods/embed.js';
+import { getMethod } from '../methods/registry.js';
+import { SslModel } from '../methods/ssl_model.js';
+import { initBackend } from '../src/backends/select.js';
+import { Rng } from '../src/random.js';
+
+let data: Dataset;
+let model: SslModel;
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm' });
+  data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench-tests'), seed: 0, train: 40, test: 10 });
+  model = new SslModel({ ...getMethod('emp-ssl'), projector: [64, 32] }, 'resnet-small-cifar', 3);
+});
+
+describe('evaluation embeddings', () => {
+  const recipe = () => getMethod('emp-ssl').recipe;
+
+  it('backbone features and EMP-SSL pre-features have the right sizes', async () => {
+    const images = data.test.readImages([0, 1, 2]);
+    const backbone = await embed(model, images, 3, 32, 32, { layer: 'backbone', patches: null, recipe: recipe(), rng: new Rng(1) });
+    expect(backbone.length).toBe(3 * model.backbone.featureDim);
+    const pre = await embed(model, images, 3, 32, 32, { layer: 'pre-feature', patches: null, recipe: recipe(), rng: new Rng(1) });
+    expect(pre.length).toBe(3 * 64);
+    expect(Math.min(...pre)).toBeGreaterThanOrEqual(0); // after the ReLU
+  });
+
+  it('the centre view is deterministic and per image (eval-mode batch norm)', async () => {
+    const both = await embed(model, data.test.readImages([0, 1]), 2, 32, 32, { layer: 'backbone', patches: null, recipe: recipe(), rng: new Rng(1) });
+    const one = await embed(model, data.test.readImages([0]), 1, 32, 32, { layer: 'backbone', patches: null, recipe: recipe(), rng: new Rng(99) });
+    const d = model.backbone.featureDim;
+    for (let i = 0; i < d; i++) expect(both[i]).toBeCloseTo(one[i], 5);
+  });
+
+  it('a bag of K patches averages random patches: different from the centre view, reproducible by seed', async () => {
+    const images = data.test.readImages([4]);
+    const opts = { layer: 'backbone' as const, recipe: recipe() };
+    const centre = await embed(model, images, 1, 32, 32, { ...opts, patches: null, rng: new Rng(1) });
+    const bagA = await embed(model, images, 1, 32, 32, { ...opts, patches: 8, rng: new Rng(5) });
+    const bagB = await embed(model, images, 1, 32, 32, { ...opts, patches: 8, rng: new Rng(5) });
+    const bagC = await embed(model, images, 1, 32, 32, { ...opts, patches: 8, rng: new Rng(6) });
+    expect(bagA).toEqual(bagB);
+    expect(bagA).not.toEqual(bagC);
+    expect(bagA).not.toEqual(centre);
+    expect(bagA.every(Number.isFinite)).toBe(true);
+  });
+});
