@@ -74,3 +74,16 @@ describe('npm run bench:augment', () => {
     expect(bad.stderr).toMatch(/valid: emp-ssl, solo, swav/);
   }, 120_000);
 });
+
+describe('npm run bench:methods', () => {
+  it('--json reports training crops per second per method', () => {
+    const r = spawnSync(TSX, ['bench/methods.ts', '--json', '--methods=simclr', '--images=4', '--steps=1'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const row = JSON.parse(r.stdout.trim());
+    expect(row).toMatchObject({ method: 'simclr', backbone: 'resnet-small-cifar', images_per_step: 4, crops_per_step: 8 });
+    expect(row.crops_per_second).toBeGreaterThan(0);
+    const bad = spawnSync(TSX, ['bench/methods.ts', '--methods=moco'], { cwd: ROOT, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown method "moco"/);
+  }, 300_000);
+});

@@ -1,0 +1,72 @@
+/**
+ * npm run bench:methods -- [--methods=a,b] [--backbone=NAME] [--images=N] [--steps=N] [--backend=NAME] [--json]
+ *
+ * Training crops per second of each method at its default views and heads (augmentation off the clock),
+ * on the synthetic set.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { augmentBatch } from '../datasets/augment/pipeline.js';
+import { loadSynthetic } from '../datasets/synthetic.js';
+import { getMethod, METHODS } from '../methods/registry.js';
+import { SslModel } from '../methods/ssl_model.js';
+import { BACKEND_CHOICES, describeBackend, initBackend, type BackendChoice } from '../src/backends/select.js';
+import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
+import { Rng } from '../src/random.js';
+
+const USAGE = `usage: npm run bench:methods -- [options]
+
+Training crops per second of each method (default views and heads), augmentation excluded.
+
+options:
+  --methods=a,b    default: all (${Object.keys(METHODS).join(', ')})
+  --backbone=NAME  default resnet-small-cifar
+  --images=N       images per step (default 32)
+  --steps=N        timed steps after one warm-up (default 3; the median is reported)
+  --backend=NAME   ${BACKEND_CHOICES.join('|')} (default auto)
+  --json           one JSON object per method`;
+
+runMain(async () => {
+  const { values } = parseFlags(process.argv.slice(2), {
+    methods: { type: 'string' },
+    backbone: { type: 'string' },
+    images: { type: 'string' },
+    steps: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+  }, USAGE);
+  const names = values.methods ? values.methods.split(',') : Object.keys(METHODS);
+  for (const n of names) if (!METHODS[n]) throw new UsageError(`unknown method "${n}"; valid: ${Object.keys(METHODS).join(', ')}`);
+  const backendChoice = (values.backend ?? 'auto') as BackendChoice;
+  if (!BACKEND_CHOICES.includes(backendChoice)) throw new UsageError(`unknown --backend=${backendChoice}; valid: ${BACKEND_CHOICES.join(', ')}`);
+  const images = parseIntFlag('images', values.images, 32, 2);
+  const steps = parseIntFlag('steps', values.steps, 3);
+  const backbone = values.backbone ?? 'resnet-small-cifar';
+  const backend = await initBackend({ backend: backendChoice });
+  const log = (s: string) => (values.json ? process.stderr : process.stdout).write(`${s}\n`);
+  log(describeBackend(backend));
+  const data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench'), train: 1000, test: 100 });
+  for (const name of names) {
+    const method = getMethod(name);
+    const model = new SslModel(method, backbone, 0);
+    const rng = new Rng(0);
+    const times: number[] = [];
+    let crops = 0;
+    try {
+      for (let s = 0; s <= steps; s++) {
+        const batch = augmentBatch(data.train.readImages(Array.from({ length: images }, (_, i) => (s * images + i) % data.train.size)), images, 32, 32, method.recipe, rng);
+        crops = batch.crops;
+        const t0 = process.hrtime.bigint();
+        await model.step(batch, images, s / (steps + 1));
+        if (s > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      }
+    } finally {
+      model.dispose();
+    }
+    times.sort((a, b) => a - b);
+    const seconds = times[times.length >> 1];
+    const row = { method: name, backbone, backend: backend.label, images_per_step: images, crops_per_step: crops, seconds_per_step: seconds, crops_per_second: crops / seconds };
+    if (values.json) process.stdout.write(`${JSON.stringify(row)}\n`);
+    else log(`${name.padEnd(16)} ${String(crops).padStart(5)} crops/step  ${seconds.toFixed(2)} s/step  ${(crops / seconds).toFixed(1)} crops/s`);
+  }
+});
