@@ -5,6 +5,8 @@
  *   c = z1n^T z2n / B;  loss = sum_i (1 - c_ii)^2 + lambda sum_{i != j} c_ij^2
  */
 import * as tf from '../src/tf.js';
+import { soloLearnCifar } from '../datasets/augment/recipes.js';
+import { withViews, type MethodConfig } from './method.js';
 import { views, type LossResult } from './loss_common.js';
 
 export interface BarlowTwinsLossParams {
@@ -27,4 +29,17 @@ export function loss({ z }: { z: tf.Tensor }, params: BarlowTwinsLossParams = BA
   const onDiagonal = tf.sum(tf.square(tf.mul(tf.sub(c, 1), eye))) as tf.Scalar;
   const offDiagonal = tf.sum(tf.square(tf.mul(c, tf.sub(1, eye)))) as tf.Scalar;
   return { loss: tf.add(onDiagonal, tf.mul(offDiagonal, params.lambd)) as tf.Scalar, terms: { on_diagonal: onDiagonal, off_diagonal: offDiagonal } };
+}
+
+/** The method: views, heads and optimizer defaults (sources in `source`). */
+export function method(views?: number): MethodConfig {
+  return {
+    name: 'barlow-twins',
+    source: 'solo-learn cifar/barlow.yaml: projector 2048-2048, lambda 0.0051, LARS lr 0.3, wd 1e-4',
+    recipe: withViews(soloLearnCifar(2), views),
+    projector: [2048, 2048],
+    optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
+    batchImages: 256,
+    loss: ({ z }) => loss({ z }),
+  };
 }

@@ -6,6 +6,8 @@
  *   loss = sum over ordered view pairs i != j of mean_b (2 - 2 cos(p_i, zt_j))
  */
 import * as tf from '../src/tf.js';
+import { soloLearnCifar } from '../datasets/augment/recipes.js';
+import { withViews, type MethodConfig } from './method.js';
 import { normalizeRows, stopGradient, views, type LossResult } from './loss_common.js';
 
 export function loss({ p, zt }: { p: tf.Tensor; zt: tf.Tensor }): LossResult {
@@ -19,4 +21,19 @@ export function loss({ p, zt }: { p: tf.Tensor; zt: tf.Tensor }): LossResult {
     }
   }
   return { loss: total as tf.Scalar, terms: {} };
+}
+
+/** The method: views, heads and optimizer defaults (sources in `source`). */
+export function method(views?: number): MethodConfig {
+  return {
+    name: 'byol',
+    source: 'solo-learn cifar/byol.yaml: projector 4096-256, predictor 4096-256, tau 0.99 -> 1.0 cosine, LARS lr 1.0, wd 1e-5',
+    recipe: withViews(soloLearnCifar(2), views),
+    projector: [4096, 256],
+    predictor: [4096, 256],
+    ema: { start: 0.99, end: 1.0 },
+    optimizer: { kind: 'lars', lr: 1.0, weightDecay: 1e-5, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
+    batchImages: 256,
+    loss: ({ p, zt }) => loss({ p: p!, zt: zt! }),
+  };
 }

@@ -10,6 +10,8 @@
  * The log-determinant is taken in the smaller of b and d (Sylvester: det(I_d + c Z^T Z) = det(I_b + c Z Z^T)).
  */
 import * as tf from '../src/tf.js';
+import { empSslPatches } from '../datasets/augment/recipes.js';
+import { withViews, type MethodConfig } from './method.js';
 import { logdet } from '../src/ops/logdet.js';
 import { normalizeRows, type LossResult } from './loss_common.js';
 
@@ -35,4 +37,17 @@ export function loss({ z }: { z: tf.Tensor }, params: EmpSslLossParams = EMP_SSL
   const invariance = tf.neg(tf.mean(cos)) as tf.Scalar;
   const total = tf.add(tf.mul(invariance, params.lambda_inv), tf.mul(tcr, params.lambda_tcr)) as tf.Scalar;
   return { loss: total, terms: { tcr, invariance } };
+}
+
+/** The method: views, heads and optimizer defaults (sources in `source`). */
+export function method(views?: number): MethodConfig {
+  return {
+    name: 'emp-ssl',
+    source: 'EMP-SSL official code (CIFAR): 20 patches, projector 512-4096-4096-1024, LARS-SGD lr 0.3 Nesterov, wd 1e-4, batch 100',
+    recipe: withViews(empSslPatches(20), views),
+    projector: [4096, 4096, 1024],
+    optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, nesterov: true, eta: 0.005, clip: true },
+    batchImages: 100,
+    loss: ({ z }) => loss({ z }),
+  };
 }

@@ -39,3 +39,11 @@ export interface MethodConfig {
    */
   loss(out: { z: tf.Tensor; p?: tf.Tensor; zt?: tf.Tensor; prototypes?: tf.Tensor }): LossResult;
 }
+
+/** `recipe` with its first view spec drawn `views` times (the "views" setting), or unchanged. */
+export function withViews(recipe: Recipe, views?: number): Recipe {
+  if (views === undefined) return recipe;
+  if (!Number.isInteger(views) || views < 2) throw new Error(`views must be an integer >= 2, got ${views}`);
+  const [first, ...rest] = recipe.views;
+  return { ...recipe, name: `${recipe.name}-x${views}`, views: [{ ...first, count: views }, ...rest] };
+}

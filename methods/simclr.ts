@@ -5,6 +5,8 @@
  *   loss = mean_a -log( sum_{p: same image, p != a} exp(s_ap) / sum_{k != a} exp(s_ak) )
  */
 import * as tf from '../src/tf.js';
+import { soloLearnCifar } from '../datasets/augment/recipes.js';
+import { withViews, type MethodConfig } from './method.js';
 import { normalizeRows, type LossResult } from './loss_common.js';
 
 export interface SimClrLossParams {
@@ -34,4 +36,17 @@ export function loss({ z }: { z: tf.Tensor }, params: SimClrLossParams = SIMCLR_
   const num = tf.sum(tf.mul(e, tf.tensor2d(positives, [n, n])), 1);
   const den = tf.sum(tf.mul(e, tf.tensor2d(others, [n, n])), 1);
   return { loss: tf.neg(tf.mean(tf.log(tf.div(num, den)))) as tf.Scalar, terms: {} };
+}
+
+/** The method: views, heads and optimizer defaults (sources in `source`). */
+export function method(views?: number): MethodConfig {
+  return {
+    name: 'simclr',
+    source: 'solo-learn cifar/simclr.yaml: temperature 0.2, projector 2048-256, LARS lr 0.4, wd 1e-4, batch 256',
+    recipe: withViews(soloLearnCifar(2), views),
+    projector: [2048, 256],
+    optimizer: { kind: 'lars', lr: 0.4, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
+    batchImages: 256,
+    loss: ({ z }) => loss({ z }),
+  };
 }

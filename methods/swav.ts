@@ -7,6 +7,8 @@
  *   loss = mean over global i of mean over v != i of -mean_b sum_k codes_i log softmax(scores_v / T)
  */
 import * as tf from '../src/tf.js';
+import { swavMultiCrop } from '../datasets/augment/recipes.js';
+import { withViews, type MethodConfig } from './method.js';
 import { normalizeRows, stopGradient, views, type LossResult } from './loss_common.js';
 
 export interface SwavLossParams {
@@ -52,4 +54,18 @@ export function loss({ z, prototypes }: { z: tf.Tensor; prototypes: tf.Tensor },
     total = tf.add(total, tf.div(perView, vs.length - 1));
   }
   return { loss: tf.div(total, params.n_global) as tf.Scalar, terms };
+}
+
+/** The method: views, heads and optimizer defaults (sources in `source`). */
+export function method(views?: number): MethodConfig {
+  return {
+    name: 'swav',
+    source: 'solo-learn cifar/swav.yaml: 2x32 + 6x18 crops, projector 2048-128, 3000 prototypes, T 0.1, 3 Sinkhorn iters, eps 0.05, LARS lr 0.6, wd 1e-6',
+    recipe: withViews(swavMultiCrop(), views),
+    projector: [2048, 128],
+    prototypes: 3000,
+    optimizer: { kind: 'lars', lr: 0.6, weightDecay: 1e-6, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
+    batchImages: 256,
+    loss: ({ z, prototypes }) => loss({ z, prototypes: prototypes! }),
+  };
 }

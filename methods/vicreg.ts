@@ -7,6 +7,8 @@
  *   loss = sim_w * invariance + var_w * variance + cov_w * covariance
  */
 import * as tf from '../src/tf.js';
+import { soloLearnCifar } from '../datasets/augment/recipes.js';
+import { withViews, type MethodConfig } from './method.js';
 import { views, type LossResult } from './loss_common.js';
 
 export interface VicRegLossParams {
@@ -35,4 +37,17 @@ export function loss({ z }: { z: tf.Tensor }, params: VicRegLossParams = VICREG_
   variance = tf.div(variance, vs.length);
   const total = tf.addN([tf.mul(invariance, params.sim_w), tf.mul(variance, params.var_w), tf.mul(covariance, params.cov_w)]) as tf.Scalar;
   return { loss: total, terms: { invariance, variance, covariance } };
+}
+
+/** The method: views, heads and optimizer defaults (sources in `source`). */
+export function method(views?: number): MethodConfig {
+  return {
+    name: 'vicreg',
+    source: 'solo-learn cifar/vicreg.yaml: projector 2048-2048, weights 25/25/1, LARS lr 0.3, wd 1e-4',
+    recipe: withViews(soloLearnCifar(2), views),
+    projector: [2048, 2048],
+    optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
+    batchImages: 256,
+    loss: ({ z }) => loss({ z }),
+  };
 }
