@@ -48,6 +48,7 @@ export function method(views?: number): MethodConfig {
     projector: [4096, 4096, 1024],
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, nesterov: true, eta: 0.005, clip: true },
     batchImages: 100,
+    jointBatchNorm: true,
     loss: ({ z }) => loss({ z }),
   };
 }

@@ -34,6 +34,11 @@ export interface MethodConfig {
   optimizer: OptimizerConfig;
   batchImages: number;
   /**
+   * Batch norm over all views of a step at once (EMP-SSL's code concatenates its patches); otherwise each
+   * view is forwarded as its own batch, as solo-learn does for the baselines.
+   */
+  jointBatchNorm?: boolean;
+  /**
    * The loss from the step's outputs, each [views, images, dim]: `z` projections (online), `p`
    * predictions, `zt` target projections, and `prototypes` [K, dim].
    */

@@ -69,9 +69,18 @@ export class SslModel {
         : new Sgd(this.state.specs, { momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay });
   }
 
+  /**
+   * Runs `f` on a view-major block of crops, either at once or one view of `images` crops at a time
+   * (so batch norm sees each view as its own batch, as solo-learn's per-view forward does).
+   */
+  private perView(x: tf.Tensor, images: number, f: (x: tf.Tensor) => tf.Tensor): tf.Tensor {
+    if (this.method.jointBatchNorm || x.shape[0] === images) return f(x);
+    return tf.concat(tf.split(x, x.shape[0] / images, 0).map(f), 0);
+  }
+
   /** Backbone then projector for one block of crops [N, S, S, 3]. */
-  private project(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
-    return this.projector.forward(this.backbone.forward(x, ctx), ctx);
+  private project(x: tf.Tensor, ctx: ForwardContext, images: number): tf.Tensor {
+    return this.perView(x, images, (v) => this.projector.forward(this.backbone.forward(v, ctx), ctx));
   }
 
   /** [views * images, D] -> [views, images, D] */
@@ -90,12 +99,13 @@ export class SslModel {
         // The target runs outside the differentiated set, with batch statistics (as in train mode);
         // its running statistics follow the online network's by EMA, so its own updates are dropped.
         const ctx: ForwardContext = { ...evalContext(this.target), training: true };
-        zt = tf.tidy(() => this.byView(inputs.map((x) => this.project(x, ctx)), images));
+        zt = tf.tidy(() => this.byView(inputs.map((x) => this.project(x, ctx, images)), images));
         tf.dispose([...ctx.bufferUpdates.values()]);
       }
       const loss = trainStep(this.state, this.optimizer, lr, (ctx) => {
-        const z = this.byView(inputs.map((x) => this.project(x, ctx)), images);
-        const p = this.predictor ? this.byView([this.predictor.forward(tf.reshape(z, [-1, z.shape[2]!]), ctx)], images) : undefined;
+        const z = this.byView(inputs.map((x) => this.project(x, ctx, images)), images);
+        const predictor = this.predictor;
+        const p = predictor ? this.byView([this.perView(tf.reshape(z, [-1, z.shape[2]!]), images, (v) => predictor.forward(v, ctx))], images) : undefined;
         const prototypes = this.prototypes ? ctx.params[joinName(this.prototypes.name, 'weight')] : undefined;
         return this.method.loss({ z, p, zt, prototypes }).loss;
       });

@@ -109,3 +109,23 @@ describe('nn layer', () => {
     after.forEach((v, i) => expect(v).toBeCloseTo(0.75 * before[i] + 0.25, 6));
   });
 });
+
+describe('batch norm run twice in one step', () => {
+  it('updates running statistics in sequence and frees the intermediate update', async () => {
+    await initBackend({ backend: 'cpu' });
+    const bn = new BatchNorm('bn', 2);
+    const state = initModel([bn], 0);
+    const ctx = trainingContext(state);
+    const a = tf.tensor2d([[1, 2], [3, 6]]);
+    const b = tf.tensor2d([[5, 0], [7, 2]]);
+    bn.forward(a, ctx);
+    const before = tf.memory().numTensors;
+    bn.forward(b, ctx);
+    // mean after a: 0.9 * 0 + 0.1 * [2, 4]; after b: 0.9 * that + 0.1 * [6, 1]
+    const mean = ctx.bufferUpdates.get('bn.running_mean')!.dataSync();
+    expect(mean[0]).toBeCloseTo(0.9 * 0.2 + 0.6, 6);
+    expect(mean[1]).toBeCloseTo(0.9 * 0.4 + 0.1, 6);
+    // the second forward replaced the two pending updates instead of leaking them (its output y remains)
+    expect(tf.memory().numTensors - before).toBe(1);
+  });
+});

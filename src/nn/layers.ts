@@ -103,10 +103,16 @@ export class BatchNorm implements Module {
     if (count < 2) throw new Error(`${this.name}: batch norm in training mode needs more than one value per channel`);
     const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.eps);
     const m = this.momentum;
-    const runningMean = getBuffer(ctx, meanName);
-    const runningVar = getBuffer(ctx, varName);
-    ctx.bufferUpdates.set(meanName, tf.keep(tf.tidy(() => tf.add(tf.mul(runningMean, 1 - m), tf.mul(mean, m)))));
-    ctx.bufferUpdates.set(varName, tf.keep(tf.tidy(() => tf.add(tf.mul(runningVar, 1 - m), tf.mul(variance, (m * count) / (count - 1))))));
+    // A layer run several times in one step (one view at a time) updates its statistics in sequence,
+    // as PyTorch's would: start from this step's pending update when there is one, and free it.
+    const update = (name: string, batchValue: tf.Tensor, scale: number) => {
+      const pending = ctx.bufferUpdates.get(name);
+      const current = pending ?? getBuffer(ctx, name);
+      ctx.bufferUpdates.set(name, tf.keep(tf.tidy(() => tf.add(tf.mul(current, 1 - m), tf.mul(batchValue, scale)))));
+      pending?.dispose();
+    };
+    update(meanName, mean, m);
+    update(varName, variance, (m * count) / (count - 1));
     mean.dispose();
     variance.dispose();
     return y;
