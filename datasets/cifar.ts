@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readLines } from './files.js';
 import { DatasetError, type Dataset, type Split } from './types.js';
 
 const SIDE = 32;
@@ -85,8 +86,7 @@ class RecordSplit implements Split {
 }
 
 function readNames(file: string, expected: number): string[] {
-  if (!fs.existsSync(file)) throw new DatasetError(`missing ${file}`);
-  const names = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
+  const names = readLines(file);
   if (names.length !== expected) throw new DatasetError(`${file} lists ${names.length} class names, expected ${expected}`);
   return names;
 }

@@ -8,16 +8,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isImage, readLines } from './files.js';
 import { buildCache, CacheSplit, type CacheEntry } from './image_cache.js';
 import { DatasetError, type Dataset } from './types.js';
 
 const CLASS_LIST = path.join(path.dirname(fileURLToPath(import.meta.url)), 'imagenet100_classes.txt');
 
 export function imagenet100Classes(): string[] {
-  return fs.readFileSync(CLASS_LIST, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  return readLines(CLASS_LIST);
 }
-
-const isImage = (name: string) => /\.(jpe?g|png)$/i.test(name);
 
 function folderEntries(dir: string, wnids: string[]): CacheEntry[] {
   const out: CacheEntry[] = [];
@@ -61,7 +60,7 @@ export function imagenet100Dir(root: string, resolution: number): string {
 }
 
 export async function prepareImageNet100({ imagenetDir, root, resolution = 224, valLabels, onProgress }: PrepareOptions): Promise<string> {
-  const wnids = [...imagenet100Classes()].sort();
+  const wnids = imagenet100Classes().sort();
   if (wnids.length !== 100) throw new DatasetError(`${CLASS_LIST} lists ${wnids.length} classes, expected 100`);
   const trainDir = path.join(imagenetDir, 'train');
   const valDir = path.join(imagenetDir, 'val');
@@ -81,7 +80,7 @@ export function loadImageNet100(root: string, resolution = 224): Dataset {
   if (!fs.existsSync(dir)) throw new DatasetError(`ImageNet-100 is not prepared at ${dir}: run npm run data -- prepare imagenet100 --imagenet-dir PATH --dir ${root}`);
   return {
     name: 'imagenet100',
-    classes: [...imagenet100Classes()].sort(),
+    classes: imagenet100Classes().sort(),
     imageShape: [resolution, resolution, 3],
     train: new CacheSplit(path.join(dir, 'train')),
     test: new CacheSplit(path.join(dir, 'test')),

@@ -6,22 +6,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isImage, readLines } from './files.js';
 import { buildCache, cacheExists, CacheSplit, type CacheEntry } from './image_cache.js';
 import { DatasetError, type Dataset } from './types.js';
 
 export const TINY_IMAGENET_DIR = 'tiny-imagenet-200';
 
-function readLines(file: string): string[] {
-  if (!fs.existsSync(file)) throw new DatasetError(`missing ${file}`);
-  return fs.readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
-}
-
-function isImage(name: string): boolean {
-  return /\.(jpe?g|png)$/i.test(name);
-}
-
-function entries(dir: string): { train: CacheEntry[]; test: CacheEntry[]; wnids: string[] } {
-  const wnids = [...readLines(path.join(dir, 'wnids.txt'))].sort();
+/** Images of each split, labelled by position in `wnids` (sorted). */
+function entries(dir: string, wnids: string[]): { train: CacheEntry[]; test: CacheEntry[] } {
   const index = new Map(wnids.map((w, i) => [w, i]));
   const train: CacheEntry[] = [];
   for (const wnid of wnids) {
@@ -39,7 +31,7 @@ function entries(dir: string): { train: CacheEntry[]; test: CacheEntry[]; wnids:
     if (!fs.existsSync(image)) throw new DatasetError(`${annotations} names ${image}, which does not exist`);
     test.push({ file: image, label });
   }
-  return { train, test, wnids };
+  return { train, test };
 }
 
 function classNames(dir: string, wnids: string[]): string[] {
@@ -64,9 +56,9 @@ export async function loadTinyImageNet(root: string, { resolution = 64, onProgre
   const dir = path.join(root, TINY_IMAGENET_DIR);
   if (!fs.existsSync(dir)) throw new DatasetError(`no Tiny-ImageNet at ${dir}: extract tiny-imagenet-200.zip in ${root}`);
   const cache = path.join(dir, `cache-${resolution}`);
-  const wnids = [...readLines(path.join(dir, 'wnids.txt'))].sort();
+  const wnids = readLines(path.join(dir, 'wnids.txt')).sort();
   if (!cacheExists(path.join(cache, 'train')) || !cacheExists(path.join(cache, 'test'))) {
-    const e = entries(dir);
+    const e = entries(dir, wnids);
     for (const split of ['train', 'test'] as const) {
       if (!cacheExists(path.join(cache, split))) {
         await buildCache(e[split], path.join(cache, split), resolution, wnids.length, (d, t) => onProgress?.(split, d, t));
