@@ -5,9 +5,9 @@
 import os from 'node:os';
 import { ENGINE_CASES, runEngineCase, type StepTiming } from '../src/bench/engine_cases.js';
 import { runTorchStep, torchUnavailableReason, type TorchResult } from '../src/bench/torch_reference.js';
-import { BACKEND_CHOICES, describeBackend, initBackend, useNativeKernels, type BackendChoice } from '../src/backends/select.js';
+import { BACKEND_CHOICES, describeBackend, initBackend, useNativeKernels } from '../src/backends/select.js';
 import { MAX_WASM_THREADS } from '../src/backends/wasm_threaded.js';
-import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
+import { parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 
 const USAGE = `usage: npm run bench:engine -- [options]
 
@@ -59,8 +59,7 @@ runMain(async () => {
     json: { type: 'boolean' },
   }, USAGE);
   const json = values.json ?? false;
-  const backendChoice = (values.backend ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(backendChoice)) throw new UsageError(`unknown --backend=${backendChoice}; valid: ${BACKEND_CHOICES.join(', ')}`);
+  const backendChoice = parseBackendFlag(values.backend);
   const threads = parseIntFlag('threads', values.threads, Math.min(os.availableParallelism(), MAX_WASM_THREADS), 1, MAX_WASM_THREADS);
   const steps = parseIntFlag('steps', values.steps, 3);
   const warmup = parseIntFlag('warmup', values.warmup, 1, 0);

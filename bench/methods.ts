@@ -10,8 +10,8 @@ import { augmentBatch } from '../datasets/augment/pipeline.js';
 import { loadSynthetic } from '../datasets/synthetic.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { SslModel } from '../methods/ssl_model.js';
-import { BACKEND_CHOICES, describeBackend, initBackend, type BackendChoice } from '../src/backends/select.js';
-import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
+import { BACKEND_CHOICES, describeBackend, initBackend } from '../src/backends/select.js';
+import { parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 import { Rng } from '../src/random.js';
 
 const USAGE = `usage: npm run bench:methods -- [options]
@@ -37,8 +37,7 @@ runMain(async () => {
   }, USAGE);
   const names = values.methods ? values.methods.split(',') : Object.keys(METHODS);
   for (const n of names) if (!METHODS[n]) throw new UsageError(`unknown method "${n}"; valid: ${Object.keys(METHODS).join(', ')}`);
-  const backendChoice = (values.backend ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(backendChoice)) throw new UsageError(`unknown --backend=${backendChoice}; valid: ${BACKEND_CHOICES.join(', ')}`);
+  const backendChoice = parseBackendFlag(values.backend);
   const images = parseIntFlag('images', values.images, 32, 2);
   const steps = parseIntFlag('steps', values.steps, 3);
   const backbone = values.backbone ?? 'resnet-small-cifar';

@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkFixtureDir } from '../methods/selfcheck.js';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../src/backends/select.js';
-import { parseFlags, runMain, UsageError } from '../src/cli.js';
+import { BACKEND_CHOICES, initBackend } from '../src/backends/select.js';
+import { parseBackendFlag, parseFlags, runMain, UsageError } from '../src/cli.js';
 
 const DEFAULT_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'reference', 'losses');
 
@@ -21,9 +21,7 @@ options:
 
 runMain(async () => {
   const { values } = parseFlags(process.argv.slice(2), { fixtures: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
-  const backend = (values.backend ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(backend)) throw new UsageError(`unknown --backend=${backend}; valid: ${BACKEND_CHOICES.join(', ')}`);
-  const info = await initBackend({ backend });
+  const info = await initBackend({ backend: parseBackendFlag(values.backend) });
   let results;
   try {
     results = checkFixtureDir(path.resolve(values.fixtures ?? DEFAULT_FIXTURES));

@@ -2,6 +2,7 @@
  * Shared command-line handling: strict flag parsing with clear errors, `--help`, and exit codes.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BACKEND_CHOICES, type BackendChoice } from './backends/select.js';
 
 export class UsageError extends Error {}
 
@@ -35,6 +36,13 @@ export function parseIntFlag(name: string, value: string | undefined, fallback: 
     throw new UsageError(`--${name} must be an integer ${range}, got "${value}"`);
   }
   return n;
+}
+
+/** The value of --backend (default auto), or a UsageError listing the valid names. */
+export function parseBackendFlag(value: string | undefined): BackendChoice {
+  const choice = value ?? 'auto';
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) throw new UsageError(`unknown --backend=${choice}; valid: ${BACKEND_CHOICES.join(', ')}`);
+  return choice as BackendChoice;
 }
 
 /** Runs an async main with consistent error reporting: usage errors exit 2, others 1. */
