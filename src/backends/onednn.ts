@@ -31,14 +31,19 @@ interface WasmHeap {
 
 export type OneDnnStatus = { loaded: true; version: string; threads: number } | { loaded: false; reason: string };
 
+/** Sets the OpenMP thread count and reports what is in use. */
+export function configureOneDnn(addon: OneDnnAddon, threads: number): OneDnnStatus {
+  addon.setThreads(threads);
+  return { loaded: true, version: addon.version(), threads: addon.threads() };
+}
+
 /** Loads the addon; never throws. `SSL_BENCH_NO_NATIVE=1` disables it (to compare or to debug). */
 export function loadOneDnn(threads: number): { addon: OneDnnAddon | null; status: OneDnnStatus } {
   if (process.env.SSL_BENCH_NO_NATIVE === '1') return { addon: null, status: { loaded: false, reason: 'disabled by SSL_BENCH_NO_NATIVE=1' } };
   try {
     const require = createRequire(import.meta.url);
     const addon = require('ssl-budget-bench-native') as OneDnnAddon;
-    addon.setThreads(threads);
-    return { addon, status: { loaded: true, version: addon.version(), threads: addon.threads() } };
+    return { addon, status: configureOneDnn(addon, threads) };
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
     const reason = /Cannot find module/.test(msg)

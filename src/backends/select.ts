@@ -4,10 +4,10 @@
  */
 import * as tf from '../tf.js';
 import os from 'node:os';
-import { loadOneDnn, registerOneDnnKernels, unregisterOneDnnKernels, type OneDnnStatus } from './onednn.js';
+import { configureOneDnn, loadOneDnn, registerOneDnnKernels, unregisterOneDnnKernels, type OneDnnStatus } from './onednn.js';
 import { registerWasmConvGradients } from './wasm_conv_grads.js';
 import { registerWasmMatMul } from './wasm_matmul.js';
-import { MAX_WASM_THREADS, registerThreadedWasm, threadsSupported, wasmThreadsInUse } from './wasm_threaded.js';
+import { checkThreadCount, MAX_WASM_THREADS, registerThreadedWasm, threadsSupported, wasmThreadsInUse } from './wasm_threaded.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -87,10 +87,7 @@ async function loadWasm(threads: number, native: boolean): Promise<Omit<BackendI
   let status: OneDnnStatus = { loaded: false, reason: 'not requested' };
   if (native) {
     oneDnn ??= loadOneDnn(threads);
-    if (oneDnn.addon) {
-      oneDnn.addon.setThreads(threads); // a later call may ask for another count
-      oneDnn.status = { loaded: true, version: oneDnn.addon.version(), threads: oneDnn.addon.threads() };
-    }
+    if (oneDnn.addon) oneDnn.status = configureOneDnn(oneDnn.addon, threads); // a later call may ask for another count
     status = oneDnn.status;
     if (useNativeKernels(true) && status.loaded) label += ` + oneDNN ${status.version} (${status.threads} threads)`;
   }
@@ -113,9 +110,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   }
   const threads = options.threads ?? Math.min(os.availableParallelism(), MAX_WASM_THREADS);
   // Checked here, not in a candidate: a bad count must not read as "wasm failed, fell back to cpu".
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WASM_THREADS) {
-    throw new Error(`threads must be an integer from 1 to ${MAX_WASM_THREADS}, got ${threads}`);
-  }
+  checkThreadCount(threads);
   const candidates: [string, Attempt][] = [];
   if (choice === 'auto' || choice === 'tensorflow') {
     candidates.push(['tfjs-node-gpu', () => loadTensorflowPackage('@tensorflow/tfjs-node-gpu')]);

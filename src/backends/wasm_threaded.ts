@@ -69,10 +69,14 @@ function workerScriptPath(wasmOutDir: string): string {
  */
 let registeredThreads = 0;
 
-export function registerThreadedWasm(threads: number, priority = 2): void {
+export function checkThreadCount(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WASM_THREADS) {
-    throw new Error(`--threads must be an integer from 1 to ${MAX_WASM_THREADS}, got ${threads}`);
+    throw new Error(`threads must be an integer from 1 to ${MAX_WASM_THREADS}, got ${threads}`);
   }
+}
+
+export function registerThreadedWasm(threads: number, priority = 2): void {
+  checkThreadCount(threads);
   // Keep a running backend (and its worker pool) when nothing changes.
   if (registeredThreads === threads) return;
   registeredThreads = threads;
