@@ -7,6 +7,7 @@
 import { augmentBatch } from '../datasets/augment/pipeline.js';
 import type { Recipe, ViewSpec } from '../datasets/augment/recipes.js';
 import { Sequential } from '../src/nn/layers.js';
+import type { Module } from '../src/nn/module.js';
 import type { Rng } from '../src/random.js';
 import * as tf from '../src/tf.js';
 import { evalContext } from '../src/train/step.js';
@@ -23,31 +24,39 @@ export interface EmbedOptions {
   rng: Rng;
 }
 
-function embedBlock(model: SslModel, x: tf.Tensor4D, layer: EmbeddingLayer): tf.Tensor2D {
+/** The modules an embedding passes through: the backbone, plus the projector's first Linear-BN-ReLU for the pre-feature. */
+export function embeddingModules(model: SslModel, layer: EmbeddingLayer): Module[] {
+  if (layer === 'backbone') return [model.backbone];
+  return [model.backbone, new Sequential('pre-feature', (model.projector as Sequential).layers.slice(0, 3))];
+}
+
+/** Embeddings of a block of normalised crops [N, S, S, 3] -> [N, D], batch norm in eval mode. */
+export function embedBlock(model: SslModel, x: tf.Tensor4D, layer: EmbeddingLayer): tf.Tensor2D {
   return tf.tidy(() => {
     const ctx = evalContext(model.state);
-    const features = model.backbone.forward(x, ctx);
-    if (layer === 'backbone') return features as tf.Tensor2D;
-    const projector = model.projector as Sequential;
-    // Linear, BatchNorm, ReLU: the first hidden layer of the projector.
-    return new Sequential('pre-feature', projector.layers.slice(0, 3)).forward(features, ctx) as tf.Tensor2D;
+    return embeddingModules(model, layer).reduce((h, m) => m.forward(h, ctx), x as tf.Tensor) as tf.Tensor2D;
   });
 }
 
 /** Features of `count` uint8 NHWC images (height x width x 3): [count, D]. */
 export async function embed(model: SslModel, images: Uint8Array, count: number, height: number, width: number, options: EmbedOptions): Promise<Float32Array> {
   const spec: ViewSpec = options.recipe.views[0];
-  const view: ViewSpec =
-    options.patches === null
-      ? { ...spec, count: 1, size: height, crop: { scale: [1, 1], ratio: [width / height, width / height] }, flip: 0, jitter: null, grayscale: 0, blur: null, solarize: 0 }
-      : { ...spec, count: options.patches };
-  const batch = augmentBatch(images, count, height, width, { ...options.recipe, views: [view] }, options.rng);
-  const block = batch.views[0];
-  const x = tf.tensor4d(block.data, block.shape);
+  const views = options.patches ?? 1;
+  let x: tf.Tensor4D;
+  if (options.patches === null) {
+    // The whole image, normalised like the training views (what a full-size, scale-1 crop gives, without the resampling work).
+    const { mean, std } = spec.normalize;
+    const data = new Float32Array(count * height * width * 3);
+    for (let i = 0; i < data.length; i++) data[i] = (images[i] / 255 - mean[i % 3]) / std[i % 3];
+    x = tf.tensor4d(data, [count, height, width, 3]);
+  } else {
+    const block = augmentBatch(images, count, height, width, { ...options.recipe, views: [{ ...spec, count: options.patches }] }, options.rng).views[0];
+    x = tf.tensor4d(block.data, block.shape);
+  }
   try {
     const perCrop = embedBlock(model, x, options.layer); // [views * count, D], view-major
     const d = perCrop.shape[1];
-    const pooled = tf.tidy(() => tf.mean(tf.reshape(perCrop, [view.count, count, d]), 0));
+    const pooled = tf.tidy(() => tf.mean(tf.reshape(perCrop, [views, count, d]), 0));
     perCrop.dispose();
     const out = (await pooled.data()) as Float32Array;
     pooled.dispose();

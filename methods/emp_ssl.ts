@@ -12,7 +12,7 @@
 import * as tf from '../src/tf.js';
 import { empSslPatches } from '../datasets/augment/recipes.js';
 import { withViews, type MethodConfig } from './method.js';
-import { logdet } from '../src/ops/logdet.js';
+import { logdet, logdetFlops } from '../src/ops/logdet.js';
 import { normalizeRows, type LossResult } from './loss_common.js';
 
 export interface EmpSslLossParams {
@@ -49,6 +49,8 @@ export function method(views?: number): MethodConfig {
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, nesterov: true, eta: 0.005, clip: true },
     batchImages: 100,
     jointBatchNorm: true,
+    // Gram matrices (n of [m, m] from [m, k]) and their log-determinants, m = min(images, dim).
+    lossFlops: (n, b, d) => 2 * n * Math.min(b, d) ** 2 * Math.max(b, d) + logdetFlops(n, Math.min(b, d)),
     loss: ({ z }) => loss({ z }),
   };
 }

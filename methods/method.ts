@@ -42,6 +42,8 @@ export interface MethodConfig {
    * The loss from the step's outputs, each [views, images, dim]: `z` projections (online), `p`
    * predictions, `zt` target projections, and `prototypes` [K, dim].
    */
+  /** The loss's own forward FLOPs for a step of `views` views of `images` images embedded in `dim` (omitted: negligible). */
+  lossFlops?(views: number, images: number, dim: number): number;
   loss(out: { z: tf.Tensor; p?: tf.Tensor; zt?: tf.Tensor; prototypes?: tf.Tensor }): LossResult;
 }
 

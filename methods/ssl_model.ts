@@ -8,6 +8,7 @@ import { mlpHead } from '../src/nn/mlp.js';
 import { joinName, type BufferSpec, type ForwardContext, type LayerCost, type Module, type ParamSpec } from '../src/nn/module.js';
 import { copyModel, disposeModel, emaUpdate, initModel, type ModelState } from '../src/nn/params.js';
 import { makeBackbone, type Backbone } from '../src/nn/resnet.js';
+import { forwardCost, trainingFlops } from '../src/flops.js';
 import { Lars } from '../src/optim/lars.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { cosineRamp, warmupCosine } from '../src/optim/schedule.js';
@@ -36,6 +37,9 @@ class Prototypes implements Module {
     return inShape;
   }
 }
+
+/** The loss stopped being a finite number: the run records the trial as diverged and goes on. */
+export class DivergedError extends Error {}
 
 export class SslModel {
   readonly backbone: Backbone;
@@ -91,7 +95,7 @@ export class SslModel {
 
   /** One optimisation step; `progress` in [0, 1] drives the learning rate and the EMA momentum. Returns the loss. */
   async step(batch: AugmentedBatch, images: number, progress: number): Promise<number> {
-    const lr = warmupCosine(progress, { base: this.method.optimizer.lr, warmup: this.method.optimizer.warmup ?? 0 });
+    const lr = this.learningRate(progress);
     const inputs = batch.views.map((v) => tf.tensor4d(v.data, v.shape));
     try {
       let zt: tf.Tensor | undefined;
@@ -113,7 +117,7 @@ export class SslModel {
       const [value] = await loss.data();
       loss.dispose();
       if (!Number.isFinite(value)) {
-        throw new Error(`${this.method.name}: the loss became ${value} at progress ${progress.toFixed(3)}; lower the learning rate (${lr.toExponential(2)} now)`);
+        throw new DivergedError(`${this.method.name}: the loss became ${value} at progress ${progress.toFixed(3)}; lower the learning rate (${lr.toExponential(2)} now)`);
       }
       if (this.target) emaUpdate(this.target, this.state, cosineRamp(progress, this.method.ema!.start, this.method.ema!.end));
       if (this.prototypes) this.normalizePrototypes();
@@ -121,6 +125,61 @@ export class SslModel {
     } finally {
       tf.dispose(inputs);
     }
+  }
+
+  /** Warm-up then cosine decay over budget progress in [0, 1]. */
+  learningRate(progress: number): number {
+    return warmupCosine(progress, { base: this.method.optimizer.lr, warmup: this.method.optimizer.warmup ?? 0 });
+  }
+
+  /**
+   * Training FLOPs of one step (src/flops.ts rule) for `images` images cut into the recipe's views:
+   * backbone + projector (+ predictor) back-propagated for every crop, BYOL's target forward only,
+   * plus the loss's own FLOPs where the method reports them.
+   */
+  stepFlops(images: number): number {
+    const online: Module[] = [this.backbone, this.projector];
+    const backprop = this.method.recipe.views.map((v) => ({ flopsPerCrop: forwardCost(online, [v.size, v.size, 3]).flops, crops: v.count * images }));
+    const crops = this.method.recipe.views.reduce((n, v) => n + v.count * images, 0);
+    const embed = this.projector.trace([this.backbone.featureDim], []);
+    if (this.predictor) backprop.push({ flopsPerCrop: forwardCost([this.predictor], embed).flops, crops });
+    const forwardOnly = this.target ? backprop.slice(0, this.method.recipe.views.length) : [];
+    const views = this.method.recipe.views.reduce((n, v) => n + v.count, 0);
+    return trainingFlops({ backprop, forwardOnly, lossFlops: this.method.lossFlops?.(views, images, embed[0]) ?? 0 });
+  }
+
+  /** Everything a checkpoint needs to continue training exactly: parameters, buffers, optimizer and target state. */
+  checkpointState(): { tensors: Record<string, tf.Tensor>; counters: Record<string, number> } {
+    const tensors: Record<string, tf.Tensor> = {};
+    const add = (prefix: string, tree: Record<string, tf.Tensor>) => {
+      for (const [k, v] of Object.entries(tree)) tensors[`${prefix}/${k}`] = v;
+    };
+    add('params', this.state.params);
+    add('buffers', this.state.buffers);
+    if (this.target) {
+      add('target.params', this.target.params);
+      add('target.buffers', this.target.buffers);
+    }
+    const opt = this.optimizer.state();
+    add('optimizer', opt.tensors);
+    return { tensors, counters: opt.counters };
+  }
+
+  restoreCheckpoint(tensors: Record<string, tf.Tensor>, counters: Record<string, number>): void {
+    const take = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}/`)).map(([k, v]) => [k.slice(prefix.length + 1), v]));
+    const assign = (tree: Record<string, tf.Variable>, values: Record<string, tf.Tensor>, what: string) => {
+      for (const [k, v] of Object.entries(tree)) {
+        if (!values[k]) throw new Error(`checkpoint has no ${what} "${k}" (it was written by a different model)`);
+        v.assign(values[k]);
+      }
+    };
+    assign(this.state.params, take('params'), 'parameter');
+    assign(this.state.buffers, take('buffers'), 'buffer');
+    if (this.target) {
+      assign(this.target.params, take('target.params'), 'target parameter');
+      assign(this.target.buffers, take('target.buffers'), 'target buffer');
+    }
+    this.optimizer.restore({ tensors: take('optimizer'), counters });
   }
 
   /** SwAV keeps its prototypes on the unit sphere (solo-learn normalises them every step). */

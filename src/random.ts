@@ -71,6 +71,16 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
+  /** A uniformly random ordering of 0..n-1 (Fisher-Yates). */
+  permutation(n: number): Int32Array {
+    const p = Int32Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [p[i], p[j]] = [p[j], p[i]];
+    }
+    return p;
+  }
+
   /** Standard normal (Box-Muller, both values used). */
   normal(): number {
     if (this.spareNormal !== null) {

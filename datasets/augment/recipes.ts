@@ -87,3 +87,13 @@ export function swavMultiCrop(): Recipe {
     ],
   };
 }
+
+/**
+ * A CIFAR-sized recipe (32-pixel views) adapted to images of side `imageSide`: every view side scales by
+ * imageSide / 32 (Tiny-ImageNet: 64 and 36 for SwAV's 32 and 18); the random transforms are unchanged.
+ */
+export function scaleRecipe(recipe: Recipe, imageSide: number): Recipe {
+  if (imageSide === 32) return recipe;
+  const f = imageSide / 32;
+  return { ...recipe, name: `${recipe.name}@${imageSide}px`, views: recipe.views.map((v) => ({ ...v, size: Math.max(8, Math.round(v.size * f)) })) };
+}

@@ -6,7 +6,7 @@
 import * as tf from '../tf.js';
 import type { ParamSpec } from '../nn/module.js';
 import type { ParamTree } from '../nn/params.js';
-import { isBiasOrNorm, SlotStore, type Optimizer } from './optimizer.js';
+import { isBiasOrNorm, SlotStore, type Optimizer, type OptimizerState } from './optimizer.js';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -44,6 +44,15 @@ export class AdamW implements Optimizer {
         p.assign(tf.sub(tf.mul(p, 1 - lr * decay), tf.mul(update, lr)));
       });
     }
+  }
+
+  state(): OptimizerState {
+    return { tensors: this.moments.entries(), counters: { t: this.t } };
+  }
+
+  restore(state: OptimizerState): void {
+    this.moments.restore(state.tensors);
+    this.t = state.counters.t ?? 0;
   }
 
   dispose(): void {

@@ -6,9 +6,18 @@ import * as tf from '../tf.js';
 import type { ParamSpec } from '../nn/module.js';
 import type { ParamTree } from '../nn/params.js';
 
+/** An optimizer's state, for checkpoints: its slot tensors and any counters. */
+export interface OptimizerState {
+  tensors: Record<string, tf.Tensor>;
+  counters: Record<string, number>;
+}
+
 export interface Optimizer {
   readonly name: string;
   step(params: ParamTree, grads: tf.NamedTensorMap, lr: number): void;
+  state(): OptimizerState;
+  /** Replaces the state with a saved one (tensors are copied). */
+  restore(state: OptimizerState): void;
   dispose(): void;
 }
 
@@ -27,6 +36,14 @@ export class SlotStore {
       this.slots.set(key, v);
     }
     return v;
+  }
+  entries(): Record<string, tf.Tensor> {
+    return Object.fromEntries(this.slots);
+  }
+  /** Replaces every slot with copies of `values`. */
+  restore(values: Record<string, tf.Tensor>): void {
+    this.dispose();
+    for (const [k, v] of Object.entries(values)) this.slots.set(k, tf.variable(tf.clone(v), false));
   }
   dispose(): void {
     for (const v of this.slots.values()) v.dispose();

@@ -5,7 +5,7 @@
 import * as tf from '../tf.js';
 import type { ParamSpec } from '../nn/module.js';
 import type { ParamTree } from '../nn/params.js';
-import { isBiasOrNorm, sgdMomentumUpdate, SlotStore, type Optimizer } from './optimizer.js';
+import { isBiasOrNorm, sgdMomentumUpdate, SlotStore, type Optimizer, type OptimizerState } from './optimizer.js';
 
 export interface SgdOptions {
   momentum?: number;
@@ -37,6 +37,14 @@ export class Sgd implements Optimizer {
         sgdMomentumUpdate(p, g, this.slots, name, { momentum, nesterov, lr });
       });
     }
+  }
+
+  state(): OptimizerState {
+    return { tensors: this.slots.entries(), counters: {} };
+  }
+
+  restore(state: OptimizerState): void {
+    this.slots.restore(state.tensors);
   }
 
   dispose(): void {

@@ -1,0 +1,124 @@
+/**
+ * npm run bench -- [options]: train every method of a suite under equal budgets, evaluate, and write a
+ * run directory (manifest.json, results.jsonl, summary.csv). See USAGE below and the README.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultDataRoot } from '../datasets/registry.js';
+import { BACKEND_CHOICES, describeBackend, initBackend } from '../src/backends/select.js';
+import { parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
+import { collectProvenance } from '../src/measure/provenance.js';
+import { summaryRecords, summaryTable } from '../src/results/summary.js';
+import { BUDGET_KINDS } from '../src/runner/budget.js';
+import { Progress } from '../src/runner/progress.js';
+import { RunError, runSuite } from '../src/runner/run.js';
+import { applyOverrides, loadSuite, SuiteError } from '../src/runner/suite.js';
+import { expandTrials } from '../src/runner/trials.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const USAGE = `usage: npm run bench -- [options]
+
+Trains each method of a suite under the same budget, evaluates it at fixed fractions of the budget
+(kNN, linear probe, bag-of-features), and writes runs/<time>-<suite>/ (manifest.json, results.jsonl,
+summary.csv). With no options: the default suite (all six methods, synthetic data, resnet-small,
+equal time budget; about 10 minutes on 2 cores).
+
+options:
+  --suite=NAME|FILE   a suite in bench/suites/ (default, paper, nightly) or a JSON file (default: default)
+  --budget=KIND[:AMOUNT]
+                      ${BUDGET_KINDS.join('|')}; amounts with units: time:90s, time:2h, flops:3e15,
+                      patches:2e6, epochs:1, steps:500 (KIND alone: the suite's amount for that kind)
+  --methods=a,b       methods or suite labels (default: the suite's)
+  --datasets=x,y      datasets (default: the suite's)
+  --seeds=N           seeds 0..N-1 (default: the suite's)
+  --backbone=NAME     resnet-small, resnet18, resnet50, each with -cifar or -imagenet (default: the suite's)
+  --backend=NAME      ${BACKEND_CHOICES.join('|')} (default auto)
+  --threads=N         backend threads (default: all cores)
+  --data-dir=DIR      dataset root (default $SSL_BENCH_DATA or ./data)
+  --out=DIR           run directory (default runs/<time>-<suite>)
+  --resume            continue the run in --out (or the latest run of this suite): finished trials are
+                      skipped, unfinished ones continue from their last evaluation point
+  --plan              print the trial list and exit
+  --json              print the final rows as JSON on stdout (progress goes to stderr)`;
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+}
+
+/** The most recent run directory of `suite` under runs/ (for --resume without --out). */
+function latestRun(suite: string): string | null {
+  const runs = path.join(REPO_ROOT, 'runs');
+  if (!fs.existsSync(runs)) return null;
+  const dirs = fs.readdirSync(runs).filter((d) => d.endsWith(`-${suite}`) && fs.existsSync(path.join(runs, d, 'manifest.json'))).sort();
+  return dirs.length ? path.join(runs, dirs[dirs.length - 1]) : null;
+}
+
+runMain(async () => {
+  const argv = process.argv.slice(2);
+  const { values } = parseFlags(argv, {
+    suite: { type: 'string' },
+    budget: { type: 'string' },
+    methods: { type: 'string' },
+    datasets: { type: 'string' },
+    seeds: { type: 'string' },
+    backbone: { type: 'string' },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    'data-dir': { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'boolean' },
+    plan: { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, USAGE);
+  const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+  const backendChoice = parseBackendFlag(values.backend);
+  const threads = values.threads === undefined ? undefined : parseIntFlag('threads', values.threads, 1, 1, 64);
+  const seeds = values.seeds === undefined ? undefined : parseIntFlag('seeds', values.seeds, 1, 1, 1000);
+  let suite;
+  try {
+    suite = applyOverrides(loadSuite(values.suite ?? 'default'), {
+      budget: values.budget,
+      methods: list(values.methods),
+      datasets: list(values.datasets),
+      seeds,
+      backbone: values.backbone,
+    });
+  } catch (e) {
+    if (e instanceof SuiteError) throw new UsageError(e.message);
+    throw e;
+  }
+  const trials = expandTrials(suite);
+  const out = values.json ? process.stderr : process.stdout;
+  if (values.plan) {
+    const rows = trials.map((t) => ({ id: t.id, label: t.method.label, dataset: t.dataset, backbone: t.backbone, budget: `${t.budget.kind}:${t.budget.amount}`, seed: t.seed }));
+    if (values.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+    else for (const r of rows) out.write(`${r.id}  ${r.label.padEnd(18)} ${r.dataset.padEnd(14)} ${r.backbone.padEnd(20)} ${r.budget.padEnd(16)} seed ${r.seed}\n`);
+    return;
+  }
+  let runDir: string;
+  if (values.out) runDir = path.resolve(values.out);
+  else if (values.resume) {
+    const latest = latestRun(suite.name);
+    if (!latest) throw new UsageError(`--resume: no earlier run of suite "${suite.name}" under runs/; name one with --out=DIR`);
+    runDir = latest;
+  } else runDir = path.join(REPO_ROOT, 'runs', `${timestamp()}-${suite.name}`);
+  if (values.resume && !fs.existsSync(path.join(runDir, 'manifest.json'))) throw new UsageError(`--resume: ${runDir} holds no run (no manifest.json)`);
+
+  const backend = await initBackend({ backend: backendChoice, threads });
+  const progress = new Progress(out);
+  progress.log(describeBackend(backend));
+  progress.log(`suite ${suite.name}: ${trials.length} trials (${suite.methods.map((m) => m.label).join(', ')} on ${suite.datasets.map((d) => d.name).join(', ')}; seeds ${suite.seeds.join(',')}) -> ${runDir}`);
+  const provenance = await collectProvenance(backend.label);
+  let rows;
+  try {
+    rows = await runSuite({ suite, trials, runDir, resume: Boolean(values.resume), provenance, dataRoot: values['data-dir'] ?? defaultDataRoot(), progress, argv });
+  } catch (e) {
+    if (e instanceof RunError) throw new UsageError(e.message);
+    throw e;
+  }
+  progress.log(`\n${summaryTable(rows)}\n`);
+  progress.log(`results: ${path.join(runDir, 'results.jsonl')}\nsummary: ${path.join(runDir, 'summary.csv')}`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, summary: summaryRecords(rows).records })}\n`);
+});

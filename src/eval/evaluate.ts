@@ -1,0 +1,90 @@
+/**
+ * One evaluation point, off the training clock: features of the evaluation splits from the frozen
+ * encoder (centre view, and bags of K patches), then kNN and the linear probe. Returns flat named metrics
+ * (accuracies in [0, 1]) for the results rows:
+ *   knn20, knn200            weighted kNN top-1 on test (bank: train minus validation)
+ *   linear, linear_val       linear probe top-1 on test and validation; linear_wd the chosen weight decay
+ *   bag16_linear_mean/_std   the probe on bag-of-features with K = 16 patches, over R random repeats
+ *   bag16_knn20_mean/_std    (the weight decay is the one chosen for the centre view)
+ */
+import type { Recipe } from '../../datasets/augment/recipes.js';
+import type { Dataset, Split } from '../../datasets/types.js';
+import { embed, type EmbeddingLayer } from '../../methods/embed.js';
+import type { SslModel } from '../../methods/ssl_model.js';
+import type { Rng } from '../random.js';
+import { mean, sd } from '../stats.js';
+import { knnAccuracy, type Features } from './knn.js';
+import { linearProbe, type ProbeSettings } from './linear_probe.js';
+import type { EvalSplit, EvalSplits } from './splits.js';
+
+export interface EvaluateOptions {
+  layer: EmbeddingLayer;
+  knn: { k: number[]; temperature: number };
+  linear: ProbeSettings;
+  /** Bag-of-features sizes to evaluate now (empty: centre view only), repeats of each, and split caps. */
+  bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null };
+}
+
+/** Crops per forward pass during evaluation (bounds memory). */
+const CROPS_PER_CHUNK = 1024;
+
+async function features(model: SslModel, split: Split, indices: Int32Array, dataset: Dataset, recipe: Recipe, layer: EmbeddingLayer, patches: number | null, rng: Rng): Promise<Features> {
+  const [h, w] = dataset.imageShape;
+  const perChunk = Math.max(1, Math.floor(CROPS_PER_CHUNK / (patches ?? 1)));
+  const parts: Float32Array[] = [];
+  for (let start = 0; start < indices.length; start += perChunk) {
+    const ids = indices.subarray(start, start + perChunk);
+    parts.push(await embed(model, split.readImages(ids), ids.length, h, w, { layer, patches, recipe, rng: rng.fork(`chunk ${start}`) }));
+  }
+  const dim = parts[0].length / Math.min(perChunk, indices.length);
+  const data = new Float32Array(indices.length * dim);
+  let offset = 0;
+  for (const p of parts) {
+    data.set(p, offset);
+    offset += p.length;
+  }
+  return { data, count: indices.length, dim };
+}
+
+/** At most `max` evenly spaced entries of a split. */
+function subsample(split: EvalSplit, max: number | null): EvalSplit {
+  if (max === null || split.indices.length <= max) return split;
+  const step = split.indices.length / max;
+  const keep = Int32Array.from({ length: max }, (_, i) => Math.floor(i * step));
+  return { indices: keep.map((i) => split.indices[i]), labels: keep.map((i) => split.labels[i]) };
+}
+
+
+export async function evaluate(model: SslModel, dataset: Dataset, splits: EvalSplits, recipe: Recipe, options: EvaluateOptions, rng: Rng): Promise<Record<string, number>> {
+  const of = (split: EvalSplit, which: Split, patches: number | null, r: Rng) => features(model, which, split.indices, dataset, recipe, options.layer, patches, r);
+  const classes = dataset.classes.length;
+  const centre = {
+    train: await of(splits.train, dataset.train, null, rng),
+    val: await of(splits.val, dataset.train, null, rng),
+    test: await of(splits.test, dataset.test, null, rng),
+  };
+  const knn = await knnAccuracy(centre.train, splits.train.labels, centre.test, splits.test.labels, options.knn.k, options.knn.temperature, classes);
+  const probe = linearProbe({ x: centre.train, y: splits.train.labels }, { x: centre.val, y: splits.val.labels }, { x: centre.test, y: splits.test.labels }, classes, options.linear);
+  const metrics: Record<string, number> = { linear: probe.test, linear_val: probe.val, linear_wd: probe.weightDecay };
+  for (const k of options.knn.k) metrics[`knn${k}`] = knn[k];
+  // Bags: the probe keeps the centre view's weight decay (no validation pass), on optional subsets.
+  const bagTrain = subsample(splits.train, options.bag.maxTrainImages);
+  const bagTest = subsample(splits.test, options.bag.maxTestImages);
+  for (const patches of options.bag.patches) {
+    const linear: number[] = [];
+    const knnFirst: number[] = [];
+    for (let r = 0; r < options.bag.repeats; r++) {
+      const rr = rng.fork(`bag ${patches} repeat ${r}`);
+      const train = { x: await of(bagTrain, dataset.train, patches, rr.fork('train')), y: bagTrain.labels };
+      const test = { x: await of(bagTest, dataset.test, patches, rr.fork('test')), y: bagTest.labels };
+      const k = options.knn.k[0];
+      knnFirst.push((await knnAccuracy(train.x, train.y, test.x, test.y, [k], options.knn.temperature, classes))[k]);
+      linear.push(linearProbe(train, test, test, classes, { ...options.linear, weightDecays: [probe.weightDecay] }).test);
+    }
+    metrics[`bag${patches}_linear_mean`] = mean(linear);
+    metrics[`bag${patches}_linear_std`] = sd(linear);
+    metrics[`bag${patches}_knn${options.knn.k[0]}_mean`] = mean(knnFirst);
+    metrics[`bag${patches}_knn${options.knn.k[0]}_std`] = sd(knnFirst);
+  }
+  return metrics;
+}

@@ -1,0 +1,60 @@
+/**
+ * Test-time cost of each evaluation protocol (the reviewers' point: EMP-SSL averages 128 patches per
+ * test image): FLOPs per test image, latency of one image at batch 1, and images per second at a large
+ * batch, for the single centre view and for bags of K patches. Network time only: crops are made
+ * beforehand (random values; the cost does not depend on them), batch norm in eval mode.
+ */
+import { embedBlock, embeddingModules, type EmbeddingLayer } from '../../methods/embed.js';
+import type { SslModel } from '../../methods/ssl_model.js';
+import { forwardCost } from '../flops.js';
+import * as tf from '../tf.js';
+
+export interface TestCost {
+  /** "single" (the whole image) or "bagK". */
+  protocol: string;
+  patches: number;
+  flops_per_image: number;
+  latency_ms_batch1: number;
+  images_per_second: number;
+  /** Crops per forward pass of the throughput measurement. */
+  throughput_batch_crops: number;
+}
+
+async function timeForward(model: SslModel, crops: number, size: number, layer: EmbeddingLayer, repeats: number): Promise<number> {
+  const x = tf.randomUniform([crops, size, size, 3]) as tf.Tensor4D;
+  const times: number[] = [];
+  try {
+    for (let r = 0; r <= repeats; r++) {
+      const t0 = process.hrtime.bigint();
+      const y = embedBlock(model, x, layer);
+      await y.data();
+      y.dispose();
+      if (r > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e9); // the first pass is a warm-up
+    }
+  } finally {
+    x.dispose();
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1];
+}
+
+/** `imageSize`: side of the whole test image (single view); `patchSize`: side of a patch. */
+export async function measureTestCost(model: SslModel, layer: EmbeddingLayer, imageSize: number, patchSize: number, bagSizes: number[], throughputCrops: number): Promise<TestCost[]> {
+  const protocols = [{ protocol: 'single', patches: 1, size: imageSize }, ...bagSizes.map((k) => ({ protocol: `bag${k}`, patches: k, size: patchSize }))];
+  const out: TestCost[] = [];
+  for (const p of protocols) {
+    const flopsPerCrop = forwardCost(embeddingModules(model, layer), [p.size, p.size, 3]).flops;
+    const latency = await timeForward(model, p.patches, p.size, layer, 5);
+    const images = Math.max(1, Math.floor(throughputCrops / p.patches));
+    const batchSeconds = await timeForward(model, images * p.patches, p.size, layer, 3);
+    out.push({
+      protocol: p.protocol,
+      patches: p.patches,
+      flops_per_image: flopsPerCrop * p.patches,
+      latency_ms_batch1: latency * 1e3,
+      images_per_second: images / batchSeconds,
+      throughput_batch_crops: images * p.patches,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+/**
+ * The results row: one per trial x evaluation point, with every counter and metric, written to
+ * results*.jsonl. Reports read only these rows and the manifest.
+ */
+import type { MemoryFigures } from '../measure/memory.js';
+import type { TestCost } from '../eval/test_cost.js';
+
+export const ROW_SCHEMA = 1;
+
+export type TrialStatus = 'ok' | 'diverged' | 'oom' | 'error';
+
+export interface ResultRow {
+  schema: typeof ROW_SCHEMA;
+  run_id: string;
+  trial_id: string;
+  method: string;
+  /** The setting's label (e.g. simclr-x20); what figures group by. */
+  label: string;
+  dataset: string;
+  backbone: string;
+  seed: number;
+  budget_kind: string;
+  budget_amount: number;
+  batch_images: number;
+  crops_per_step: number;
+  /** Index of the evaluation point, its planned fraction, and whether this row ends the trial. */
+  point: number;
+  fraction: number;
+  final: boolean;
+  status: TrialStatus;
+  error?: string;
+  /** Counters at this point (training clock only). */
+  train_seconds: number;
+  train_flops: number;
+  crops: number;
+  images: number;
+  steps: number;
+  epochs: number;
+  /** Mean training loss since the previous point (null if no step ran). */
+  loss: number | null;
+  lr: number;
+  /** This evaluation's own wall-clock seconds (off the training clock). */
+  eval_seconds: number;
+  /** Accuracies in [0, 1] and selected hyperparameters (src/eval/evaluate.ts names them). */
+  metrics: Record<string, number>;
+  memory: MemoryFigures;
+  /** Final rows: the test-time cost of each evaluation protocol. */
+  test_cost?: TestCost[];
+  time: string;
+}

@@ -1,0 +1,94 @@
+/**
+ * Summaries of a run's rows: the latest row per trial and point (a resumed trial may repeat a point),
+ * summary.csv (csv-stringify; one row per trial's final point, stable columns), and the table printed at
+ * the end of a run (seeds aggregated as mean ± standard deviation).
+ */
+import { stringify } from 'csv-stringify/sync';
+import { mean, sd } from '../stats.js';
+import type { ResultRow } from './rows.js';
+
+/** The last row written for each (trial, point), in first-seen order. */
+export function latestRows(rows: ResultRow[]): ResultRow[] {
+  const byKey = new Map<string, ResultRow>();
+  for (const r of rows) {
+    const key = `${r.trial_id}/${r.point}`;
+    byKey.delete(key);
+    byKey.set(key, r);
+  }
+  return [...byKey.values()];
+}
+
+export function finalRows(rows: ResultRow[]): ResultRow[] {
+  return latestRows(rows).filter((r) => r.final);
+}
+
+const BASE_COLUMNS = ['trial_id', 'label', 'method', 'dataset', 'backbone', 'budget_kind', 'budget_amount', 'seed', 'status', 'batch_images', 'crops_per_step', 'train_seconds', 'train_flops', 'crops', 'images', 'steps', 'epochs', 'loss', 'eval_seconds'] as const;
+const MEMORY_COLUMNS = ['tensor_peak_bytes', 'step_peak_bytes', 'rss_peak_bytes', 'gpu_peak_bytes'] as const;
+
+/** Flat records of the final rows with a fixed column order: base, metrics (sorted), memory, test-time cost. */
+export function summaryRecords(rows: ResultRow[]): { columns: string[]; records: Record<string, string | number | null>[] } {
+  const finals = finalRows(rows);
+  const metricKeys = [...new Set(finals.flatMap((r) => Object.keys(r.metrics)))].sort();
+  const protocols = [...new Set(finals.flatMap((r) => (r.test_cost ?? []).map((t) => t.protocol)))];
+  const costColumns = protocols.flatMap((p) => [`test_${p}_flops_per_image`, `test_${p}_latency_ms_batch1`, `test_${p}_images_per_second`]);
+  const columns = [...BASE_COLUMNS, ...metricKeys, ...MEMORY_COLUMNS, ...costColumns, 'error'];
+  const records = finals.map((r) => {
+    const rec: Record<string, string | number | null> = {};
+    for (const c of BASE_COLUMNS) rec[c] = r[c] as string | number | null;
+    for (const k of metricKeys) rec[k] = r.metrics[k] ?? null;
+    for (const c of MEMORY_COLUMNS) rec[c] = r.memory[c];
+    for (const t of r.test_cost ?? []) {
+      rec[`test_${t.protocol}_flops_per_image`] = t.flops_per_image;
+      rec[`test_${t.protocol}_latency_ms_batch1`] = t.latency_ms_batch1;
+      rec[`test_${t.protocol}_images_per_second`] = t.images_per_second;
+    }
+    rec.error = r.error ?? null;
+    return rec;
+  });
+  return { columns, records };
+}
+
+export function summaryCsv(rows: ResultRow[]): string {
+  const { columns, records } = summaryRecords(rows);
+  return stringify(records, { header: true, columns, cast: { number: (n) => String(n) } });
+}
+
+
+function pm(xs: number[], scale = 1, digits = 1): string {
+  if (xs.length === 0) return '-';
+  const m = (mean(xs) * scale).toFixed(digits);
+  return xs.length > 1 ? `${m} ± ${(sd(xs) * scale).toFixed(digits)}` : m;
+}
+
+/** One line per setting x dataset x budget, seeds aggregated; failed trials counted apart. */
+export function summaryTable(rows: ResultRow[]): string {
+  const groups = new Map<string, ResultRow[]>();
+  for (const r of finalRows(rows)) {
+    const key = [r.label, r.dataset, r.backbone, r.budget_kind, r.budget_amount].join('\u0000');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const header = ['method', 'dataset', 'budget', 'seeds', 'linear %', 'kNN-20 %', 'train s', 'TFLOP', 'crops', 'epochs', 'step peak MB', 'failed'];
+  const lines: string[][] = [header];
+  for (const group of groups.values()) {
+    const ok = group.filter((r) => r.status === 'ok');
+    const g = group[0];
+    const metric = (k: string) => ok.map((r) => r.metrics[k]).filter((v) => v !== undefined);
+    const peaks = ok.map((r) => r.memory.step_peak_bytes).filter((v): v is number => v !== null);
+    lines.push([
+      g.label,
+      g.dataset,
+      `${g.budget_kind} ${g.budget_amount.toPrecision(3)}`,
+      String(group.length),
+      pm(metric('linear'), 100),
+      pm(metric('knn20'), 100),
+      pm(ok.map((r) => r.train_seconds), 1, 1),
+      pm(ok.map((r) => r.train_flops), 1e-12, 2),
+      pm(ok.map((r) => r.crops), 1, 0),
+      pm(ok.map((r) => r.epochs), 1, 2),
+      peaks.length ? pm(peaks, 1 / 2 ** 20, 0) : '-',
+      group.length - ok.length > 0 ? group.filter((r) => r.status !== 'ok').map((r) => r.status).join(',') : '',
+    ]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines.map((l, li) => l.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') + (li === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
+}

@@ -1,0 +1,110 @@
+/**
+ * A run: every trial of a suite, in its sorted order, into one run directory:
+ *   manifest.json   provenance, the resolved suite, the trial list, accounting rules (rewritten atomically)
+ *   results.jsonl   one row per trial x evaluation point, appended as each point finishes
+ *   checkpoints/    one checkpoint per unfinished trial (removed when the trial ends)
+ *   summary.csv     final rows, one per trial
+ * With `resume`, trials that already have a final row are skipped and unfinished ones continue from
+ * their last checkpoint. A diverged or out-of-memory trial is recorded and the run goes on.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadDataset } from '../../datasets/registry.js';
+import type { Dataset } from '../../datasets/types.js';
+import { evalSplits } from '../eval/splits.js';
+import { TRAINING_FLOPS_RULE } from '../flops.js';
+import { MEMORY_NOTES, MemoryMonitor } from '../measure/memory.js';
+import type { Provenance } from '../measure/provenance.js';
+import type { ResultRow } from '../results/rows.js';
+import { finishedTrials, readRows, writeFileAtomic } from '../results/store.js';
+import { latestRows, summaryCsv } from '../results/summary.js';
+import type { Progress } from './progress.js';
+import { canonicalJson, type Trial } from './trials.js';
+import { runTrial, type EvalTarget } from './trial.js';
+import type { Suite } from './suite.js';
+
+export interface RunOptions {
+  suite: Suite;
+  trials: Trial[];
+  runDir: string;
+  resume: boolean;
+  provenance: Provenance;
+  dataRoot: string;
+  progress: Progress;
+  argv: string[];
+  /** Results file name within the run directory (shards write their own). */
+  resultsName?: string;
+}
+
+export class RunError extends Error {}
+
+const SUITE_KEY = (suite: Suite) => canonicalJson({ ...suite, file: null });
+
+export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
+  const manifestFile = path.join(o.runDir, 'manifest.json');
+  let previous: { started: string } | null = null;
+  if (fs.existsSync(manifestFile)) {
+    if (!o.resume) throw new RunError(`${o.runDir} already holds a run; add --resume to continue it, or choose another --out`);
+    previous = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+    if ((previous as { suite_key?: string }).suite_key !== SUITE_KEY(o.suite)) {
+      throw new RunError(`${o.runDir} was started with a different suite or different overrides; resume it with the same flags, or choose another --out`);
+    }
+  }
+  const checkpointDir = path.join(o.runDir, 'checkpoints');
+  fs.mkdirSync(checkpointDir, { recursive: true });
+  const manifest = {
+    run_id: path.basename(o.runDir),
+    started: previous?.started ?? new Date().toISOString(),
+    last_started: new Date().toISOString(),
+    argv: o.argv,
+    suite: o.suite,
+    suite_key: SUITE_KEY(o.suite),
+    trials: o.trials.map((t) => ({ id: t.id, label: t.method.label, dataset: t.dataset, backbone: t.backbone, budget: t.budget, seed: t.seed })),
+    provenance: o.provenance,
+    rules: { training_flops: TRAINING_FLOPS_RULE, memory: MEMORY_NOTES, time: 'training wall-clock from before data reading to the device sync ending each step; evaluation off the clock' },
+  };
+  writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+
+  const resultsFile = path.join(o.runDir, o.resultsName ?? 'results.jsonl');
+  const warn = (m: string) => o.progress.log(`warning: ${m}`);
+  const existing = latestRows(readRows(o.runDir, warn));
+  const finished = finishedTrials(existing);
+  const todo = o.trials.filter((t) => !finished.has(t.id));
+  if (finished.size > 0) o.progress.log(`resuming: ${o.trials.length - todo.length} of ${o.trials.length} trials already finished`);
+
+  const datasets = new Map<string, Promise<Dataset>>();
+  const dataset = (name: string) => {
+    if (!datasets.has(name)) datasets.set(name, loadDataset(name, o.dataRoot));
+    return datasets.get(name)!;
+  };
+  const target = async (name: string): Promise<EvalTarget> => {
+    const d = await dataset(name);
+    return { dataset: d, splits: evalSplits(d, o.suite.evaluation) };
+  };
+  const memory = new MemoryMonitor();
+  try {
+    for (const trial of todo) {
+      const data = await target(trial.dataset);
+      const transfer = await Promise.all((o.suite.evaluation.transfer[trial.dataset] ?? []).map(target));
+      const index = o.trials.indexOf(trial) + 1;
+      await runTrial(trial, {
+        runId: manifest.run_id,
+        resultsFile,
+        checkpointDir,
+        data,
+        transfer,
+        memory,
+        progress: o.progress,
+        index,
+        total: o.trials.length,
+        doneRows: existing.filter((r) => r.trial_id === trial.id),
+      });
+      fs.rmSync(path.join(checkpointDir, `${trial.id}.ckpt`), { force: true });
+    }
+  } finally {
+    memory.stop();
+  }
+  const rows = readRows(o.runDir, warn);
+  writeFileAtomic(path.join(o.runDir, 'summary.csv'), summaryCsv(rows));
+  return rows;
+}

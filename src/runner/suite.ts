@@ -1,0 +1,232 @@
+/**
+ * Suite files (bench/suites/*.json): what to run and how to evaluate. Checked against
+ * bench/suites/suite.schema.json (ajv: shape and types, every error with its path), then against the
+ * registries (method, dataset and backbone names, budget amounts), and resolved with defaults filled in.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { DATASET_NAMES } from '../../datasets/registry.js';
+import { METHODS } from '../../methods/registry.js';
+import { makeBackbone } from '../nn/resnet.js';
+import { BudgetError, parseAmount, parseBudget, type Budget, type BudgetKind } from './budget.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const SUITES_DIR = path.resolve(HERE, '../../bench/suites');
+const SCHEMA = JSON.parse(fs.readFileSync(path.join(SUITES_DIR, 'suite.schema.json'), 'utf8'));
+
+export class SuiteError extends Error {}
+
+export interface MethodEntry {
+  method: string;
+  label: string;
+  views?: number;
+  batchImages?: number;
+  lr?: number;
+  warmup?: number;
+}
+
+export interface DatasetEntry {
+  name: string;
+  backbone: string;
+}
+
+export interface EvaluationSettings {
+  fractions: number[];
+  layer: 'backbone' | 'pre-feature';
+  valFraction: number;
+  maxTrainImages: number | null;
+  maxTestImages: number | null;
+  knn: { k: number[]; temperature: number };
+  linear: { iterations: number; lr: number; weightDecays: number[] };
+  bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null };
+  testCost: { patches: number[]; throughputCrops: number };
+  transfer: Record<string, string[]>;
+  targets: Record<string, number[]>;
+}
+
+export interface Suite {
+  name: string;
+  description: string;
+  file: string | null;
+  methods: MethodEntry[];
+  datasets: DatasetEntry[];
+  budgets: Budget[];
+  amounts: Partial<Record<BudgetKind, number>>;
+  seeds: number[];
+  controls: { batchImages?: number };
+  evaluation: EvaluationSettings;
+}
+
+export const DEFAULT_EVALUATION: EvaluationSettings = {
+  fractions: [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1],
+  layer: 'backbone',
+  valFraction: 0.1,
+  maxTrainImages: null,
+  maxTestImages: null,
+  knn: { k: [20, 200], temperature: 0.07 },
+  linear: { iterations: 300, lr: 0.01, weightDecays: [0, 1e-5, 1e-4, 1e-3] },
+  bag: { patches: [16], repeats: 3, maxTrainImages: null, maxTestImages: null },
+  testCost: { patches: [1, 16, 128], throughputCrops: 256 },
+  transfer: {},
+  targets: {},
+};
+
+const ajv = new Ajv({ allErrors: true });
+const validate = ajv.compile(SCHEMA);
+
+function describeAjvError(e: ErrorObject): string {
+  const where = `suite${e.instancePath.replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')}`;
+  if (e.keyword === 'additionalProperties') return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+  if (e.keyword === 'enum') return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  return `${where}: ${e.message}`;
+}
+
+/** A suite-level label: the method name, or METHOD-xVIEWS when the views are changed. */
+function defaultLabel(method: string, views?: number): string {
+  return views === undefined ? method : `${method}-x${views}`;
+}
+
+/** Validates parsed JSON and resolves it into a Suite (SuiteError listing every problem). */
+export function resolveSuite(raw: unknown, file: string | null): Suite {
+  const from = file ? ` in ${file}` : '';
+  if (!validate(raw)) {
+    // oneOf failures repeat each branch's complaint; keep the distinct, most specific lines.
+    const lines = [...new Set((validate.errors ?? []).filter((e) => e.keyword !== 'oneOf').map(describeAjvError))];
+    throw new SuiteError(`invalid suite${from}:\n  ${lines.join('\n  ')}\n(schema: ${path.join(SUITES_DIR, 'suite.schema.json')})`);
+  }
+  const s = raw as Record<string, any>;
+  const problems: string[] = [];
+  const methods: MethodEntry[] = (s.methods as (string | Record<string, any>)[]).map((m) => {
+    const entry = typeof m === 'string' ? { method: m } : m;
+    if (!METHODS[entry.method]) problems.push(`unknown method "${entry.method}"; valid: ${Object.keys(METHODS).join(', ')}`);
+    return { ...entry, label: entry.label ?? defaultLabel(entry.method, entry.views) } as MethodEntry;
+  });
+  const labels = methods.map((m) => m.label);
+  for (const l of new Set(labels)) if (labels.filter((x) => x === l).length > 1) problems.push(`two method entries are labelled "${l}"; give one a "label"`);
+  const backbone = s.backbone ?? 'resnet-small';
+  const datasets: DatasetEntry[] = (s.datasets as (string | Record<string, any>)[]).map((d) => {
+    const entry = typeof d === 'string' ? { name: d } : d;
+    if (!(DATASET_NAMES as readonly string[]).includes(entry.name)) problems.push(`unknown dataset "${entry.name}"; valid: ${DATASET_NAMES.join(', ')}`);
+    return { name: entry.name, backbone: entry.backbone ?? backbone };
+  });
+  for (const b of new Set(datasets.map((d) => d.backbone))) {
+    try {
+      makeBackbone(b);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  const budgets: Budget[] = [];
+  for (const text of s.budgets as string[]) {
+    try {
+      const b = parseBudget(text);
+      if (b.amount === undefined) problems.push(`budget "${text}" needs an amount (KIND:AMOUNT)`);
+      else budgets.push(b as Budget);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  const amounts: Partial<Record<BudgetKind, number>> = {};
+  for (const [kind, text] of Object.entries((s.amounts ?? {}) as Record<string, string>)) {
+    try {
+      amounts[kind as BudgetKind] = parseAmount(kind as BudgetKind, text);
+    } catch (e) {
+      problems.push(`amounts.${kind}: ${(e as Error).message}`);
+    }
+  }
+  for (const b of budgets) amounts[b.kind] ??= b.amount;
+  const evaluation: EvaluationSettings = { ...DEFAULT_EVALUATION, ...(s.evaluation ?? {}) };
+  for (const key of ['knn', 'linear', 'bag', 'testCost'] as const) {
+    evaluation[key] = { ...DEFAULT_EVALUATION[key], ...(s.evaluation?.[key] ?? {}) } as never;
+  }
+  evaluation.fractions = [...evaluation.fractions].sort((a, b) => a - b);
+  if (evaluation.fractions[evaluation.fractions.length - 1] !== 1) evaluation.fractions.push(1);
+  const known = (name: string) => (DATASET_NAMES as readonly string[]).includes(name);
+  for (const [from, tos] of Object.entries(evaluation.transfer)) {
+    for (const d of [from, ...tos]) if (!known(d)) problems.push(`evaluation.transfer: unknown dataset "${d}"; valid: ${DATASET_NAMES.join(', ')}`);
+  }
+  if (problems.length > 0) throw new SuiteError(`invalid suite${from}:\n  ${problems.join('\n  ')}`);
+  const seeds = typeof s.seeds === 'number' ? Array.from({ length: s.seeds }, (_, i) => i) : (s.seeds ?? [0]);
+  return {
+    name: s.name,
+    description: s.description ?? '',
+    file,
+    methods,
+    datasets,
+    budgets,
+    amounts,
+    seeds,
+    controls: s.controls ?? {},
+    evaluation,
+  };
+}
+
+/** Reads and resolves a suite file; a bare name ("default") means bench/suites/NAME.json. */
+export function loadSuite(nameOrFile: string): Suite {
+  const file = /[\\/]|\.json$/.test(nameOrFile) ? path.resolve(nameOrFile) : path.join(SUITES_DIR, `${nameOrFile}.json`);
+  if (!fs.existsSync(file)) {
+    const shipped = fs.readdirSync(SUITES_DIR).filter((f) => f.endsWith('.json') && !f.includes('schema')).map((f) => f.replace(/\.json$/, ''));
+    throw new SuiteError(`suite file ${file} not found; shipped suites: ${shipped.join(', ')} (or give a path to a .json file)`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new SuiteError(`suite ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return resolveSuite(raw, file);
+}
+
+export interface SuiteOverrides {
+  budget?: string;
+  methods?: string[];
+  datasets?: string[];
+  seeds?: number;
+  backbone?: string;
+}
+
+/** Applies command-line overrides (each checked, with errors naming what is valid). */
+export function applyOverrides(suite: Suite, o: SuiteOverrides): Suite {
+  const out: Suite = { ...suite };
+  if (o.budget !== undefined) {
+    let b;
+    try {
+      b = parseBudget(o.budget);
+    } catch (e) {
+      throw new SuiteError((e as BudgetError).message);
+    }
+    const amount = b.amount ?? suite.amounts[b.kind];
+    if (amount === undefined) {
+      const has = Object.keys(suite.amounts).join(', ') || 'none';
+      throw new SuiteError(`suite "${suite.name}" has no default amount for a ${b.kind} budget (it has: ${has}); write --budget=${b.kind}:AMOUNT`);
+    }
+    out.budgets = [{ kind: b.kind, amount }];
+  }
+  if (o.methods) {
+    out.methods = o.methods.map((name) => {
+      const inSuite = suite.methods.find((m) => m.label === name || m.method === name);
+      if (inSuite) return inSuite;
+      if (!METHODS[name]) throw new SuiteError(`unknown method "${name}"; valid: ${[...new Set([...suite.methods.map((m) => m.label), ...Object.keys(METHODS)])].join(', ')}`);
+      return { method: name, label: name };
+    });
+  }
+  if (o.datasets) {
+    out.datasets = o.datasets.map((name) => {
+      if (!(DATASET_NAMES as readonly string[]).includes(name)) throw new SuiteError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
+      return suite.datasets.find((d) => d.name === name) ?? { name, backbone: o.backbone ?? suite.datasets[0].backbone };
+    });
+  }
+  if (o.backbone) {
+    try {
+      makeBackbone(o.backbone);
+    } catch (e) {
+      throw new SuiteError((e as Error).message);
+    }
+    out.datasets = out.datasets.map((d) => ({ ...d, backbone: o.backbone! }));
+  }
+  if (o.seeds !== undefined) out.seeds = Array.from({ length: o.seeds }, (_, i) => i);
+  return out;
+}
+

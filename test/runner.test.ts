@@ -1,0 +1,200 @@
+/**
+ * The bench command end to end, as a user runs it: tiny suites (resnet-small, a few steps, small
+ * evaluation) on the synthetic dataset generated into a temporary data directory.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ResultRow } from '../src/results/rows.js';
+import { readRows } from '../src/results/store.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-runner-'));
+const DATA = path.join(TMP, 'data');
+
+const EVALUATION = {
+  fractions: [0.5, 1],
+  maxTrainImages: 60,
+  maxTestImages: 30,
+  linear: { iterations: 20, lr: 0.05 },
+  bag: { patches: [2], repeats: 2, maxTrainImages: 20, maxTestImages: 10 },
+  testCost: { patches: [1, 2], throughputCrops: 4 },
+};
+
+function writeSuite(name: string, over: Record<string, unknown>): string {
+  const file = path.join(TMP, `${name}.json`);
+  const suite = { name, methods: [{ method: 'simclr', batchImages: 8 }], datasets: ['synthetic'], backbone: 'resnet-small', budgets: ['steps:4'], evaluation: EVALUATION, ...over };
+  fs.writeFileSync(file, JSON.stringify(suite));
+  return file;
+}
+
+function bench(args: string[]) {
+  return spawnSync(TSX, ['bench/bench.ts', `--data-dir=${DATA}`, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+}
+
+const finals = (rows: ResultRow[]) => rows.filter((r) => r.final);
+
+describe('npm run bench', () => {
+  beforeAll(() => fs.mkdirSync(DATA, { recursive: true }));
+
+  it('runs every trial to the same steps budget, with every counter, evaluation and cost recorded', () => {
+    const out = path.join(TMP, 'steps');
+    const suite = writeSuite('steps', { methods: [{ method: 'simclr', batchImages: 8 }, { method: 'emp-ssl', batchImages: 4, views: 4 }, { method: 'byol', batchImages: 8 }] });
+    const r = bench([`--suite=${suite}`, `--out=${out}`, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout);
+    expect(printed.run_dir).toBe(out);
+    expect(printed.summary).toHaveLength(3);
+    const rows = readRows(out);
+    expect(rows).toHaveLength(6); // 3 trials x 2 points
+    for (const f of finals(rows)) {
+      expect(f.status).toBe('ok');
+      expect(f.steps).toBe(4);
+      expect(f.crops).toBe(4 * f.crops_per_step);
+      expect(f.images).toBe(4 * f.batch_images);
+      expect(f.epochs).toBeCloseTo(f.images / 5000, 12);
+      expect(f.train_flops).toBeGreaterThan(0);
+      expect(f.train_seconds).toBeGreaterThan(0);
+      for (const k of ['knn20', 'knn200', 'linear', 'linear_val', 'bag2_linear_mean', 'bag2_linear_std', 'bag2_knn20_mean']) {
+        expect(f.metrics[k], k).toBeGreaterThanOrEqual(0);
+        expect(f.metrics[k], k).toBeLessThanOrEqual(1);
+      }
+      expect(f.memory.tensor_peak_bytes).toBeGreaterThan(0);
+      expect(f.memory.step_peak_bytes).toBeGreaterThan(f.memory.tensor_peak_bytes);
+      expect(f.test_cost?.map((t) => t.protocol)).toEqual(['single', 'bag1', 'bag2']);
+      const [single, , bag2] = f.test_cost!;
+      expect(bag2.flops_per_image).toBe(2 * single.flops_per_image); // same 32-pixel crops here
+      expect(bag2.latency_ms_batch1).toBeGreaterThan(0);
+    }
+    // FLOPs per step: EMP-SSL's 4 views of 4 images and SimCLR's 2 of 8 pass the same 16 crops;
+    // BYOL adds its predictor and the target's forward pass.
+    const by = (m: string) => finals(rows).find((f) => f.method === m)!;
+    expect(by('emp-ssl').crops).toBe(by('simclr').crops);
+    expect(by('byol').train_flops).toBeGreaterThan(1.3 * by('simclr').train_flops);
+    expect(by('emp-ssl').label).toBe('emp-ssl-x4');
+    // The half-way point was evaluated at 2 of 4 steps.
+    expect(rows.filter((x) => !x.final).every((x) => x.steps === 2 && x.fraction === 0.5)).toBe(true);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.provenance.machine.cores).toBeGreaterThan(0);
+    expect(manifest.provenance.backend).toMatch(/wasm|cpu|tensorflow/);
+    expect(manifest.provenance.git.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(manifest.trials).toHaveLength(3);
+    expect(manifest.rules.training_flops).toMatch(/3 x forward FLOPs/);
+    const csv = fs.readFileSync(path.join(out, 'summary.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(4);
+    expect(r.stderr).toMatch(/method\s+dataset\s+budget/); // the table, on stderr with --json
+    expect(fs.readdirSync(path.join(out, 'checkpoints'))).toEqual([]); // removed when trials end
+  });
+
+  it('stops a time budget within 2 % of its amount for every method', () => {
+    const out = path.join(TMP, 'time');
+    const suite = writeSuite('time', { methods: [{ method: 'simclr', batchImages: 8 }, { method: 'emp-ssl', batchImages: 2, views: 4 }], budgets: ['time:5s'], evaluation: { ...EVALUATION, bag: { patches: [] }, testCost: { patches: [] } } });
+    const r = bench([`--suite=${suite}`, `--out=${out}`]);
+    expect(r.status, r.stderr).toBe(0);
+    const f = finals(readRows(out));
+    expect(f).toHaveLength(2);
+    for (const row of f) expect(Math.abs(row.train_seconds - 5) / 5, `${row.label}: ${row.train_seconds} s`).toBeLessThan(0.02);
+  });
+
+  it('records a diverged trial and carries on with the next', () => {
+    const out = path.join(TMP, 'nan');
+    const suite = writeSuite('nan', { methods: [{ method: 'simclr', batchImages: 8, lr: 1e30, label: 'simclr-hot' }, { method: 'vicreg', batchImages: 8 }], budgets: ['steps:3'] });
+    const r = bench([`--suite=${suite}`, `--out=${out}`]);
+    expect(r.status, r.stderr).toBe(0);
+    const f = finals(readRows(out));
+    const hot = f.find((x) => x.label === 'simclr-hot')!;
+    expect(hot.status).toBe('diverged');
+    expect(hot.error).toMatch(/loss became (NaN|Infinity|-Infinity).*lower the learning rate/);
+    expect(f.find((x) => x.label === 'vicreg')!.status).toBe('ok');
+    expect(r.stdout).toMatch(/simclr-hot: diverged/);
+    expect(r.stdout).toMatch(/diverged\s*$/m); // the summary table's "failed" column
+  });
+
+  it('resumes a run killed with kill -9, losing at most the point in flight, to the same results', async () => {
+    const suite = writeSuite('resume', { budgets: ['steps:24'], evaluation: { ...EVALUATION, fractions: [0.25, 0.5, 0.75, 1], bag: { patches: [] } } });
+    const killed = path.join(TMP, 'killed');
+    const child = spawn(TSX, ['bench/bench.ts', `--data-dir=${DATA}`, `--suite=${suite}`, `--out=${killed}`], { cwd: ROOT, stdio: 'ignore' });
+    const results = path.join(killed, 'results.jsonl');
+    // Kill as soon as the first evaluation point is on disk.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (fs.existsSync(results) && fs.readFileSync(results, 'utf8').includes('\n')) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 20);
+      child.on('exit', () => {
+        clearInterval(timer);
+        reject(new Error('the run finished before it could be killed'));
+      });
+    });
+    const before = readRows(killed);
+    expect(before.length).toBeGreaterThanOrEqual(1);
+    expect(before.some((x) => x.final)).toBe(false);
+    const resumed = bench([`--suite=${suite}`, `--out=${killed}`, '--resume']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming simclr on synthetic/);
+    const after = readRows(killed);
+    // Rows written before the kill are kept as they were; each point appears once.
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.map((x) => x.point)).toEqual([0, 1, 2, 3]);
+    // Same results as a run never interrupted.
+    const clean = path.join(TMP, 'clean');
+    expect(bench([`--suite=${suite}`, `--out=${clean}`]).status).toBe(0);
+    const a = finals(after)[0];
+    const b = finals(readRows(clean))[0];
+    expect(a.steps).toBe(24);
+    expect(a.crops).toBe(b.crops);
+    expect(a.train_flops).toBe(b.train_flops);
+    for (const k of Object.keys(b.metrics)) expect(a.metrics[k], k).toBeCloseTo(b.metrics[k], 6);
+    expect(a.loss).toBeCloseTo(b.loss!, 4);
+    // A finished run resumed again has nothing to do.
+    const again = bench([`--suite=${suite}`, `--out=${killed}`, '--resume']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/1 of 1 trials already finished/);
+    expect(readRows(killed)).toHaveLength(4);
+  });
+
+  it('rejects bad flags, bad amounts, unknown names and bad suite files with exit 2 and what is valid', () => {
+    const cases: [string[], RegExp][] = [
+      [['--bogus'], /Unknown option '--bogus'[\s\S]*valid flags: .*--budget/],
+      [['--budget=time:abc'], /malformed time budget "abc": write a positive amount such as 90s/],
+      [['--budget=hours'], /unknown budget kind "hours"; valid: time, flops, patches, epochs, steps/],
+      [['--methods=simclr,mocov3'], /unknown method "mocov3"; valid: .*emp-ssl/],
+      [['--datasets=mnist'], /unknown dataset "mnist"; valid: synthetic, cifar10/],
+      [['--seeds=0'], /--seeds must be an integer from 1 to 1000/],
+      [['--suite=nosuch'], /suite file .*nosuch\.json not found; shipped suites: default, nightly, paper/],
+    ];
+    for (const [args, message] of cases) {
+      const r = bench(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const broken = path.join(TMP, 'broken.json');
+    fs.writeFileSync(broken, '{"name": "x", "methods": [');
+    expect(bench([`--suite=${broken}`]).stderr).toMatch(/is not valid JSON/);
+    const invalid = writeSuite('invalid', { seeds: -1, methods: ['simclr', 'nope'] });
+    const r = bench([`--suite=${invalid}`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/suite\.seeds/);
+    const existing = path.join(TMP, 'steps');
+    const clash = bench([`--suite=${writeSuite('steps', {})}`, `--out=${existing}`]);
+    expect(clash.status).toBe(2);
+    expect(clash.stderr).toMatch(/already holds a run; add --resume/);
+  });
+
+  it('--help and --plan describe the run without running it', () => {
+    const help = bench(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--budget=KIND\[:AMOUNT\]/);
+    const plan = bench(['--plan', '--json', '--seeds=2']);
+    expect(plan.status).toBe(0);
+    const trials = JSON.parse(plan.stdout);
+    expect(trials).toHaveLength(12);
+    expect(new Set(trials.map((t: { id: string }) => t.id)).size).toBe(12);
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { applyOverrides, loadSuite, resolveSuite, SuiteError } from '../src/runner/suite.js';
+import { canonicalJson, expandTrials } from '../src/runner/trials.js';
+
+const minimal = { name: 't', methods: ['simclr'], datasets: ['synthetic'], budgets: ['steps:10'] };
+
+function problems(raw: unknown): string {
+  try {
+    resolveSuite(raw, 'x.json');
+  } catch (e) {
+    expect(e).toBeInstanceOf(SuiteError);
+    return (e as Error).message;
+  }
+  throw new Error('the suite was accepted');
+}
+
+describe('suite files', () => {
+  it('the shipped suites load and resolve with defaults filled in', () => {
+    for (const name of ['default', 'paper', 'nightly']) {
+      const s = loadSuite(name);
+      expect(s.name).toBe(name);
+      expect(s.evaluation.fractions[s.evaluation.fractions.length - 1]).toBe(1);
+      expect(expandTrials(s).length).toBe(s.methods.length * s.datasets.length * s.budgets.length * s.seeds.length);
+    }
+    const def = loadSuite('default');
+    expect(def.methods.map((m) => m.method).sort()).toEqual(['barlow-twins', 'byol', 'emp-ssl', 'simclr', 'swav', 'vicreg']);
+    expect(def.datasets).toEqual([{ name: 'synthetic', backbone: 'resnet-small' }]);
+    expect(def.budgets[0].kind).toBe('time');
+    const paper = loadSuite('paper');
+    expect(paper.methods.map((m) => m.label)).toContain('vicreg-x200');
+    expect(paper.datasets.find((d) => d.name === 'imagenet100')?.backbone).toBe('resnet18-imagenet');
+  });
+
+  it('shape errors name the field and what is wrong, all at once', () => {
+    const msg = problems({ ...minimal, seeds: 'three', colour: 'blue', evaluation: { layer: 'head' } });
+    expect(msg).toMatch(/suite: unknown field "colour"/);
+    expect(msg).toMatch(/suite\.seeds: must be/);
+    expect(msg).toMatch(/suite\.evaluation\.layer: must be one of backbone, pre-feature/);
+    expect(problems({ ...minimal, methods: [{ method: 'simclr', views: 1 }] })).toMatch(/suite\.methods\[0\]\.views: must be >= 2/);
+    expect(problems({ name: 't' })).toMatch(/must have required property 'methods'/);
+  });
+
+  it('names are checked against the registries, listing what is valid', () => {
+    expect(problems({ ...minimal, methods: ['simclr', 'mocov3'] })).toMatch(/unknown method "mocov3"; valid: emp-ssl, .*swav/);
+    expect(problems({ ...minimal, datasets: ['mnist'] })).toMatch(/unknown dataset "mnist"; valid: synthetic, cifar10/);
+    expect(problems({ ...minimal, backbone: 'vit-b' })).toMatch(/unknown backbone "vit-b"/);
+    expect(problems({ ...minimal, budgets: ['time:soon'] })).toMatch(/malformed time budget "soon"/);
+    expect(problems({ ...minimal, methods: ['simclr', { method: 'simclr' }] })).toMatch(/two method entries are labelled "simclr"/);
+    expect(problems({ ...minimal, evaluation: { transfer: { synthetic: ['svhn'] } } })).toMatch(/transfer: unknown dataset "svhn"/);
+  });
+
+  it('a missing or malformed file says which and how to fix it', () => {
+    expect(() => loadSuite('nosuch')).toThrow(/not found; shipped suites: .*default.*nightly.*paper/);
+    expect(() => loadSuite('/nonexistent/x.json')).toThrow(/not found/);
+  });
+
+  it('command-line overrides replace budgets, methods, datasets, seeds and backbone', () => {
+    const s = resolveSuite({ ...minimal, amounts: { flops: '1e12' } }, null);
+    expect(applyOverrides(s, { budget: 'flops' }).budgets).toEqual([{ kind: 'flops', amount: 1e12 }]);
+    expect(applyOverrides(s, { budget: 'time:2m' }).budgets).toEqual([{ kind: 'time', amount: 120 }]);
+    expect(() => applyOverrides(s, { budget: 'patches' })).toThrow(/no default amount for a patches budget .*--budget=patches:AMOUNT/);
+    expect(() => applyOverrides(s, { budget: 'time:x' })).toThrow(/malformed time budget/);
+    expect(() => applyOverrides(s, { methods: ['simclr', 'nope'] })).toThrow(/unknown method "nope"; valid: simclr, emp-ssl/);
+    expect(() => applyOverrides(s, { datasets: ['nope'] })).toThrow(/unknown dataset "nope"/);
+    expect(() => applyOverrides(s, { backbone: 'nope' })).toThrow(/unknown backbone "nope"/);
+    const o = applyOverrides(s, { methods: ['byol'], seeds: 3, backbone: 'resnet18' });
+    expect(o.methods).toEqual([{ method: 'byol', label: 'byol' }]);
+    expect(o.seeds).toEqual([0, 1, 2]);
+    expect(o.datasets[0].backbone).toBe('resnet18');
+  });
+});
+
+describe('trial lists', () => {
+  const suite = resolveSuite({ ...minimal, methods: ['simclr', 'byol', { method: 'vicreg', views: 4 }], budgets: ['steps:10', 'time:1m'], seeds: 2 }, null);
+
+  it('are sorted, complete and have ids derived from content', () => {
+    const trials = expandTrials(suite);
+    expect(trials).toHaveLength(3 * 2 * 2);
+    expect(new Set(trials.map((t) => t.id)).size).toBe(trials.length);
+    expect(trials.map((t) => t.method.label)).toContain('vicreg-x4');
+    // The same suite written differently (key order) gives the same list.
+    const again = expandTrials(resolveSuite({ seeds: 2, budgets: ['steps:10', 'time:60s'], datasets: ['synthetic'], methods: [{ views: 4, method: 'vicreg' }, 'byol', 'simclr'], name: 't' }, null));
+    expect(again.map((t) => t.id)).toEqual(trials.map((t) => t.id));
+    // A changed setting changes the id of the trials it touches and no other.
+    const changed = expandTrials({ ...suite, seeds: [0, 1], methods: suite.methods.map((m) => (m.method === 'byol' ? { ...m, lr: 0.1 } : m)) });
+    const moved = changed.filter((t) => !trials.some((u) => u.id === t.id));
+    expect(moved.every((t) => t.method.method === 'byol')).toBe(true);
+    expect(moved).toHaveLength(4);
+  });
+
+  it('canonical JSON ignores key order and undefined fields', () => {
+    expect(canonicalJson({ b: 1, a: [{ d: 2, c: undefined }] })).toBe('{"a":[{"d":2}],"b":1}');
+  });
+});
