@@ -64,8 +64,8 @@ describe('budget arithmetic', () => {
 
   it('evaluation points are reached at the nearest step too', () => {
     const b: Budget = { kind: 'steps', amount: 10 };
-    expect(reached(at({ steps: 2 }), b, 0.25, 1)).toBe(false); // 2 + 0.5 < 2.5
-    expect(reached(at({ steps: 3 }), b, 0.25, 1)).toBe(true);
+    expect(reached(at({ steps: 2 }), b, 0.3, 1)).toBe(false); // 2 + 0.5 < 3
+    expect(reached(at({ steps: 3 }), b, 0.3, 1)).toBe(true);
     expect(reached(at({}), b, 0, 1)).toBe(true); // fraction 0: before training
   });
 

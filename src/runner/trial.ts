@@ -58,18 +58,17 @@ interface RunnerState {
   memory: MemoryFigures;
 }
 
-/** The method as this trial runs it: suite overrides applied, views sized for the dataset. */
+/**
+ * The method as this trial runs it: suite overrides applied, views sized for the dataset. A batch size
+ * other than the method's own scales its learning rate linearly (lr x batch / default batch; Goyal et al.
+ * 2017, as solo-learn scales its configs' rates), unless the suite sets the rate itself.
+ */
 export function configureMethod(trial: Trial, imageSide: number): MethodConfig {
   const base = getMethod(trial.method.method, trial.method.views);
-  const optimizer = { ...base.optimizer };
-  if (trial.method.lr !== undefined) optimizer.lr = trial.method.lr;
+  const batchImages = trial.batchImages ?? trial.method.batchImages ?? base.batchImages;
+  const optimizer = { ...base.optimizer, lr: trial.method.lr ?? (base.optimizer.lr * batchImages) / base.batchImages };
   if (trial.method.warmup !== undefined) optimizer.warmup = trial.method.warmup;
-  return {
-    ...base,
-    recipe: scaleRecipe(base.recipe, imageSide),
-    optimizer,
-    batchImages: trial.batchImages ?? trial.method.batchImages ?? base.batchImages,
-  };
+  return { ...base, recipe: scaleRecipe(base.recipe, imageSide), optimizer, batchImages };
 }
 
 /** Errors that mean the trial did not fit in memory (tfjs/wasm and TensorFlow phrase it variously). */
@@ -107,11 +106,14 @@ export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]
     env.progress.log(`resuming ${name} at ${(100 * progress(s.counters, trial.budget)).toFixed(0)}% of ${formatBudget(trial.budget)}`);
   }
 
-  /** The next step's cost in the budget's unit (for time, the median of recent steps). */
+  /**
+   * The next step's cost in the budget's unit. For time, the slowest of the last three steps: on a noisy
+   * machine a step can take twice the median, and erring long stops a little early rather than late.
+   */
   const nextCost = (): number => {
     switch (trial.budget.kind) {
       case 'time':
-        return s.stepSeconds.length ? median(s.stepSeconds.slice(-5)) : 0;
+        return s.stepSeconds.length ? Math.max(...s.stepSeconds.slice(-3)) : 0;
       case 'flops':
         return flopsPerStep;
       case 'patches':
