@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultDataRoot } from '../datasets/registry.js';
 import { BACKEND_CHOICES, describeBackend, initBackend } from '../src/backends/select.js';
 import { parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
+import { makeReport } from '../reports/report.js';
 import { collectProvenance } from '../src/measure/provenance.js';
 import { summaryRecords, summaryTable } from '../src/results/summary.js';
 import { BUDGET_KINDS } from '../src/runner/budget.js';
@@ -119,6 +120,7 @@ runMain(async () => {
     throw e;
   }
   progress.log(`\n${summaryTable(rows)}\n`);
-  progress.log(`results: ${path.join(runDir, 'results.jsonl')}\nsummary: ${path.join(runDir, 'summary.csv')}`);
-  if (values.json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, summary: summaryRecords(rows).records })}\n`);
+  const report = await makeReport([runDir], path.join(runDir, 'report'));
+  progress.log(`results: ${path.join(runDir, 'results.jsonl')}\nsummary: ${path.join(runDir, 'summary.csv')}\nreport:  ${report.html}`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, report: report.html, summary: summaryRecords(rows).records })}\n`);
 });

@@ -1,0 +1,118 @@
+/**
+ * Numbers the figures need, computed from result rows only: per-method curves over the budget, time to
+ * a target accuracy, and the Pareto frontier of accuracy against cost.
+ *
+ * Time-to-target rule (stated once, applied to every method, as DAWNBench and airbench do): the first
+ * evaluation point whose accuracy reaches the target, linearly interpolated on the cost axis between it
+ * and the point before (cost 0 and that trial's first accuracy before the first point); a trial that never
+ * reaches it has no time. Across seeds: mean and a 95 % t-interval over the seeds that reached it.
+ */
+import type { ResultRow } from '../src/results/rows.js';
+import { finalRows, latestRows } from '../src/results/summary.js';
+import { meanCi95 } from '../src/stats.js';
+
+export type CostAxis = 'epochs' | 'train_seconds' | 'train_flops' | 'crops';
+
+export const COST_AXES: { field: CostAxis; title: string }[] = [
+  { field: 'epochs', title: 'epochs' },
+  { field: 'train_seconds', title: 'training wall-clock (s)' },
+  { field: 'train_flops', title: 'training FLOPs' },
+  { field: 'crops', title: 'crops processed' },
+];
+
+/** The accuracy a figure plots: the linear probe, else kNN-20 (a run may have skipped the probe). */
+export function accuracyOf(r: ResultRow): number | null {
+  return r.metrics.linear ?? r.metrics.knn20 ?? null;
+}
+
+export function okRows(rows: ResultRow[]): ResultRow[] {
+  return latestRows(rows).filter((r) => r.status === 'ok' && accuracyOf(r) !== null);
+}
+
+/** Interpolated cost at which one trial's curve first reaches `target`, or null. */
+export function costToTarget(points: { cost: number; accuracy: number }[], target: number): number | null {
+  const sorted = [...points].sort((a, b) => a.cost - b.cost);
+  let prev = { cost: 0, accuracy: sorted.length ? Math.min(sorted[0].accuracy, target) : 0 };
+  for (const p of sorted) {
+    if (p.accuracy >= target) {
+      if (p.accuracy === prev.accuracy || p.cost === prev.cost) return p.cost;
+      return prev.cost + ((target - prev.accuracy) / (p.accuracy - prev.accuracy)) * (p.cost - prev.cost);
+    }
+    prev = p;
+  }
+  return null;
+}
+
+export interface TimeToTarget {
+  label: string;
+  dataset: string;
+  budget: string;
+  target: number;
+  axis: CostAxis;
+  mean: number | null;
+  lo: number | null;
+  hi: number | null;
+  reached: number;
+  seeds: number;
+}
+
+export const budgetName = (r: Pick<ResultRow, 'budget_kind' | 'budget_amount'>) => `${r.budget_kind} ${r.budget_amount.toPrecision(3)}`;
+
+export function timeToTarget(rows: ResultRow[], targets: Record<string, number[]>, axis: CostAxis = 'train_seconds'): TimeToTarget[] {
+  const trials = new Map<string, ResultRow[]>();
+  for (const r of okRows(rows)) trials.set(r.trial_id, [...(trials.get(r.trial_id) ?? []), r]);
+  const groups = new Map<string, ResultRow[][]>();
+  for (const t of trials.values()) {
+    const key = [t[0].label, t[0].dataset, budgetName(t[0])].join('\u0000');
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  const out: TimeToTarget[] = [];
+  for (const group of groups.values()) {
+    const g = group[0][0];
+    for (const target of targets[g.dataset] ?? []) {
+      const costs = group.map((t) => costToTarget(t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! })), target)).filter((c): c is number => c !== null);
+      const ci = meanCi95(costs);
+      out.push({
+        label: g.label,
+        dataset: g.dataset,
+        budget: budgetName(g),
+        target,
+        axis,
+        mean: costs.length ? ci.mean : null,
+        lo: ci.halfWidth === null ? (costs.length ? ci.mean : null) : ci.mean - ci.halfWidth,
+        hi: ci.halfWidth === null ? (costs.length ? ci.mean : null) : ci.mean + ci.halfWidth,
+        reached: costs.length,
+        seeds: group.length,
+      });
+    }
+  }
+  return out;
+}
+
+export interface FrontierPoint {
+  label: string;
+  dataset: string;
+  cost: number;
+  accuracy: number;
+  onFrontier: boolean;
+}
+
+/** Final points averaged over seeds; a point is on the frontier when no other is both cheaper (or equal) and more accurate. */
+export function paretoFrontier(rows: ResultRow[], axis: CostAxis = 'train_flops'): FrontierPoint[] {
+  const groups = new Map<string, ResultRow[]>();
+  for (const r of finalRows(rows).filter((x) => x.status === 'ok' && accuracyOf(x) !== null)) {
+    const key = [r.label, r.dataset, budgetName(r)].join('\u0000');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const points = [...groups.values()].map((g) => ({
+    label: `${g[0].label} (${budgetName(g[0])})`,
+    dataset: g[0].dataset,
+    cost: g.reduce((s, r) => s + r[axis], 0) / g.length,
+    accuracy: g.reduce((s, r) => s + accuracyOf(r)!, 0) / g.length,
+    onFrontier: false,
+  }));
+  for (const p of points) {
+    p.onFrontier = !points.some((q) => q !== p && q.dataset === p.dataset && q.cost <= p.cost && q.accuracy >= p.accuracy && (q.cost < p.cost || q.accuracy > p.accuracy));
+  }
+  return points;
+}

@@ -1,0 +1,252 @@
+/**
+ * The report's figures as Vega-Lite specs built from result rows, one per reviewer critique. Each spec
+ * carries its data inline, so the saved .vl.json renders (and restyles) on its own.
+ */
+import type { ResultRow } from '../src/results/rows.js';
+import { finalRows } from '../src/results/summary.js';
+import { mean, sd } from '../src/stats.js';
+import { accuracyOf, budgetName, COST_AXES, okRows, paretoFrontier, timeToTarget } from './analysis.js';
+
+export const FONT = 'DejaVu Sans';
+
+export interface Figure {
+  /** File stem: accuracy-vs-cost, time-to-target, ... */
+  name: string;
+  title: string;
+  /** The critique it answers. */
+  critique: string;
+  spec: Record<string, unknown>;
+}
+
+const CONFIG = { font: FONT, view: { stroke: '#ccc' }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360, titleLimit: 360 }, title: { fontSize: 14 } };
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+function spec(title: string, body: Record<string, unknown>): Record<string, unknown> {
+  return { $schema: SCHEMA, title, config: CONFIG, ...body };
+}
+
+const pct = { format: '.1%' };
+
+/** Accuracy against epochs, wall-clock, FLOPs and crops: one line per method (mean over seeds), a band of ± 1 sd. */
+function accuracyVsCost(rows: ResultRow[], labels?: (label: string) => boolean): Record<string, unknown> {
+  const values = okRows(rows)
+    .filter((r) => !labels || labels(r.label))
+    .map((r) => ({ method: r.label, dataset: r.dataset, budget: budgetName(r), seed: r.seed, point: r.point, accuracy: accuracyOf(r), ...Object.fromEntries(COST_AXES.map((a) => [a.field, r[a.field]])) }));
+  // Seeds are averaged per evaluation point first; the band is mean ± 1 sd of accuracy over seeds.
+  const panel = (field: string, title: string) => ({
+    width: 230,
+    height: 190,
+    transform: [
+      // Output names differ per panel: vega-lite merges equal-looking aggregates across concatenated views.
+      { aggregate: [{ op: 'mean', field, as: `x_${field}` }, { op: 'mean', field: 'accuracy', as: 'acc' }, { op: 'stdev', field: 'accuracy', as: 'sd' }], groupby: ['method', 'budget', 'point'] },
+      { calculate: 'isValid(datum.sd) && isFinite(datum.sd) ? datum.sd : 0', as: 'sd' },
+      { calculate: 'datum.acc - datum.sd', as: 'lo' },
+      { calculate: 'datum.acc + datum.sd', as: 'hi' },
+    ],
+    encoding: {
+      x: { field: `x_${field}`, type: 'quantitative', title, axis: field === 'train_flops' || field === 'crops' ? { format: '~s' } : {} },
+      color: { field: 'method', type: 'nominal', title: 'method' },
+      detail: { field: 'budget' },
+    },
+    layer: [
+      { mark: { type: 'area', opacity: 0.2 }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'accuracy (linear probe)' }, y2: { field: 'hi' } } },
+      { mark: { type: 'line', point: true }, encoding: { y: { field: 'acc', type: 'quantitative', title: 'accuracy (linear probe)', axis: pct } } },
+    ],
+  });
+  return {
+    data: { values },
+    facet: { row: { field: 'dataset', type: 'nominal', title: 'dataset' } },
+    spec: { hconcat: COST_AXES.map((a) => panel(a.field, a.title)) },
+    resolve: { scale: { x: 'independent' } },
+  };
+}
+
+function timeToTargetFigure(rows: ResultRow[], targets: Record<string, number[]>): Record<string, unknown> {
+  const values = timeToTarget(rows, targets).map((t) => ({ ...t, target: `${(100 * t.target).toFixed(0)}%`, status: t.mean === null ? 'not reached' : `${t.reached}/${t.seeds} seeds` }));
+  const reached = { filter: 'datum.mean != null' };
+  return {
+    data: { values },
+    facet: { row: { field: 'dataset', type: 'nominal' }, column: { field: 'target', type: 'nominal', title: 'target accuracy' } },
+    spec: {
+      width: 260,
+      height: { step: 22 },
+      layer: [
+        { transform: [reached], mark: 'bar', encoding: { y: { field: 'label', type: 'nominal', title: 'method' }, x: { field: 'mean', type: 'quantitative', title: 'training seconds to reach the target (mean, 95% CI)' }, color: { field: 'label', type: 'nominal', legend: null } } },
+        { transform: [reached], mark: { type: 'rule' }, encoding: { y: { field: 'label', type: 'nominal' }, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
+        { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { y: { field: 'label', type: 'nominal' }, x: { value: 2 }, text: { field: 'status' } } },
+      ],
+    },
+    resolve: { scale: { x: 'independent' } },
+  };
+}
+
+const MEMORY_LABELS: Record<string, string> = {
+  step_peak_bytes: 'tensors during one step (tf.profile peak)',
+  tensor_peak_bytes: 'tensors between steps (tf.memory)',
+  rss_peak_bytes: 'process resident set',
+  gpu_peak_bytes: 'GPU memory of this process (nvidia-smi)',
+};
+
+function memoryFigure(rows: ResultRow[]): Record<string, unknown> {
+  const values = finalRows(rows)
+    .filter((r) => r.status === 'ok')
+    .flatMap((r) => Object.entries(MEMORY_LABELS).filter(([k]) => r.memory[k as keyof typeof r.memory] !== null).map(([k, what]) => ({ method: r.label, dataset: r.dataset, seed: r.seed, measure: what, mib: (r.memory[k as keyof typeof r.memory] as number) / 2 ** 20 })));
+  return {
+    data: { values },
+    facet: { row: { field: 'dataset', type: 'nominal' } },
+    spec: {
+      width: 420,
+      height: { step: 14 },
+      mark: 'bar',
+      encoding: {
+        y: { field: 'method', type: 'nominal', title: 'method' },
+        yOffset: { field: 'measure' },
+        x: { field: 'mib', aggregate: 'max', type: 'quantitative', title: 'peak memory (MiB, max over seeds)' },
+        color: { field: 'measure', type: 'nominal', title: 'what was measured' },
+      },
+    },
+  };
+}
+
+/** Accuracy of each protocol against its test-time FLOPs per image (protocols with an accuracy). */
+function testCostFigure(rows: ResultRow[]): Record<string, unknown> {
+  const values = finalRows(rows)
+    .filter((r) => r.status === 'ok' && r.test_cost)
+    .flatMap((r) =>
+      r.test_cost!.map((t) => {
+        const accuracy = t.protocol === 'single' ? r.metrics.linear : r.metrics[`${t.protocol}_linear_mean`];
+        return { method: r.label, dataset: r.dataset, protocol: t.protocol === 'single' ? 'single view' : `${t.patches} patches`, flops: t.flops_per_image, latency_ms: t.latency_ms_batch1, images_per_second: t.images_per_second, accuracy: accuracy ?? null };
+      }),
+    )
+    .filter((v) => v.accuracy !== null);
+  return {
+    data: { values },
+    facet: { row: { field: 'dataset', type: 'nominal' } },
+    spec: {
+      width: 460,
+      height: 260,
+      mark: { type: 'point', filled: true, size: 80 },
+      encoding: {
+        x: { field: 'flops', aggregate: 'mean', type: 'quantitative', scale: { type: 'log' }, title: 'test-time FLOPs per image (log scale)' },
+        y: { field: 'accuracy', aggregate: 'mean', type: 'quantitative', title: 'accuracy (linear probe)', axis: pct },
+        color: { field: 'method', type: 'nominal' },
+        shape: { field: 'protocol', type: 'nominal', title: 'evaluation protocol' },
+        tooltip: [{ field: 'method' }, { field: 'protocol' }, { field: 'latency_ms', aggregate: 'mean', title: 'latency, batch 1 (ms)', format: '.1f' }, { field: 'images_per_second', aggregate: 'mean', title: 'images/s, large batch', format: '.0f' }],
+      },
+    },
+  };
+}
+
+function varianceFigure(rows: ResultRow[]): Record<string, unknown> {
+  const values = finalRows(rows)
+    .filter((r) => r.status === 'ok')
+    .flatMap((r) =>
+      Object.keys(r.metrics)
+        .filter((k) => /^bag\d+_linear_mean$/.test(k))
+        .map((k) => {
+          const patches = Number(/^bag(\d+)/.exec(k)![1]);
+          const m = r.metrics[k];
+          const s = r.metrics[k.replace('_mean', '_std')] ?? 0;
+          return { method: r.label, dataset: r.dataset, seed: r.seed, patches: `${patches} patches`, mean: m, lo: m - s, hi: m + s };
+        }),
+    );
+  return {
+    data: { values },
+    facet: { row: { field: 'dataset', type: 'nominal' } },
+    spec: {
+      width: 420,
+      height: { step: 22 },
+      layer: [
+        { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y: { field: 'method', type: 'nominal' }, yOffset: { field: 'patches' }, x: { field: 'lo', type: 'quantitative', title: 'bag-of-features accuracy: mean ± sd over random repeats', axis: pct, scale: { zero: false } }, x2: { field: 'hi' }, color: { field: 'patches', type: 'nominal', title: 'bag size' } } },
+        { mark: { type: 'point', filled: true }, encoding: { y: { field: 'method', type: 'nominal' }, yOffset: { field: 'patches' }, x: { field: 'mean', type: 'quantitative' }, color: { field: 'patches', type: 'nominal' }, tooltip: [{ field: 'method' }, { field: 'patches' }, { field: 'seed' }, { field: 'mean', format: '.3f' }] } },
+      ],
+    },
+  };
+}
+
+function paretoFigure(rows: ResultRow[]): Record<string, unknown> {
+  const values = paretoFrontier(rows);
+  return {
+    data: { values },
+    facet: { row: { field: 'dataset', type: 'nominal' } },
+    spec: {
+      width: 460,
+      height: 280,
+      layer: [
+        { transform: [{ filter: 'datum.onFrontier' }], mark: { type: 'line', interpolate: 'step-after', color: '#888', strokeDash: [4, 3] }, encoding: { x: { field: 'cost', type: 'quantitative', sort: 'ascending' }, y: { field: 'accuracy', type: 'quantitative' } } },
+        {
+          mark: { type: 'point', filled: true, size: 90 },
+          encoding: {
+            x: { field: 'cost', type: 'quantitative', title: 'training FLOPs (mean over seeds)', scale: { zero: false }, axis: { format: '~s' } },
+            y: { field: 'accuracy', type: 'quantitative', title: 'final accuracy (linear probe)', axis: pct, scale: { zero: false } },
+            color: { field: 'label', type: 'nominal', title: 'method (budget)' },
+            shape: { field: 'onFrontier', type: 'nominal', title: 'on the Pareto frontier' },
+          },
+        },
+      ],
+    },
+  };
+}
+
+const MULTI_CROP = /^(simclr|vicreg|swav|emp-ssl)/;
+
+/** Every figure of the report, in the order of the reviewers' critiques. */
+export function buildFigures(rows: ResultRow[], targets: Record<string, number[]>): Figure[] {
+  return [
+    { name: 'accuracy-vs-cost', title: 'Accuracy against epochs, wall-clock, training FLOPs and crops processed', critique: '"Epochs" hide 10-100x more work per epoch: compare by what training cost.', spec: spec('Accuracy against training cost', accuracyVsCost(rows)) },
+    { name: 'time-to-target', title: 'Training time to reach a target accuracy', critique: 'Time to reach a target accuracy, with a confidence interval across seeds.', spec: spec('Time to target accuracy', timeToTargetFigure(rows, targets)) },
+    { name: 'memory', title: 'Peak memory per method', critique: 'Report GPU memory (here: what this backend can measure, each labelled).', spec: spec('Peak memory', memoryFigure(rows)) },
+    { name: 'test-time-cost', title: 'Accuracy against test-time FLOPs per image', critique: 'EMP-SSL averages many patches per test image: its test-time cost belongs next to its accuracy.', spec: spec('Accuracy against test-time cost', testCostFigure(rows)) },
+    { name: 'multi-crop-baselines', title: 'Baselines with many views and multi-crop on the same axes', critique: 'Tuned, intense multi-crop baselines (SimCLR and VICReg with many views, SwAV multi-crop) against EMP-SSL.', spec: spec('Multi-view baselines against EMP-SSL', accuracyVsCost(rows, (l) => MULTI_CROP.test(l))) },
+    { name: 'evaluation-variance', title: 'Bag-of-features accuracy over random repeats', critique: 'Bag-of-features evaluation is random: report its mean and spread.', spec: spec('Evaluation variance', varianceFigure(rows)) },
+    { name: 'pareto', title: 'Who is best for a budget: the Pareto frontier', critique: 'Which method gives the best accuracy for a given training cost.', spec: spec('Accuracy against training FLOPs: Pareto frontier', paretoFigure(rows)) },
+  ];
+}
+
+export interface SummaryLine {
+  method: string;
+  dataset: string;
+  budget: string;
+  seeds: number;
+  failed: number;
+  linear_mean: number | null;
+  linear_sd: number | null;
+  knn20_mean: number | null;
+  train_seconds: number | null;
+  train_flops: number | null;
+  crops: number | null;
+  epochs: number | null;
+  step_peak_mib: number | null;
+}
+
+/** One line per method x dataset x budget (seeds aggregated). */
+export function summaryLines(rows: ResultRow[]): SummaryLine[] {
+  const groups = new Map<string, ResultRow[]>();
+  for (const r of finalRows(rows)) {
+    const key = [r.label, r.dataset, budgetName(r)].join('\u0000');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const ok = g.filter((r) => r.status === 'ok');
+    const avg = (f: (r: ResultRow) => number | null | undefined) => {
+      const xs = ok.map(f).filter((v): v is number => typeof v === 'number');
+      return xs.length ? mean(xs) : null;
+    };
+    const lin = ok.map((r) => r.metrics.linear).filter((v) => v !== undefined);
+    return {
+      method: g[0].label,
+      dataset: g[0].dataset,
+      budget: budgetName(g[0]),
+      seeds: g.length,
+      failed: g.length - ok.length,
+      linear_mean: lin.length ? mean(lin) : null,
+      linear_sd: lin.length ? sd(lin) : null,
+      knn20_mean: avg((r) => r.metrics.knn20),
+      train_seconds: avg((r) => r.train_seconds),
+      train_flops: avg((r) => r.train_flops),
+      crops: avg((r) => r.crops),
+      epochs: avg((r) => r.epochs),
+      step_peak_mib: avg((r) => (r.memory.step_peak_bytes === null ? null : r.memory.step_peak_bytes / 2 ** 20)),
+    };
+  });
+}

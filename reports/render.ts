@@ -1,0 +1,39 @@
+/**
+ * Headless rendering: Vega-Lite -> Vega (vega-lite's compiler) -> SVG (a vega View with no renderer)
+ * -> PNG (resvg, with the font the project ships: resvg silently drops text when it finds no font).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { FONT } from './figures.js';
+
+export const FONT_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fonts', 'DejaVuSans.ttf');
+
+export function toVega(spec: Record<string, unknown>): vega.Spec {
+  return compile(spec as unknown as TopLevelSpec).spec;
+}
+
+export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
+  const view = new vega.View(vega.parse(toVega(spec)), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export function svgToPng(svg: string, scale = 2): Buffer {
+  const resvg = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    background: 'white',
+    font: { fontFiles: [FONT_FILE], loadSystemFonts: false, defaultFontFamily: FONT, sansSerifFamily: FONT },
+  });
+  return resvg.render().asPng();
+}
+
+export function fontAvailable(): boolean {
+  return fs.existsSync(FONT_FILE);
+}

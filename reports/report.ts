@@ -1,0 +1,122 @@
+/**
+ * A report from run directories (their results*.jsonl and manifest.json only): every figure as
+ * .vl.json beside its .svg and .png, a summary table (CSV and Markdown), and index.html.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { stringify } from 'csv-stringify/sync';
+import type { ResultRow } from '../src/results/rows.js';
+import { readRows, writeFileAtomic } from '../src/results/store.js';
+import { buildFigures, summaryLines, type SummaryLine } from './figures.js';
+import { reportHtml } from './html.js';
+import { renderSvg, svgToPng, toVega } from './render.js';
+
+export const FORMATS = ['svg', 'png', 'html'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export class ReportError extends Error {}
+
+interface Manifest {
+  run_id: string;
+  suite?: { name?: string; evaluation?: { targets?: Record<string, number[]> } };
+  provenance?: { machine?: { cpu?: string; cores?: number; memory_bytes?: number; gpus?: { model: string }[]; os?: string }; backend?: string; node?: string; git?: { commit: string | null; dirty: boolean | null }; fingerprint?: string };
+  rules?: { training_flops?: string; memory?: Record<string, string>; time?: string };
+}
+
+export interface LoadedRuns {
+  rows: ResultRow[];
+  manifests: Manifest[];
+  warnings: string[];
+}
+
+export function loadRuns(dirs: string[]): LoadedRuns {
+  const warnings: string[] = [];
+  const rows: ResultRow[] = [];
+  const manifests: Manifest[] = [];
+  for (const dir of dirs) {
+    const file = path.join(dir, 'manifest.json');
+    if (!fs.existsSync(file)) throw new ReportError(`${dir} is not a run directory (no manifest.json); give the directory that npm run bench printed`);
+    manifests.push(JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest);
+    rows.push(...readRows(dir, (w) => warnings.push(w)));
+  }
+  if (rows.length === 0) throw new ReportError(`no results in ${dirs.join(', ')} yet (results*.jsonl is empty or missing)`);
+  return { rows, manifests, warnings };
+}
+
+function summaryMarkdown(lines: SummaryLine[]): string {
+  const f = (v: number | null, d: number, s = 1) => (v === null ? '-' : (v * s).toFixed(d));
+  const md = (x: string) => x.replace(/\|/g, '\\|');
+  return [
+    '| method | dataset | budget | seeds | linear % | kNN-20 % | train s | training FLOPs | crops | epochs | step peak MiB | failed |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...lines.map((l) => `| ${md(l.method)} | ${md(l.dataset)} | ${l.budget} | ${l.seeds} | ${l.linear_mean === null ? '-' : `${f(l.linear_mean, 1, 100)} ± ${f(l.linear_sd, 1, 100)}`} | ${f(l.knn20_mean, 1, 100)} | ${f(l.train_seconds, 1)} | ${l.train_flops === null ? '-' : l.train_flops.toExponential(2)} | ${f(l.crops, 0)} | ${f(l.epochs, 2)} | ${f(l.step_peak_mib, 0)} | ${l.failed} |`),
+  ].join('\n');
+}
+
+function provenanceLines(manifests: Manifest[]): string[] {
+  return manifests.map((m) => {
+    const p = m.provenance ?? {};
+    const mc = p.machine ?? {};
+    const gpus = (mc.gpus ?? []).map((g) => g.model).join(', ') || 'no GPU';
+    const commit = p.git?.commit ? `${p.git.commit.slice(0, 10)}${p.git.dirty ? ' (modified)' : ''}` : 'unknown commit';
+    return `${m.run_id}: ${mc.cpu ?? '?'} (${mc.cores ?? '?'} cores, ${((mc.memory_bytes ?? 0) / 2 ** 30).toFixed(0)} GiB), ${gpus}, ${mc.os ?? ''}; ${p.backend ?? '?'}; Node ${p.node ?? '?'}; ${commit}; fingerprint ${p.fingerprint ?? '?'}`;
+  });
+}
+
+export interface ReportResult {
+  outDir: string;
+  figures: { name: string; files: string[] }[];
+  html: string | null;
+  warnings: string[];
+}
+
+export async function makeReport(dirs: string[], outDir: string, formats: Format[] = [...FORMATS]): Promise<ReportResult> {
+  const { rows, manifests, warnings } = loadRuns(dirs);
+  const targets: Record<string, number[]> = {};
+  for (const m of manifests) Object.assign(targets, m.suite?.evaluation?.targets ?? {});
+  fs.mkdirSync(outDir, { recursive: true });
+  const figures = buildFigures(rows, targets);
+  const written: ReportResult['figures'] = [];
+  const compiled: { figure: (typeof figures)[number]; vega: unknown }[] = [];
+  for (const figure of figures) {
+    const files: string[] = [];
+    const stem = path.join(outDir, figure.name);
+    writeFileAtomic(`${stem}.vl.json`, `${JSON.stringify(figure.spec, null, 2)}\n`);
+    files.push(`${stem}.vl.json`);
+    if (formats.includes('svg') || formats.includes('png')) {
+      const svg = await renderSvg(figure.spec);
+      if (formats.includes('svg')) {
+        writeFileAtomic(`${stem}.svg`, svg);
+        files.push(`${stem}.svg`);
+      }
+      if (formats.includes('png')) {
+        fs.writeFileSync(`${stem}.png.tmp`, svgToPng(svg));
+        fs.renameSync(`${stem}.png.tmp`, `${stem}.png`);
+        files.push(`${stem}.png`);
+      }
+    }
+    compiled.push({ figure, vega: toVega(figure.spec) });
+    written.push({ name: figure.name, files });
+  }
+  const lines = summaryLines(rows);
+  writeFileAtomic(path.join(outDir, 'summary.csv'), stringify(lines as unknown as Record<string, unknown>[], { header: true, columns: Object.keys(lines[0] ?? { method: '' }) }));
+  writeFileAtomic(path.join(outDir, 'summary.md'), `${summaryMarkdown(lines)}\n`);
+  let html: string | null = null;
+  if (formats.includes('html')) {
+    const rules = [
+      manifests[0].rules?.training_flops ?? '',
+      manifests[0].rules?.time ?? '',
+      ...Object.entries(manifests[0].rules?.memory ?? {}).map(([k, v]) => `${k}: ${v}`),
+      'Accuracy: linear probe top-1 on the test split (weight decay chosen on a validation split carved from the training split); kNN: weighted, cosine, T = 0.07.',
+      'Time to target: first evaluation point reaching the target, interpolated linearly on the cost axis; mean and 95% t-interval over the seeds that reached it.',
+    ].filter(Boolean);
+    const require = createRequire(import.meta.url);
+    // vega's exports map hides build/vega.min.js; it sits beside the module build that "." resolves to.
+    fs.copyFileSync(path.join(path.dirname(require.resolve('vega')), 'vega.min.js'), path.join(outDir, 'vega.min.js'));
+    html = path.join(outDir, 'index.html');
+    const name = [...new Set(manifests.map((m) => m.suite?.name ?? 'run'))].join(' + ');
+    writeFileAtomic(html, reportHtml({ title: `ssl-budget-bench report: ${name}`, figures: compiled, summary: lines, rules, provenance: provenanceLines(manifests), runs: dirs }));
+  }
+  return { outDir, figures: written, html, warnings };
+}

@@ -1,0 +1,166 @@
+/**
+ * Reports from a small real run: files, SVG text, PNG text (pixels), and the HTML page in headless
+ * Chromium (Debian's package through playwright-core; skipped with a reason only where it is absent, and
+ * required under CI).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { escapeHtml, reportHtml } from '../reports/html.js';
+import { svgToPng } from '../reports/render.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-report-'));
+const RUN = path.join(TMP, 'run');
+const REPORT = path.join(RUN, 'report');
+const CHROMIUM = '/usr/bin/chromium';
+const FIGURES = ['accuracy-vs-cost', 'time-to-target', 'memory', 'test-time-cost', 'multi-crop-baselines', 'evaluation-variance', 'pareto'];
+
+beforeAll(() => {
+  const suite = path.join(TMP, 'suite.json');
+  fs.writeFileSync(suite, JSON.stringify({
+    name: 'tiny-report',
+    methods: [{ method: 'simclr', batchImages: 8 }, { method: 'emp-ssl', batchImages: 2, views: 4 }],
+    datasets: ['synthetic'],
+    backbone: 'resnet-small',
+    budgets: ['steps:3'],
+    seeds: 2,
+    evaluation: { fractions: [0.5, 1], maxTrainImages: 60, maxTestImages: 30, linear: { iterations: 20, lr: 0.05 }, bag: { patches: [2], repeats: 2, maxTrainImages: 20, maxTestImages: 10 }, testCost: { patches: [1, 2], throughputCrops: 4 }, targets: { synthetic: [0.05, 0.99] } },
+  }));
+  const r = spawnSync(TSX, ['bench/bench.ts', `--suite=${suite}`, `--out=${RUN}`, `--data-dir=${path.join(TMP, 'data')}`], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`the bench run failed:\n${r.stderr}`);
+}, 600_000);
+
+/** Pixels darker than mid-grey in a PNG, overall and in the bottom `band` fraction of rows. */
+async function darkPixels(png: Buffer, band = 0.1): Promise<{ all: number; bottom: number }> {
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  let all = 0;
+  let bottom = 0;
+  const start = Math.floor(info.height * (1 - band));
+  for (let y = 0; y < info.height; y++) {
+    for (let x = 0; x < info.width; x++) {
+      const i = (y * info.width + x) * 3;
+      if (0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2] < 100) {
+        all++;
+        if (y >= start) bottom++;
+      }
+    }
+  }
+  return { all, bottom };
+}
+
+const withoutText = (svg: string) => svg.replace(/<text[\s\S]*?<\/text>/g, '');
+
+describe('npm run report', () => {
+  it('bench ends by writing the report; every figure has its spec, SVG and PNG, plus summary tables', () => {
+    expect(fs.existsSync(path.join(REPORT, 'index.html'))).toBe(true);
+    for (const f of FIGURES) {
+      for (const ext of ['vl.json', 'svg', 'png']) expect(fs.statSync(path.join(REPORT, `${f}.${ext}`)).size, `${f}.${ext}`).toBeGreaterThan(200);
+      const spec = JSON.parse(fs.readFileSync(path.join(REPORT, `${f}.vl.json`), 'utf8'));
+      expect(spec.$schema).toMatch(/vega-lite/);
+      expect(spec.data.values.length, f).toBeGreaterThan(0);
+    }
+    const md = fs.readFileSync(path.join(REPORT, 'summary.md'), 'utf8');
+    expect(md).toMatch(/\| simclr \| synthetic \| steps 3.00 \| 2 \|/);
+    expect(md).toMatch(/\| emp-ssl-x4 \|/);
+    const csv = fs.readFileSync(path.join(REPORT, 'summary.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(3);
+    expect(csv[0].startsWith('method,dataset,budget,seeds')).toBe(true);
+  });
+
+  it('re-renders from the run directory alone, with --json and --format', () => {
+    const out = path.join(TMP, 'svg-only');
+    const r = spawnSync(TSX, ['bench/report.ts', RUN, `--out=${out}`, '--format=svg', '--json'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.figures.map((f: { name: string }) => f.name)).toEqual(FIGURES);
+    expect(fs.existsSync(path.join(out, 'pareto.svg'))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'pareto.png'))).toBe(false);
+    const bad = spawnSync(TSX, ['bench/report.ts', TMP], { cwd: ROOT, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/is not a run directory \(no manifest.json\)/);
+    const fmt = spawnSync(TSX, ['bench/report.ts', RUN, '--format=pdf'], { cwd: ROOT, encoding: 'utf8' });
+    expect(fmt.stderr).toMatch(/unknown format "pdf"; valid: svg, png, html/);
+  });
+
+  it('SVGs carry their axis titles and method names as text', () => {
+    const svg = (f: string) => fs.readFileSync(path.join(REPORT, `${f}.svg`), 'utf8');
+    for (const title of ['epochs', 'training wall-clock (s)', 'training FLOPs', 'crops processed', 'accuracy (linear probe)']) expect(svg('accuracy-vs-cost')).toContain(title);
+    expect(svg('accuracy-vs-cost')).toContain('emp-ssl-x4');
+    expect(svg('memory')).toContain('peak memory (MiB, max over seeds)');
+    expect(svg('test-time-cost')).toContain('test-time FLOPs per image (log scale)');
+    expect(svg('time-to-target')).toContain('target accuracy');
+    expect(svg('evaluation-variance')).toContain('2 patches');
+  });
+
+  it('PNGs contain the text (dark pixels in the axis-title band), which a missing font would silently drop', async () => {
+    for (const f of ['accuracy-vs-cost', 'pareto', 'memory']) {
+      const svg = fs.readFileSync(path.join(REPORT, `${f}.svg`), 'utf8');
+      const png = fs.readFileSync(path.join(REPORT, `${f}.png`));
+      const withText = await darkPixels(png);
+      const noText = await darkPixels(svgToPng(withoutText(svg)));
+      expect(withText.bottom, f).toBeGreaterThan(noText.bottom + 200); // the x-axis title's glyphs
+      expect(withText.all, f).toBeGreaterThan(noText.all + 1000);
+    }
+    // The failure this guards against: resvg with no font file renders no glyphs at all.
+    const svg = fs.readFileSync(path.join(REPORT, 'pareto.svg'), 'utf8');
+    const fontless = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { loadSystemFonts: false } }).render().asPng();
+    const blank = await darkPixels(fontless);
+    const bare = await darkPixels(svgToPng(withoutText(svg)));
+    expect(Math.abs(blank.all - bare.all)).toBeLessThan(50);
+  });
+
+  it('escapes text from configuration in the HTML', () => {
+    const html = reportHtml({
+      title: 'report <b>x</b>',
+      figures: [{ figure: { name: 'f', title: 'T & "q"', critique: 'c', spec: {} }, vega: { data: [{ values: [{ label: '</script><script>alert(1)</script>' }] }] } }],
+      summary: [{ method: '<img src=x onerror=alert(1)>', dataset: 'd', budget: 'b', seeds: 1, failed: 0, linear_mean: 0.5, linear_sd: 0, knn20_mean: null, train_seconds: 1, train_flops: 1, crops: 1, epochs: 1, step_peak_mib: null }],
+      rules: ['a < b'],
+      provenance: ["it's"],
+      runs: ['/tmp/<run>'],
+    });
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).not.toContain('</script><script>alert(1)');
+    expect(html).toContain('\\u003c/script\\u003e');
+    expect(html).toContain('<title>report &lt;b&gt;x&lt;/b&gt;</title>');
+    expect(escapeHtml(`&<>"'`)).toBe('&amp;&lt;&gt;&quot;&#39;');
+  });
+
+  const browser = fs.existsSync(CHROMIUM);
+  it.skipIf(!browser && !process.env.CI)(`renders every chart in headless Chromium with no console error${browser ? '' : ' (skipped: /usr/bin/chromium is not installed; apt-get install chromium)'}`, async () => {
+    const { chromium } = await import('playwright-core');
+    const b = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await b.newPage({ viewport: { width: 1300, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('request', (r) => {
+        if (!r.url().startsWith('file://')) errors.push(`network request to ${r.url()} (the report must work offline)`);
+      });
+      await page.goto(`file://${path.join(REPORT, 'index.html')}`);
+      await page.waitForFunction((n) => document.body.dataset.chartsDone === String(n), FIGURES.length, { timeout: 60_000 });
+      const states = await page.$$eval('.chart', (els) => els.map((e) => [(e as HTMLElement).dataset.rendered, e.querySelectorAll('svg text').length] as [string, number]));
+      expect(states).toHaveLength(FIGURES.length);
+      for (const [state, texts] of states) {
+        expect(state).toBe('true');
+        expect(texts).toBeGreaterThan(5);
+      }
+      expect(await page.textContent('table')).toContain('emp-ssl-x4');
+      const shot = path.join(REPORT, 'screenshot.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+      expect(errors).toEqual([]);
+    } finally {
+      await b.close();
+    }
+  });
+});
