@@ -14,12 +14,15 @@ import { summaryRecords, summaryTable } from '../src/results/summary.js';
 import { BUDGET_KINDS } from '../src/runner/budget.js';
 import { Progress } from '../src/runner/progress.js';
 import { RunError, runSuite } from '../src/runner/run.js';
-import { applyOverrides, loadSuite, SuiteError } from '../src/runner/suite.js';
+import { mergeRun } from '../src/runner/merge.js';
+import { parseShard, shardFromSlurm, shardName, type Shard, type ShardError } from '../src/runner/shard.js';
+import { applyOverrides, loadSuite, SuiteError, SUITES_DIR } from '../src/runner/suite.js';
 import { expandTrials } from '../src/runner/trials.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const USAGE = `usage: npm run bench -- [options]
+       npm run bench -- merge RUN_DIR [--json]
 
 Trains each method of a suite under the same budget, evaluates it at fixed fractions of the budget
 (kNN, linear probe, bag-of-features), and writes runs/<time>-<suite>/ (manifest.json, results.jsonl,
@@ -41,8 +44,14 @@ options:
   --out=DIR           run directory (default runs/<time>-<suite>)
   --resume            continue the run in --out (or the latest run of this suite): finished trials are
                       skipped, unfinished ones continue from their last evaluation point
-  --plan              print the trial list and exit
-  --json              print the final rows as JSON on stdout (progress goes to stderr)`;
+  --shard=i/n         run trials i, i+n, i+2n, ... of the sorted list into --out (several processes
+                      share one run directory); inside a Slurm array task the shard comes from
+                      SLURM_ARRAY_TASK_ID/_MIN/_MAX/_COUNT
+  --plan              print the trial list and the sbatch line covering it, and exit
+  --json              print the final rows as JSON on stdout (progress goes to stderr)
+
+merge RUN_DIR         after a sharded run: combine the shards' results, list missing and failed trials
+                      (exit 1 if any is missing), rewrite summary.csv and the report`;
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
@@ -56,9 +65,30 @@ function latestRun(suite: string): string | null {
   return dirs.length ? path.join(runs, dirs[dirs.length - 1]) : null;
 }
 
+/** `merge RUN_DIR`: combine shards, say what is missing or failed, render the report. */
+async function merge(args: string[], json: boolean): Promise<void> {
+  if (args.length !== 1) throw new UsageError(`merge takes one run directory, got ${args.length}\n\n${USAGE}`);
+  const runDir = path.resolve(args[0]);
+  if (!fs.existsSync(path.join(runDir, 'manifest.json'))) throw new UsageError(`${runDir} is not a run directory (no manifest.json)`);
+  const log = (s: string) => (json ? process.stderr : process.stdout).write(`${s}\n`);
+  const m = mergeRun(runDir, (w) => log(`warning: ${w}`));
+  log(`${m.trials} trials: ${m.finished.length} finished, ${m.failed.length} failed, ${m.missing.length} missing`);
+  for (const f of m.failed) log(`  failed  ${f.id} ${f.label} ${f.dataset} seed ${f.seed}: ${f.status}${f.error ? ` (${f.error})` : ''}`);
+  for (const t of m.missing) log(`  missing ${t.id} ${t.label} ${t.dataset} seed ${t.seed}`);
+  if (m.strays > 0) log(`warning: ${m.strays} rows belong to trials this run's manifest does not list`);
+  let html: string | null = null;
+  if (m.rows.length > 0) {
+    log(`\n${summaryTable(m.rows)}\n`);
+    html = (await makeReport([runDir], path.join(runDir, 'report'))).html;
+    log(`report: ${html}`);
+  }
+  if (json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, trials: m.trials, finished: m.finished, failed: m.failed, missing: m.missing, report: html })}\n`);
+  if (m.missing.length > 0) process.exitCode = 1;
+}
+
 runMain(async () => {
   const argv = process.argv.slice(2);
-  const { values } = parseFlags(argv, {
+  const { values, positionals } = parseFlags(argv, {
     suite: { type: 'string' },
     budget: { type: 'string' },
     methods: { type: 'string' },
@@ -71,8 +101,17 @@ runMain(async () => {
     out: { type: 'string' },
     resume: { type: 'boolean' },
     plan: { type: 'boolean' },
+    shard: { type: 'string' },
     json: { type: 'boolean' },
-  }, USAGE);
+  }, USAGE, true);
+  if (positionals[0] === 'merge') return merge(positionals.slice(1), Boolean(values.json));
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (options are written --name=value; the one command is "merge RUN_DIR")\n\n${USAGE}`);
+  let shard: Shard | null;
+  try {
+    shard = values.shard ? parseShard(values.shard) : shardFromSlurm();
+  } catch (e) {
+    throw new UsageError((e as ShardError).message);
+  }
   const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
   const backendChoice = parseBackendFlag(values.backend);
   const threads = values.threads === undefined ? undefined : parseIntFlag('threads', values.threads, 1, 1, 64);
@@ -94,12 +133,18 @@ runMain(async () => {
   const out = values.json ? process.stderr : process.stdout;
   if (values.plan) {
     const rows = trials.map((t) => ({ id: t.id, label: t.method.label, dataset: t.dataset, backbone: t.backbone, budget: `${t.budget.kind}:${t.budget.amount}`, seed: t.seed }));
-    if (values.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
-    else for (const r of rows) out.write(`${r.id}  ${r.label.padEnd(18)} ${r.dataset.padEnd(14)} ${r.backbone.padEnd(20)} ${r.budget.padEnd(16)} seed ${r.seed}\n`);
+    const suiteArg = suite.file && path.dirname(suite.file) !== SUITES_DIR ? suite.file : suite.name;
+    const sbatch = `SUITE=${suiteArg} RUN_DIR=${path.join(REPO_ROOT, 'runs', suite.name)} sbatch --array=1-${trials.length} --export=ALL slurm/bench.sbatch`;
+    if (values.json) process.stdout.write(`${JSON.stringify({ trials: rows, sbatch })}\n`);
+    else {
+      for (const r of rows) out.write(`${r.id}  ${r.label.padEnd(18)} ${r.dataset.padEnd(14)} ${r.backbone.padEnd(20)} ${r.budget.padEnd(16)} seed ${r.seed}\n`);
+      out.write(`\n${trials.length} trials. On Slurm, one array task per trial (fewer tasks take every n-th trial each):\n  ${sbatch}\n`);
+    }
     return;
   }
   let runDir: string;
   if (values.out) runDir = path.resolve(values.out);
+  else if (shard) throw new UsageError('a shard needs --out=DIR: the run directory every shard shares');
   else if (values.resume) {
     const latest = latestRun(suite.name);
     if (!latest) throw new UsageError(`--resume: no earlier run of suite "${suite.name}" under runs/; name one with --out=DIR`);
@@ -114,10 +159,15 @@ runMain(async () => {
   const provenance = await collectProvenance(backend.label);
   let rows;
   try {
-    rows = await runSuite({ suite, trials, runDir, resume: Boolean(values.resume), provenance, dataRoot: values['data-dir'] ?? defaultDataRoot(), progress, argv });
+    rows = await runSuite({ suite, trials, runDir, resume: Boolean(values.resume), provenance, dataRoot: values['data-dir'] ?? defaultDataRoot(), progress, argv, shard });
   } catch (e) {
     if (e instanceof RunError) throw new UsageError(e.message);
     throw e;
+  }
+  if (shard) {
+    progress.log(`${shardName(shard)} done; when every shard is: npm run bench -- merge ${runDir}`);
+    if (values.json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, shard })}\n`);
+    return;
   }
   progress.log(`\n${summaryTable(rows)}\n`);
   const report = await makeReport([runDir], path.join(runDir, 'report'));

@@ -4,8 +4,8 @@
  *
  * Time-to-target rule (stated once, applied to every method, as DAWNBench and airbench do): the first
  * evaluation point whose accuracy reaches the target, linearly interpolated on the cost axis between it
- * and the point before (cost 0 and that trial's first accuracy before the first point); a trial that never
- * reaches it has no time. Across seeds: mean and a 95 % t-interval over the seeds that reached it.
+ * and the point before (the first point's own cost when it already reaches the target: nothing is known
+ * before it); a trial that never reaches it has no time. Across seeds: mean and a 95 % t-interval over the seeds that reached it.
  */
 import type { ResultRow } from '../src/results/rows.js';
 import { finalRows, latestRows } from '../src/results/summary.js';
@@ -32,10 +32,10 @@ export function okRows(rows: ResultRow[]): ResultRow[] {
 /** Interpolated cost at which one trial's curve first reaches `target`, or null. */
 export function costToTarget(points: { cost: number; accuracy: number }[], target: number): number | null {
   const sorted = [...points].sort((a, b) => a.cost - b.cost);
-  let prev = { cost: 0, accuracy: sorted.length ? Math.min(sorted[0].accuracy, target) : 0 };
+  let prev: { cost: number; accuracy: number } | null = null;
   for (const p of sorted) {
     if (p.accuracy >= target) {
-      if (p.accuracy === prev.accuracy || p.cost === prev.cost) return p.cost;
+      if (!prev || p.cost === prev.cost) return p.cost;
       return prev.cost + ((target - prev.accuracy) / (p.accuracy - prev.accuracy)) * (p.cost - prev.cost);
     }
     prev = p;
@@ -79,7 +79,8 @@ export function timeToTarget(rows: ResultRow[], targets: Record<string, number[]
         target,
         axis,
         mean: costs.length ? ci.mean : null,
-        lo: ci.halfWidth === null ? (costs.length ? ci.mean : null) : ci.mean - ci.halfWidth,
+        // A cost is never negative: the interval is cut at 0.
+        lo: ci.halfWidth === null ? (costs.length ? ci.mean : null) : Math.max(0, ci.mean - ci.halfWidth),
         hi: ci.halfWidth === null ? (costs.length ? ci.mean : null) : ci.mean + ci.halfWidth,
         reached: costs.length,
         seeds: group.length,

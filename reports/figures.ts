@@ -147,7 +147,7 @@ function varianceFigure(rows: ResultRow[]): Record<string, unknown> {
           const patches = Number(/^bag(\d+)/.exec(k)![1]);
           const m = r.metrics[k];
           const s = r.metrics[k.replace('_mean', '_std')] ?? 0;
-          return { method: r.label, dataset: r.dataset, seed: r.seed, patches: `${patches} patches`, mean: m, lo: m - s, hi: m + s };
+          return { method: r.label, dataset: r.dataset, seed: r.seed, patches: `${patches} patches`, mean: m, lo: Math.max(0, m - s), hi: Math.min(1, m + s) };
         }),
     );
   return {

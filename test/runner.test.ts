@@ -196,8 +196,9 @@ describe('npm run bench', () => {
     expect(help.stdout).toMatch(/--budget=KIND\[:AMOUNT\]/);
     const plan = bench(['--plan', '--json', '--seeds=2']);
     expect(plan.status).toBe(0);
-    const trials = JSON.parse(plan.stdout);
+    const { trials, sbatch } = JSON.parse(plan.stdout);
     expect(trials).toHaveLength(12);
+    expect(sbatch).toMatch(/SUITE=default RUN_DIR=\S+ sbatch --array=1-12 --export=ALL slurm\/bench.sbatch/);
     expect(new Set(trials.map((t: { id: string }) => t.id)).size).toBe(12);
   });
 });

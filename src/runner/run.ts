@@ -21,6 +21,7 @@ import { latestRows, summaryCsv } from '../results/summary.js';
 import type { Progress } from './progress.js';
 import { canonicalJson, type Trial } from './trials.js';
 import { runTrial, type EvalTarget } from './trial.js';
+import { shardName, shardTrials, type Shard } from './shard.js';
 import type { Suite } from './suite.js';
 
 export interface RunOptions {
@@ -32,8 +33,8 @@ export interface RunOptions {
   dataRoot: string;
   progress: Progress;
   argv: string[];
-  /** Results file name within the run directory (shards write their own). */
-  resultsName?: string;
+  /** This process's share of the trials (a Slurm array task), or null for all of them. */
+  shard: Shard | null;
 }
 
 export class RunError extends Error {}
@@ -44,7 +45,8 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
   const manifestFile = path.join(o.runDir, 'manifest.json');
   let previous: { started: string } | null = null;
   if (fs.existsSync(manifestFile)) {
-    if (!o.resume) throw new RunError(`${o.runDir} already holds a run; add --resume to continue it, or choose another --out`);
+    // Shards of one array share the directory: each one finds the others' manifest.
+    if (!o.resume && !o.shard) throw new RunError(`${o.runDir} already holds a run; add --resume to continue it, or choose another --out`);
     previous = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
     if ((previous as { suite_key?: string }).suite_key !== SUITE_KEY(o.suite)) {
       throw new RunError(`${o.runDir} was started with a different suite or different overrides; resume it with the same flags, or choose another --out`);
@@ -64,13 +66,21 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
     rules: { training_flops: TRAINING_FLOPS_RULE, memory: MEMORY_NOTES, time: 'training wall-clock from before data reading to the device sync ending each step; evaluation off the clock' },
   };
   writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  if (o.shard) {
+    // Per-task provenance (node, GPU, Slurm array ids), one file per shard.
+    fs.mkdirSync(path.join(o.runDir, 'manifests'), { recursive: true });
+    writeFileAtomic(path.join(o.runDir, 'manifests', `${shardName(o.shard)}.json`), `${JSON.stringify({ shard: o.shard, started: manifest.last_started, argv: o.argv, provenance: o.provenance }, null, 2)}\n`);
+  }
 
-  const resultsFile = path.join(o.runDir, o.resultsName ?? 'results.jsonl');
+  // Each writer appends to its own file (no two processes share one, whatever the file system).
+  const resultsFile = path.join(o.runDir, o.shard ? `results.${shardName(o.shard)}.jsonl` : 'results.jsonl');
   const warn = (m: string) => o.progress.log(`warning: ${m}`);
   const existing = latestRows(readRows(o.runDir, warn));
   const finished = finishedTrials(existing);
-  const todo = o.trials.filter((t) => !finished.has(t.id));
-  if (finished.size > 0) o.progress.log(`resuming: ${o.trials.length - todo.length} of ${o.trials.length} trials already finished`);
+  const mine = shardTrials(o.trials, o.shard);
+  const todo = mine.filter((t) => !finished.has(t.id));
+  if (o.shard) o.progress.log(`${shardName(o.shard)}: ${mine.length} of ${o.trials.length} trials`);
+  if (mine.length > todo.length) o.progress.log(`resuming: ${mine.length - todo.length} of ${mine.length} trials already finished`);
 
   const datasets = new Map<string, Promise<Dataset>>();
   const dataset = (name: string) => {
