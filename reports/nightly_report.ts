@@ -1,0 +1,132 @@
+/**
+ * Nightly history on disk and its report. History: HISTORY/<machine fingerprint>/<time>-<commit>.json,
+ * one file per night, so nights of different machines (or backends) never share a baseline. The report:
+ * a Markdown summary fit for a CI job summary, and an HTML page of trend charts (one per measurement,
+ * flagged nights marked), rendered to inline SVG so the page needs no script.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../src/results/store.js';
+import { median } from '../src/stats.js';
+import { FONT } from './figures.js';
+import { escapeHtml } from './html.js';
+import { judge, type DetectorOptions, type Judgement, type Measurement, type Night } from './regression.js';
+import { renderSvg } from './render.js';
+
+export interface NightFile {
+  schema: 1;
+  fingerprint: string;
+  date: string;
+  commit: string | null;
+  dirty: boolean | null;
+  backend: string;
+  machine: unknown;
+  measurements: Record<string, Measurement>;
+  selfcheck: { passed: number; failed: string[] };
+  run_dir: string | null;
+}
+
+export function historyDir(root: string, fingerprint: string): string {
+  return path.join(root, fingerprint);
+}
+
+export function saveNight(root: string, night: NightFile): string {
+  const dir = historyDir(root, night.fingerprint);
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = night.date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const file = path.join(dir, `${stamp}-${(night.commit ?? 'nocommit').slice(0, 10)}.json`);
+  writeFileAtomic(file, `${JSON.stringify(night, null, 1)}\n`);
+  return file;
+}
+
+/** The nights of one fingerprint, oldest first. */
+export function loadNights(root: string, fingerprint: string): Night[] {
+  const dir = historyDir(root, fingerprint);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => {
+      const n = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as NightFile;
+      return { file: path.join(dir, f), date: n.date, commit: n.commit, measurements: n.measurements };
+    })
+    .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+}
+
+const fmtValue = (v: number | null, unit: string) => (v === null ? '-' : unit === 'accuracy' ? `${(100 * v).toFixed(1)}%` : `${v.toFixed(2)} ${unit}`);
+const fmtChange = (c: number | null) => (c === null ? '-' : `${c >= 0 ? '+' : ''}${(100 * c).toFixed(1)}%`);
+
+function status(j: Judgement): string {
+  if (j.baselineNights === 0) return 'no baseline yet';
+  if (j.confirmed) return '**REGRESSION (confirmed)**';
+  if (j.direction === 'regression') return 'regression? (flagged; confirm tomorrow)';
+  if (j.direction === 'improvement') return 'improvement';
+  return 'ok';
+}
+
+export function nightlyMarkdown(judgements: Judgement[], selfcheck: NightFile['selfcheck'], context: { fingerprint: string; nights: number; commit: string | null; o: DetectorOptions }): string {
+  const confirmed = judgements.filter((j) => j.confirmed);
+  const flagged = judgements.filter((j) => j.direction === 'regression' && !j.confirmed);
+  const headline = selfcheck.failed.length > 0 ? `Self-check FAILED: ${selfcheck.failed.join(', ')}` : confirmed.length > 0 ? `${confirmed.length} confirmed regression(s): ${confirmed.map((j) => j.name).join(', ')}` : flagged.length > 0 ? `No confirmed regression; ${flagged.length} flagged tonight, to confirm tomorrow` : 'No regression';
+  const rows = judgements.map((j) => `| ${j.name} | ${fmtValue(j.value, j.unit)} | ${fmtValue(j.baselineMedian, j.unit)} | ${fmtChange(j.change)} | ${j.p === null ? '-' : j.p.toExponential(1)} | ${status(j)} |`);
+  return [
+    `## Nightly ssl-budget-bench: ${headline}`,
+    '',
+    `Commit ${context.commit?.slice(0, 10) ?? 'unknown'}, machine ${context.fingerprint}, ${context.nights} night(s) of history. A change is flagged when it is at least ${(100 * context.o.threshold).toFixed(0)} % of the baseline median (last ${context.o.baseline} nights) and clear of the noise (one-sided Mann-Whitney U p < ${context.o.alpha}, or beyond ${context.o.madLimit} scaled MADs of the nightly medians); confirmed when the next night agrees. Reference self-check: ${selfcheck.passed} passed, ${selfcheck.failed.length} failed.`,
+    '',
+    '| benchmark | tonight (median) | baseline (median) | change | p | status |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/** A trend chart of one measurement: nightly medians, the flagged nights marked. */
+export function trendSpec(name: string, nights: Night[], o: DetectorOptions): Record<string, unknown> {
+  const values = nights
+    .map((n, i) => {
+      const m = n.measurements[name];
+      if (!m) return null;
+      const before = nights.slice(0, i).map((x) => x.measurements[name]).filter((x): x is Measurement => !!x).slice(-o.baseline);
+      const j = judge(name, m, before, o);
+      return { night: i + 1, date: n.date.slice(0, 16), commit: (n.commit ?? '').slice(0, 10), median: median(m.samples), status: j.direction === 'regression' ? 'flagged regression' : j.direction === 'improvement' ? 'improvement' : 'normal' };
+    })
+    .filter((v) => v !== null);
+  const unit = nights[nights.length - 1].measurements[name]?.unit ?? '';
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: name,
+    config: { font: FONT },
+    width: 420,
+    height: 140,
+    data: { values },
+    layer: [
+      { mark: { type: 'line', color: '#888' }, encoding: { x: { field: 'night', type: 'quantitative', title: 'night', axis: { tickMinStep: 1 } }, y: { field: 'median', type: 'quantitative', title: unit === 'accuracy' ? 'accuracy' : `median (${unit})`, scale: { zero: false } } } },
+      { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: { field: 'night', type: 'quantitative' }, y: { field: 'median', type: 'quantitative' }, color: { field: 'status', type: 'nominal', scale: { domain: ['normal', 'flagged regression', 'improvement'], range: ['#4c78a8', '#e45756', '#54a24b'] } }, tooltip: [{ field: 'date' }, { field: 'commit' }, { field: 'median', format: '.4g' }] } },
+    ],
+  };
+}
+
+export async function writeNightlyReport(outDir: string, nights: Night[], judgements: Judgement[], markdown: string, o: DetectorOptions): Promise<{ html: string; markdown: string }> {
+  fs.mkdirSync(outDir, { recursive: true });
+  const sections: string[] = [];
+  for (const j of judgements) {
+    const spec = trendSpec(j.name, nights, o);
+    const stem = j.name.replace(/[^A-Za-z0-9._-]+/g, '_');
+    writeFileAtomic(path.join(outDir, `${stem}.vl.json`), `${JSON.stringify(spec, null, 2)}\n`);
+    sections.push(`<section><h3>${escapeHtml(j.name)}</h3><p>${escapeHtml(status(j).replace(/\*/g, ''))}; change ${escapeHtml(fmtChange(j.change))}</p>${await renderSvg(spec)}</section>`);
+  }
+  const mdFile = path.join(outDir, 'summary.md');
+  writeFileAtomic(mdFile, markdown);
+  const html = path.join(outDir, 'nightly.html');
+  const tableLines = markdown.split('\n').filter((l) => l.startsWith('|') && !l.startsWith('| ---'));
+  const table = tableLines.map((l, i) => `<tr>${l.split('|').slice(1, -1).map((c) => (i === 0 ? `<th>${escapeHtml(c.trim())}</th>` : `<td>${escapeHtml(c.trim().replace(/\*/g, ''))}</td>`)).join('')}</tr>`).join('\n');
+  const heading = markdown.split('\n')[0].replace(/^## /, '');
+  writeFileAtomic(html, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(heading)}</title>
+<style>body{font-family:"DejaVu Sans",sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px}section{display:inline-block;margin:0 1em 1em 0;vertical-align:top}</style>
+</head><body><h1>${escapeHtml(heading)}</h1><p>${escapeHtml(markdown.split('\n')[2] ?? '')}</p><table>${table}</table><h2>Trends</h2>${sections.join('\n')}</body></html>
+`);
+  return { html, markdown: mdFile };
+}
+

@@ -1,0 +1,88 @@
+/**
+ * The nightly micro-benchmarks (tinybench, raw latency samples kept): one training step of each method at
+ * its default views on the small backbone, the augmentation pipeline, kNN and linear-probe evaluation,
+ * and the log-determinant op with its gradient. Milliseconds per call; lower is better.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { Bench } from 'tinybench';
+import { augmentBatch } from '../../datasets/augment/pipeline.js';
+import { empSslPatches } from '../../datasets/augment/recipes.js';
+import { loadSynthetic } from '../../datasets/synthetic.js';
+import { getMethod } from '../../methods/registry.js';
+import { SslModel } from '../../methods/ssl_model.js';
+import { knnAccuracy } from '../eval/knn.js';
+import { linearProbe } from '../eval/linear_probe.js';
+import { logdet } from '../ops/logdet.js';
+import { Rng } from '../random.js';
+import * as tf from '../tf.js';
+
+export interface MicroResult {
+  name: string;
+  samples: number[];
+}
+
+export interface MicroOptions {
+  methods: string[];
+  /** Images per training step. */
+  images: number;
+  /** tinybench measuring time per task, ms. */
+  timeMs: number;
+  log: (line: string) => void;
+}
+
+function randomFeatures(rng: Rng, count: number, dim: number) {
+  return { data: rng.fillNormal(new Float32Array(count * dim)), count, dim };
+}
+
+export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]> {
+  const data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench'), train: 1000, test: 100 });
+  const rng = new Rng(0);
+  const images = data.train.readImages(Array.from({ length: o.images }, (_, i) => i));
+  const bench = new Bench({ time: o.timeMs, warmupIterations: 1, iterations: 3, retainSamples: true });
+  const models: SslModel[] = [];
+  for (const name of o.methods) {
+    const method = getMethod(name);
+    const model = new SslModel(method, 'resnet-small', 0);
+    models.push(model);
+    const batch = augmentBatch(images, o.images, 32, 32, method.recipe, rng.fork(name));
+    bench.add(`step/${name}`, async () => {
+      await model.step(batch, o.images, 0.5);
+    });
+  }
+  const emp = empSslPatches(20);
+  bench.add('augment/emp-ssl-20-patches-x10', () => {
+    augmentBatch(images.subarray(0, 10 * 3072), 10, 32, 32, emp, rng);
+  });
+  const bank = randomFeatures(rng, 2000, 128);
+  const query = randomFeatures(rng, 500, 128);
+  const labels = (n: number) => Int32Array.from({ length: n }, (_, i) => i % 10);
+  bench.add('eval/knn-2000x500x128', async () => {
+    await knnAccuracy(bank, labels(2000), query, labels(500), [20, 200], 0.07, 10);
+  });
+  bench.add('eval/linear-probe-2000x128-50it', () => {
+    linearProbe({ x: bank, y: labels(2000) }, { x: query, y: labels(500) }, { x: query, y: labels(500) }, 10, { iterations: 50, lr: 0.01, weightDecays: [0, 1e-4] });
+  });
+  const z = tf.randomNormal([20, 64, 32], 0, 1, 'float32', 1);
+  const spd = tf.tidy(() => tf.add(tf.matMul(z, z, false, true), tf.mul(tf.eye(64), 0.1)));
+  bench.add('op/logdet-20x64x64-with-grad', async () => {
+    const g = tf.grad((a: tf.Tensor) => tf.sum(logdet(a)))(spd);
+    await g.data();
+    g.dispose();
+  });
+  bench.addEventListener('cycle', (e) => {
+    const task = (e as unknown as { task?: { name: string } }).task;
+    if (task) o.log(`  measured ${task.name}`);
+  });
+  try {
+    await bench.run();
+  } finally {
+    for (const m of models) m.dispose();
+    tf.dispose([z, spd]);
+  }
+  return bench.tasks.map((t) => {
+    const r = t.result;
+    if (r.state !== 'completed' || !r.latency.samples) throw new Error(`micro-benchmark ${t.name} did not complete (${r.state})`);
+    return { name: t.name, samples: [...r.latency.samples] };
+  });
+}
