@@ -42,7 +42,8 @@ describe('npm run bench', () => {
 
   it('runs every trial to the same steps budget, with every counter, evaluation and cost recorded', () => {
     const out = path.join(TMP, 'steps');
-    const suite = writeSuite('steps', { methods: [{ method: 'simclr', batchImages: 8 }, { method: 'emp-ssl', batchImages: 4, views: 4 }, { method: 'byol', batchImages: 8 }] });
+    // Transfer to the same dataset: its centre-view metrics must equal the trial's own (same images, same encoder).
+    const suite = writeSuite('steps', { methods: [{ method: 'simclr', batchImages: 8 }, { method: 'emp-ssl', batchImages: 4, views: 4 }, { method: 'byol', batchImages: 8 }], evaluation: { ...EVALUATION, transfer: { synthetic: ['synthetic'] } } });
     const r = bench([`--suite=${suite}`, `--out=${out}`, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const printed = JSON.parse(r.stdout);
@@ -62,6 +63,8 @@ describe('npm run bench', () => {
         expect(f.metrics[k], k).toBeGreaterThanOrEqual(0);
         expect(f.metrics[k], k).toBeLessThanOrEqual(1);
       }
+      expect(f.metrics['transfer.synthetic.linear']).toBe(f.metrics.linear);
+      expect(f.metrics['transfer.synthetic.knn20']).toBe(f.metrics.knn20);
       expect(f.memory.tensor_peak_bytes).toBeGreaterThan(0);
       expect(f.memory.step_peak_bytes).toBeGreaterThan(f.memory.tensor_peak_bytes);
       expect(f.test_cost?.map((t) => t.protocol)).toEqual(['single', 'bag1', 'bag2']);

@@ -106,14 +106,11 @@ export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]
     env.progress.log(`resuming ${name} at ${(100 * progress(s.counters, trial.budget)).toFixed(0)}% of ${formatBudget(trial.budget)}`);
   }
 
-  /**
-   * The next step's cost in the budget's unit. For time, the slowest of the last three steps: on a noisy
-   * machine a step can take twice the median, and erring long stops a little early rather than late.
-   */
+  /** The next step's cost in the budget's unit (for time, the median of the last five steps). */
   const nextCost = (): number => {
     switch (trial.budget.kind) {
       case 'time':
-        return s.stepSeconds.length ? Math.max(...s.stepSeconds.slice(-3)) : 0;
+        return s.stepSeconds.length ? median(s.stepSeconds.slice(-5)) : 0;
       case 'flops':
         return flopsPerStep;
       case 'patches':
