@@ -64,10 +64,10 @@ function status(j: Judgement): string {
   return 'ok';
 }
 
-export function nightlyMarkdown(judgements: Judgement[], selfcheck: NightFile['selfcheck'], context: { fingerprint: string; nights: number; commit: string | null; o: DetectorOptions }): string {
+export function nightlyMarkdown(judgements: Judgement[], selfcheck: NightFile['selfcheck'], failedTrials: string[], context: { fingerprint: string; nights: number; commit: string | null; o: DetectorOptions }): string {
   const confirmed = judgements.filter((j) => j.confirmed);
   const flagged = judgements.filter((j) => j.direction === 'regression' && !j.confirmed);
-  const headline = selfcheck.failed.length > 0 ? `Self-check FAILED: ${selfcheck.failed.join(', ')}` : confirmed.length > 0 ? `${confirmed.length} confirmed regression(s): ${confirmed.map((j) => j.name).join(', ')}` : flagged.length > 0 ? `No confirmed regression; ${flagged.length} flagged tonight, to confirm tomorrow` : 'No regression';
+  const headline = selfcheck.failed.length > 0 ? `Self-check FAILED: ${selfcheck.failed.join(', ')}` : failedTrials.length > 0 ? `${failedTrials.length} accuracy trial(s) FAILED` : confirmed.length > 0 ? `${confirmed.length} confirmed regression(s): ${confirmed.map((j) => j.name).join(', ')}` : flagged.length > 0 ? `No confirmed regression; ${flagged.length} flagged tonight, to confirm tomorrow` : 'No regression';
   const rows = judgements.map((j) => `| ${j.name} | ${fmtValue(j.value, j.unit)} | ${fmtValue(j.baselineMedian, j.unit)} | ${fmtChange(j.change)} | ${j.p === null ? '-' : j.p.toExponential(1)} | ${status(j)} |`);
   return [
     `## Nightly ssl-budget-bench: ${headline}`,
@@ -77,6 +77,7 @@ export function nightlyMarkdown(judgements: Judgement[], selfcheck: NightFile['s
     '| benchmark | tonight (median) | baseline (median) | change | p | status |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
     ...rows,
+    ...(failedTrials.length > 0 ? ['', 'Failed accuracy trials:', ...failedTrials.map((f) => `- ${f}`)] : []),
     '',
   ].join('\n');
 }

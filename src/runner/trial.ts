@@ -71,11 +71,13 @@ export function configureMethod(trial: Trial, imageSide: number): MethodConfig {
   return { ...base, recipe: scaleRecipe(base.recipe, imageSide), optimizer, batchImages };
 }
 
-/** Errors that mean the trial did not fit in memory (tfjs/wasm and TensorFlow phrase it variously). */
+/**
+ * Errors that mean the trial did not fit in memory (tfjs, wasm and TensorFlow phrase it variously). Other
+ * errors (a bug, a stack overflow, a wasm trap) stop the run instead of being recorded as a result.
+ */
 function isOutOfMemory(e: unknown): boolean {
-  return e instanceof RangeError || /out of memory|\bOOM\b|cannot allocate|allocation failed|failed to allocate|memory access out of bounds/i.test(String((e as Error)?.message ?? e));
+  return /out of memory|\bOOM\b|cannot allocate|allocation failed|failed to allocate|could not allocate/i.test(String((e as Error)?.message ?? e));
 }
-
 
 export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]> {
   const { dataset } = env.data;
