@@ -240,7 +240,8 @@ export function summaryLines(rows: ResultRow[]): SummaryLine[] {
       seeds: g.length,
       failed: g.length - ok.length,
       linear_mean: lin.length ? mean(lin) : null,
-      linear_sd: lin.length ? sd(lin) : null,
+      // A spread needs two seeds.
+      linear_sd: lin.length > 1 ? sd(lin) : null,
       knn20_mean: avg((r) => r.metrics.knn20),
       train_seconds: avg((r) => r.train_seconds),
       train_flops: avg((r) => r.train_flops),

@@ -50,7 +50,7 @@ function summaryMarkdown(lines: SummaryLine[]): string {
   return [
     '| method | dataset | budget | seeds | linear % | kNN-20 % | train s | training FLOPs | crops | epochs | step peak MiB | failed |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...lines.map((l) => `| ${md(l.method)} | ${md(l.dataset)} | ${l.budget} | ${l.seeds} | ${l.linear_mean === null ? '-' : `${f(l.linear_mean, 1, 100)} ± ${f(l.linear_sd, 1, 100)}`} | ${f(l.knn20_mean, 1, 100)} | ${f(l.train_seconds, 1)} | ${l.train_flops === null ? '-' : l.train_flops.toExponential(2)} | ${f(l.crops, 0)} | ${f(l.epochs, 2)} | ${f(l.step_peak_mib, 0)} | ${l.failed} |`),
+    ...lines.map((l) => `| ${md(l.method)} | ${md(l.dataset)} | ${l.budget} | ${l.seeds} | ${l.linear_mean === null ? '-' : l.linear_sd === null ? f(l.linear_mean, 1, 100) : `${f(l.linear_mean, 1, 100)} ± ${f(l.linear_sd, 1, 100)}`} | ${f(l.knn20_mean, 1, 100)} | ${f(l.train_seconds, 1)} | ${l.train_flops === null ? '-' : l.train_flops.toExponential(2)} | ${f(l.crops, 0)} | ${f(l.epochs, 2)} | ${f(l.step_peak_mib, 0)} | ${l.failed} |`),
   ].join('\n');
 }
 
