@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkFixtureDir } from '../methods/selfcheck.js';
 import { DEFAULT_DETECTOR, judgeTonight } from '../reports/regression.js';
-import { loadNights, nightlyMarkdown, saveNight, writeNightlyReport, historyDir } from '../reports/nightly_report.js';
+import { historyDir, loadNights, nightlyMarkdown, nightStamp, saveNight, writeNightlyReport } from '../reports/nightly_report.js';
 import { BACKEND_CHOICES, describeBackend, initBackend } from '../src/backends/select.js';
 import { runMicroBenchmarks } from '../src/bench/nightly_micro.js';
 import { parseBackendFlag, parseFlags, parseIntFlag, UsageError } from '../src/cli.js';
@@ -79,8 +79,7 @@ async function main(): Promise<number> {
   for (const m of micro) measurements[m.name] = { unit: 'ms', better: 'lower', samples: m.samples };
 
   progress.log('2/3 accuracy run');
-  const stamp = date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const runDir = path.join(historyDir(historyRoot, provenance.fingerprint), 'runs', stamp);
+  const runDir = path.join(historyDir(historyRoot, provenance.fingerprint), 'runs', nightStamp(date));
   const rows = await runSuite({ suite, trials: expandTrials(suite), runDir, resume: false, provenance, dataRoot: values['data-dir'] ?? path.join(REPO_ROOT, 'data'), progress, argv: process.argv.slice(2), shard: null });
   // A diverged or out-of-memory trial is a result (seeded and machine-independent, so a code change):
   // it is listed as a failure, like a failed self-check.

@@ -8,7 +8,7 @@
  * before it); a trial that never reaches it has no time. Across seeds: mean and a 95 % t-interval over the seeds that reached it.
  */
 import type { ResultRow } from '../src/results/rows.js';
-import { finalRows, latestRows } from '../src/results/summary.js';
+import { budgetName, finalRows, groupBy, latestRows } from '../src/results/summary.js';
 import { meanCi95 } from '../src/stats.js';
 
 export type CostAxis = 'epochs' | 'train_seconds' | 'train_flops' | 'crops';
@@ -56,18 +56,10 @@ export interface TimeToTarget {
   seeds: number;
 }
 
-export const budgetName = (r: Pick<ResultRow, 'budget_kind' | 'budget_amount'>) => `${r.budget_kind} ${r.budget_amount.toPrecision(3)}`;
-
 export function timeToTarget(rows: ResultRow[], targets: Record<string, number[]>, axis: CostAxis = 'train_seconds'): TimeToTarget[] {
-  const trials = new Map<string, ResultRow[]>();
-  for (const r of okRows(rows)) trials.set(r.trial_id, [...(trials.get(r.trial_id) ?? []), r]);
-  const groups = new Map<string, ResultRow[][]>();
-  for (const t of trials.values()) {
-    const key = [t[0].label, t[0].dataset, budgetName(t[0])].join('\u0000');
-    groups.set(key, [...(groups.get(key) ?? []), t]);
-  }
+  const trials = groupBy(okRows(rows), (r) => r.trial_id);
   const out: TimeToTarget[] = [];
-  for (const group of groups.values()) {
+  for (const group of groupBy(trials, (t) => [t[0].label, t[0].dataset, budgetName(t[0])].join('\u0000'))) {
     const g = group[0][0];
     for (const target of targets[g.dataset] ?? []) {
       const costs = group.map((t) => costToTarget(t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! })), target)).filter((c): c is number => c !== null);
@@ -100,12 +92,8 @@ export interface FrontierPoint {
 
 /** Final points averaged over seeds; a point is on the frontier when no other is both cheaper (or equal) and more accurate. */
 export function paretoFrontier(rows: ResultRow[], axis: CostAxis = 'train_flops'): FrontierPoint[] {
-  const groups = new Map<string, ResultRow[]>();
-  for (const r of finalRows(rows).filter((x) => x.status === 'ok' && accuracyOf(x) !== null)) {
-    const key = [r.label, r.dataset, budgetName(r)].join('\u0000');
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  const points = [...groups.values()].map((g) => ({
+  const groups = groupBy(finalRows(rows).filter((x) => x.status === 'ok' && accuracyOf(x) !== null), (r) => [r.label, r.dataset, budgetName(r)].join('\u0000'));
+  const points = groups.map((g) => ({
     label: `${g[0].label} (${budgetName(g[0])})`,
     dataset: g[0].dataset,
     cost: g.reduce((s, r) => s + r[axis], 0) / g.length,

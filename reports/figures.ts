@@ -3,9 +3,9 @@
  * carries its data inline, so the saved .vl.json renders (and restyles) on its own.
  */
 import type { ResultRow } from '../src/results/rows.js';
-import { finalRows } from '../src/results/summary.js';
+import { budgetName, finalRows, summaryGroups } from '../src/results/summary.js';
 import { mean, sd } from '../src/stats.js';
-import { accuracyOf, budgetName, COST_AXES, okRows, paretoFrontier, timeToTarget } from './analysis.js';
+import { accuracyOf, COST_AXES, okRows, paretoFrontier, timeToTarget } from './analysis.js';
 
 export const FONT = 'DejaVu Sans';
 
@@ -219,26 +219,20 @@ export interface SummaryLine {
   step_peak_mib: number | null;
 }
 
-/** One line per method x dataset x budget (seeds aggregated). */
+/** One line per method x dataset x budget (seeds aggregated: means, and the probe's spread). */
 export function summaryLines(rows: ResultRow[]): SummaryLine[] {
-  const groups = new Map<string, ResultRow[]>();
-  for (const r of finalRows(rows)) {
-    const key = [r.label, r.dataset, budgetName(r)].join('\u0000');
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  return [...groups.values()].map((g) => {
-    const ok = g.filter((r) => r.status === 'ok');
+  return summaryGroups(rows).map((g) => {
     const avg = (f: (r: ResultRow) => number | null | undefined) => {
-      const xs = ok.map(f).filter((v): v is number => typeof v === 'number');
+      const xs = g.ok.map(f).filter((v): v is number => typeof v === 'number');
       return xs.length ? mean(xs) : null;
     };
-    const lin = ok.map((r) => r.metrics.linear).filter((v) => v !== undefined);
+    const lin = g.ok.map((r) => r.metrics.linear).filter((v) => v !== undefined);
     return {
-      method: g[0].label,
-      dataset: g[0].dataset,
-      budget: budgetName(g[0]),
-      seeds: g.length,
-      failed: g.length - ok.length,
+      method: g.label,
+      dataset: g.dataset,
+      budget: g.budget,
+      seeds: g.seeds,
+      failed: g.failures.length,
       linear_mean: lin.length ? mean(lin) : null,
       // A spread needs two seeds.
       linear_sd: lin.length > 1 ? sd(lin) : null,

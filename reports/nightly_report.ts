@@ -30,11 +30,15 @@ export function historyDir(root: string, fingerprint: string): string {
   return path.join(root, fingerprint);
 }
 
+/** A night's ISO time as a file-name stamp: 20261129T124152Z. */
+export function nightStamp(isoDate: string): string {
+  return isoDate.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
 export function saveNight(root: string, night: NightFile): string {
   const dir = historyDir(root, night.fingerprint);
   fs.mkdirSync(dir, { recursive: true });
-  const stamp = night.date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const file = path.join(dir, `${stamp}-${(night.commit ?? 'nocommit').slice(0, 10)}.json`);
+  const file = path.join(dir, `${nightStamp(night.date)}-${(night.commit ?? 'nocommit').slice(0, 10)}.json`);
   writeFileAtomic(file, `${JSON.stringify(night, null, 1)}\n`);
   return file;
 }

@@ -17,7 +17,12 @@ export function toVega(spec: Record<string, unknown>): vega.Spec {
 }
 
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
-  const view = new vega.View(vega.parse(toVega(spec)), { renderer: 'none' });
+  return vegaToSvg(toVega(spec));
+}
+
+/** SVG of an already compiled Vega spec. */
+export async function vegaToSvg(spec: vega.Spec): Promise<string> {
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {

@@ -10,7 +10,7 @@ import type { ResultRow } from '../src/results/rows.js';
 import { readRows, writeFileAtomic } from '../src/results/store.js';
 import { buildFigures, summaryLines, type SummaryLine } from './figures.js';
 import { reportHtml } from './html.js';
-import { renderSvg, svgToPng, toVega } from './render.js';
+import { svgToPng, toVega, vegaToSvg } from './render.js';
 
 export const FORMATS = ['svg', 'png', 'html'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -84,8 +84,9 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
     const stem = path.join(outDir, figure.name);
     writeFileAtomic(`${stem}.vl.json`, `${JSON.stringify(figure.spec, null, 2)}\n`);
     files.push(`${stem}.vl.json`);
+    const vegaSpec = toVega(figure.spec);
     if (formats.includes('svg') || formats.includes('png')) {
-      const svg = await renderSvg(figure.spec);
+      const svg = await vegaToSvg(vegaSpec);
       if (formats.includes('svg')) {
         writeFileAtomic(`${stem}.svg`, svg);
         files.push(`${stem}.svg`);
@@ -96,7 +97,7 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
         files.push(`${stem}.png`);
       }
     }
-    compiled.push({ figure, vega: toVega(figure.spec) });
+    compiled.push({ figure, vega: vegaSpec });
     written.push({ name: figure.name, files });
   }
   const lines = summaryLines(rows);

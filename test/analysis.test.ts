@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { resultRow as row } from './helpers.js';
 import { costToTarget, paretoFrontier, timeToTarget } from '../reports/analysis.js';
-import { ROW_SCHEMA, type ResultRow } from '../src/results/rows.js';
 import { meanCi95 } from '../src/stats.js';
 
-function row(over: Partial<ResultRow>): ResultRow {
-  return {
-    schema: ROW_SCHEMA, run_id: 'r', trial_id: 't', method: 'm', label: 'm', dataset: 'd', backbone: 'b', seed: 0, budget_kind: 'time', budget_amount: 100,
-    batch_images: 1, crops_per_step: 1, point: 0, fraction: 1, final: false, status: 'ok', train_seconds: 0, train_flops: 0, crops: 0, images: 0, steps: 0, epochs: 0,
-    loss: null, lr: 0, eval_seconds: 0, metrics: {}, memory: { tensor_peak_bytes: 0, step_peak_bytes: null, rss_peak_bytes: 0, gpu_peak_bytes: null }, time: '', ...over,
-  };
-}
 
 describe('time to target', () => {
   it('interpolates linearly between the points around the first crossing', () => {
@@ -24,7 +17,7 @@ describe('time to target', () => {
   it('averages over the seeds that reach it, with a t-interval, and counts the others', () => {
     const trial = (seed: number, accs: number[]) => accs.map((a, i) => row({ trial_id: `s${seed}`, seed, point: i, train_seconds: 10 * (i + 1), metrics: { linear: a }, final: i === accs.length - 1 }));
     const rows = [...trial(0, [0.2, 0.6]), ...trial(1, [0.6, 0.7]), ...trial(2, [0.1, 0.2])];
-    const [t] = timeToTarget(rows, { d: [0.5] });
+    const [t] = timeToTarget(rows, { synthetic: [0.5] });
     expect(t.reached).toBe(2);
     expect(t.seeds).toBe(3);
     // seed 0: 10 + (0.5-0.2)/(0.6-0.2)*10 = 17.5; seed 1: 10.

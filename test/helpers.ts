@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROW_SCHEMA, type ResultRow } from '../src/results/rows.js';
 
 /** ||got - expected|| / ||expected|| over flattened values (the reference files' definition). */
 export function relativeError(got: ArrayLike<number>, expected: ArrayLike<number>): number {
@@ -19,4 +20,15 @@ export const REFERENCE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta
 
 export function readReference<T>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(REFERENCE_DIR, name), 'utf8')) as T;
+}
+
+/** A results row with plausible defaults, for tests of what reads rows. */
+export function resultRow(over: Partial<ResultRow> = {}): ResultRow {
+  return {
+    schema: ROW_SCHEMA, run_id: 'r', trial_id: 't1', method: 'simclr', label: 'simclr', dataset: 'synthetic', backbone: 'resnet-small', seed: 0,
+    budget_kind: 'steps', budget_amount: 10, batch_images: 8, crops_per_step: 16, point: 0, fraction: 0.5, final: false, status: 'ok',
+    train_seconds: 1, train_flops: 1e9, crops: 80, images: 40, steps: 5, epochs: 0.1, loss: 1, lr: 0.1, eval_seconds: 0.5,
+    metrics: { knn20: 0.5, linear: 0.6 }, memory: { tensor_peak_bytes: 1, step_peak_bytes: 2, rss_peak_bytes: 3, gpu_peak_bytes: null }, time: 'now',
+    ...over,
+  };
 }

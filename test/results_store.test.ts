@@ -2,20 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resultRow as row } from './helpers.js';
 import { GpuMemoryPoller } from '../src/measure/gpu_memory.js';
-import { ROW_SCHEMA, type ResultRow } from '../src/results/rows.js';
 import { appendRow, finishedTrials, readRows, writeFileAtomic } from '../src/results/store.js';
 import { latestRows, summaryCsv, summaryTable } from '../src/results/summary.js';
 
-function row(over: Partial<ResultRow>): ResultRow {
-  return {
-    schema: ROW_SCHEMA, run_id: 'r', trial_id: 't1', method: 'simclr', label: 'simclr', dataset: 'synthetic', backbone: 'resnet-small', seed: 0,
-    budget_kind: 'steps', budget_amount: 10, batch_images: 8, crops_per_step: 16, point: 0, fraction: 0.5, final: false, status: 'ok',
-    train_seconds: 1, train_flops: 1e9, crops: 80, images: 40, steps: 5, epochs: 0.1, loss: 1, lr: 0.1, eval_seconds: 0.5,
-    metrics: { knn20: 0.5, linear: 0.6 }, memory: { tensor_peak_bytes: 1, step_peak_bytes: 2, rss_peak_bytes: 3, gpu_peak_bytes: null }, time: 'now',
-    ...over,
-  };
-}
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-store-'));
 

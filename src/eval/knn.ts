@@ -3,6 +3,7 @@
  * WeightedKNNClassifier): cosine similarity to a labelled bank, the k most similar vote with weight
  * exp(sim / T), the class with the largest total wins.
  */
+import { normalizeRows } from '../../methods/loss_common.js';
 import * as tf from '../tf.js';
 
 export interface Features {
@@ -15,14 +16,14 @@ export interface Features {
 export async function knnAccuracy(bank: Features, bankLabels: Int32Array, query: Features, queryLabels: Int32Array, ks: number[], temperature: number, classes: number): Promise<Record<number, number>> {
   const kMax = Math.min(Math.max(...ks), bank.count);
   const correct: Record<number, number> = Object.fromEntries(ks.map((k) => [k, 0]));
-  const bankT = tf.tidy(() => tf.transpose(l2(tf.tensor2d(bank.data, [bank.count, bank.dim]))));
+  const bankT = tf.tidy(() => tf.transpose(normalizeRows(tf.tensor2d(bank.data, [bank.count, bank.dim]))));
   const chunk = 256;
   const scores = new Float64Array(classes);
   try {
     for (let start = 0; start < query.count; start += chunk) {
       const n = Math.min(chunk, query.count - start);
       const { values, indices } = tf.tidy(() => {
-        const q = l2(tf.tensor2d(query.data.subarray(start * query.dim, (start + n) * query.dim), [n, query.dim]));
+        const q = normalizeRows(tf.tensor2d(query.data.subarray(start * query.dim, (start + n) * query.dim), [n, query.dim]));
         return tf.topk(tf.matMul(q, bankT), kMax);
       });
       const [sims, idx] = [(await values.data()) as Float32Array, (await indices.data()) as Int32Array];
@@ -41,8 +42,4 @@ export async function knnAccuracy(bank: Features, bankLabels: Int32Array, query:
     bankT.dispose();
   }
   return Object.fromEntries(ks.map((k) => [k, correct[k] / query.count]));
-}
-
-function l2(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12));
 }

@@ -60,33 +60,66 @@ function pm(xs: number[], scale = 1, digits = 1): string {
   return xs.length > 1 ? `${m} ± ${(sd(xs) * scale).toFixed(digits)}` : m;
 }
 
+/** Items grouped by a key, groups in first-seen order. */
+export function groupBy<T>(items: T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const g = groups.get(k);
+    if (g) g.push(item);
+    else groups.set(k, [item]);
+  }
+  return [...groups.values()];
+}
+
+export const budgetName = (r: Pick<ResultRow, 'budget_kind' | 'budget_amount'>) => `${r.budget_kind} ${r.budget_amount.toPrecision(3)}`;
+
+/** The final rows of one setting x dataset x backbone x budget: its seeds. */
+export interface SummaryGroup {
+  label: string;
+  dataset: string;
+  backbone: string;
+  budget: string;
+  seeds: number;
+  /** Rows of the seeds that finished. */
+  ok: ResultRow[];
+  /** Statuses of the seeds that did not (diverged, oom, ...). */
+  failures: string[];
+}
+
+/** Final rows grouped by setting x dataset x backbone x budget (what every summary table aggregates). */
+export function summaryGroups(rows: ResultRow[]): SummaryGroup[] {
+  return groupBy(finalRows(rows), (r) => [r.label, r.dataset, r.backbone, budgetName(r)].join('\u0000')).map((g) => ({
+    label: g[0].label,
+    dataset: g[0].dataset,
+    backbone: g[0].backbone,
+    budget: budgetName(g[0]),
+    seeds: g.length,
+    ok: g.filter((r) => r.status === 'ok'),
+    failures: g.filter((r) => r.status !== 'ok').map((r) => r.status),
+  }));
+}
+
 /** One line per setting x dataset x budget, seeds aggregated; failed trials counted apart. */
 export function summaryTable(rows: ResultRow[]): string {
-  const groups = new Map<string, ResultRow[]>();
-  for (const r of finalRows(rows)) {
-    const key = [r.label, r.dataset, r.backbone, r.budget_kind, r.budget_amount].join('\u0000');
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
   const header = ['method', 'dataset', 'budget', 'seeds', 'linear %', 'kNN-20 %', 'train s', 'TFLOP', 'crops', 'epochs', 'step peak MB', 'failed'];
   const lines: string[][] = [header];
-  for (const group of groups.values()) {
-    const ok = group.filter((r) => r.status === 'ok');
-    const g = group[0];
-    const metric = (k: string) => ok.map((r) => r.metrics[k]).filter((v) => v !== undefined);
-    const peaks = ok.map((r) => r.memory.step_peak_bytes).filter((v): v is number => v !== null);
+  for (const g of summaryGroups(rows)) {
+    const metric = (k: string) => g.ok.map((r) => r.metrics[k]).filter((v) => v !== undefined);
+    const peaks = g.ok.map((r) => r.memory.step_peak_bytes).filter((v): v is number => v !== null);
     lines.push([
       g.label,
       g.dataset,
-      `${g.budget_kind} ${g.budget_amount.toPrecision(3)}`,
-      String(group.length),
+      g.budget,
+      String(g.seeds),
       pm(metric('linear'), 100),
       pm(metric('knn20'), 100),
-      pm(ok.map((r) => r.train_seconds), 1, 1),
-      pm(ok.map((r) => r.train_flops), 1e-12, 2),
-      pm(ok.map((r) => r.crops), 1, 0),
-      pm(ok.map((r) => r.epochs), 1, 2),
+      pm(g.ok.map((r) => r.train_seconds), 1, 1),
+      pm(g.ok.map((r) => r.train_flops), 1e-12, 2),
+      pm(g.ok.map((r) => r.crops), 1, 0),
+      pm(g.ok.map((r) => r.epochs), 1, 2),
       peaks.length ? pm(peaks, 1 / 2 ** 20, 0) : '-',
-      group.length - ok.length > 0 ? group.filter((r) => r.status !== 'ok').map((r) => r.status).join(',') : '',
+      g.failures.join(','),
     ]);
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));

@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadDataset } from '../../datasets/registry.js';
-import type { Dataset } from '../../datasets/types.js';
 import { evalSplits } from '../eval/splits.js';
 import { TRAINING_FLOPS_RULE } from '../flops.js';
 import { MEMORY_NOTES, MemoryMonitor } from '../measure/memory.js';
@@ -82,14 +81,11 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
   if (o.shard) o.progress.log(`${shardName(o.shard)}: ${mine.length} of ${o.trials.length} trials`);
   if (mine.length > todo.length) o.progress.log(`resuming: ${mine.length - todo.length} of ${mine.length} trials already finished`);
 
-  const datasets = new Map<string, Promise<Dataset>>();
-  const dataset = (name: string) => {
-    if (!datasets.has(name)) datasets.set(name, loadDataset(name, o.dataRoot));
-    return datasets.get(name)!;
-  };
-  const target = async (name: string): Promise<EvalTarget> => {
-    const d = await dataset(name);
-    return { dataset: d, splits: evalSplits(d, o.suite.evaluation) };
+  // Each dataset is loaded, and its evaluation splits drawn, once per run.
+  const targets = new Map<string, Promise<EvalTarget>>();
+  const target = (name: string): Promise<EvalTarget> => {
+    if (!targets.has(name)) targets.set(name, loadDataset(name, o.dataRoot).then((d) => ({ dataset: d, splits: evalSplits(d, o.suite.evaluation) })));
+    return targets.get(name)!;
   };
   const memory = new MemoryMonitor();
   try {
