@@ -42,12 +42,12 @@ const SUITE_KEY = (suite: Suite) => canonicalJson({ ...suite, file: null });
 
 export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
   const manifestFile = path.join(o.runDir, 'manifest.json');
-  let previous: { started: string } | null = null;
+  let previous: { started: string; suite: Suite } | null = null;
   if (fs.existsSync(manifestFile)) {
     // Shards of one array share the directory: each one finds the others' manifest.
     if (!o.resume && !o.shard) throw new RunError(`${o.runDir} already holds a run; add --resume to continue it, or choose another --out`);
     previous = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
-    if ((previous as { suite_key?: string }).suite_key !== SUITE_KEY(o.suite)) {
+    if (SUITE_KEY(previous!.suite) !== SUITE_KEY(o.suite)) {
       throw new RunError(`${o.runDir} was started with a different suite or different overrides; resume it with the same flags, or choose another --out`);
     }
   }
@@ -59,7 +59,6 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
     last_started: new Date().toISOString(),
     argv: o.argv,
     suite: o.suite,
-    suite_key: SUITE_KEY(o.suite),
     trials: o.trials.map((t) => ({ id: t.id, label: t.method.label, dataset: t.dataset, backbone: t.backbone, budget: t.budget, seed: t.seed })),
     provenance: o.provenance,
     rules: { training_flops: TRAINING_FLOPS_RULE, memory: MEMORY_NOTES, time: 'training wall-clock from before data reading to the device sync ending each step; evaluation off the clock' },
