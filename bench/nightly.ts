@@ -95,7 +95,7 @@ async function main(): Promise<number> {
   }
 
   progress.log('3/3 reference self-check');
-  const checks = checkFixtureDir(path.resolve(values.fixtures ?? FIXTURES));
+  const checks = await checkFixtureDir(path.resolve(values.fixtures ?? FIXTURES));
   const selfcheck = { passed: checks.filter((c) => c.pass).length, failed: checks.filter((c) => !c.pass).map((c) => `${c.fixture}${c.error ? ` (${c.error})` : ''}`) };
   const failures = { selfcheck: selfcheck.failed, trials: failedTrials };
 

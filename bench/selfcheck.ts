@@ -24,7 +24,7 @@ runMain(async () => {
   const info = await initBackend({ backend: parseBackendFlag(values.backend) });
   let results;
   try {
-    results = checkFixtureDir(path.resolve(values.fixtures ?? DEFAULT_FIXTURES));
+    results = await checkFixtureDir(path.resolve(values.fixtures ?? DEFAULT_FIXTURES));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -44,12 +44,12 @@ export function relativeL2(got: ArrayLike<number>, want: ArrayLike<number>): num
   return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
 }
 
-export function checkFixture(fixture: Fixture, label: string): CheckResult {
+export async function checkFixture(fixture: Fixture, label: string): Promise<CheckResult> {
   const base = { fixture: label, method: fixture.method };
   const lossFn = LOSSES[fixture.method];
   if (!lossFn) return { ...base, loss_error: NaN, grad_error: NaN, pass: false, error: `unknown method; known: ${Object.keys(LOSSES).join(', ')}` };
-  return tf.tidy(() => {
-    const names = Object.keys(fixture.inputs);
+  const names = Object.keys(fixture.inputs);
+  const { value, terms, grads } = tf.tidy(() => {
     const inputs = names.map((n) => tf.tensor(fixture.inputs[n].data, fixture.inputs[n].shape));
     let terms: Record<string, tf.Tensor> = {};
     const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
@@ -57,32 +57,38 @@ export function checkFixture(fixture: Fixture, label: string): CheckResult {
       terms = Object.fromEntries(Object.entries(r.terms).map(([k, v]) => [k, tf.keep(tf.clone(v))]));
       return r.loss;
     })(inputs);
-    const lossErrors = [relativeL2(value.dataSync(), [fixture.expected.loss])];
-    for (const [k, want] of Object.entries(fixture.expected.terms ?? {})) {
-      const got = terms[k];
-      lossErrors.push(!got ? Number.POSITIVE_INFINITY : relativeL2(got.dataSync(), typeof want === 'number' ? [want] : want.data));
-    }
-    tf.dispose(Object.values(terms));
-    const gradErrors = Object.entries(fixture.expected.grad).map(([name, want]) => {
-      const i = names.indexOf(name);
-      return i < 0 ? Number.POSITIVE_INFINITY : relativeL2(grads[i].dataSync(), want.data);
-    });
-    const loss_error = Math.max(...lossErrors);
-    const grad_error = Math.max(0, ...gradErrors);
-    return { ...base, loss_error, grad_error, pass: loss_error < fixture.tolerance.loss_rel && grad_error < fixture.tolerance.grad_rel };
+    return { value, terms, grads };
   });
+  // Read asynchronously: the webgpu backend cannot read synchronously in Node.
+  const read = async (t: tf.Tensor | undefined) => (t ? await t.data() : null);
+  const lossErrors = [relativeL2((await read(value))!, [fixture.expected.loss])];
+  for (const [k, want] of Object.entries(fixture.expected.terms ?? {})) {
+    const got = await read(terms[k]);
+    lossErrors.push(!got ? Number.POSITIVE_INFINITY : relativeL2(got, typeof want === 'number' ? [want] : want.data));
+  }
+  const gradErrors: number[] = [];
+  for (const [name, want] of Object.entries(fixture.expected.grad)) {
+    const got = await read(grads[names.indexOf(name)]);
+    gradErrors.push(!got ? Number.POSITIVE_INFINITY : relativeL2(got, want.data));
+  }
+  tf.dispose([value, ...Object.values(terms), ...grads]);
+  const loss_error = Math.max(...lossErrors);
+  const grad_error = Math.max(0, ...gradErrors);
+  return { ...base, loss_error, grad_error, pass: loss_error < fixture.tolerance.loss_rel && grad_error < fixture.tolerance.grad_rel };
 }
 
 /** Checks every *.json fixture in `dir`. */
-export function checkFixtureDir(dir: string): CheckResult[] {
+export async function checkFixtureDir(dir: string): Promise<CheckResult[]> {
   if (!fs.existsSync(dir)) throw new Error(`no fixture folder ${dir}`);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
   if (files.length === 0) throw new Error(`no *.json fixtures in ${dir}`);
-  return files.map((file) => {
+  const results: CheckResult[] = [];
+  for (const file of files) {
     try {
-      return checkFixture(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Fixture, file);
+      results.push(await checkFixture(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Fixture, file));
     } catch (e) {
-      return { fixture: file, method: '?', loss_error: NaN, grad_error: NaN, pass: false, error: (e as Error).message.split('\n')[0] };
+      results.push({ fixture: file, method: '?', loss_error: NaN, grad_error: NaN, pass: false, error: (e as Error).message.split('\n')[0] });
     }
-  });
+  }
+  return results;
 }

@@ -23,9 +23,9 @@ describe.each(['cpu', 'wasm'] as const)('losses against the PyTorch reference va
 
   // Loss, every named term (SwAV's codes included) and every gradient the file gives, as relative L2 errors;
   // test/selfcheck_cli.test.ts shows the same checker failing on wrong expected values.
-  it.each(fixtures)('%s: loss, terms and gradients', (file) => {
+  it.each(fixtures)('%s: loss, terms and gradients', async (file) => {
     const fx = read(file);
-    const result = checkFixture(fx, file);
+    const result = await checkFixture(fx, file);
     expect(result.error).toBeUndefined();
     expect(result.loss_error).toBeLessThan(fx.tolerance.loss_rel);
     expect(result.grad_error).toBeLessThan(fx.tolerance.grad_rel);

@@ -1,19 +1,22 @@
 /**
- * Backend selection: `auto` tries tfjs-node-gpu, then tfjs-node, then wasm, then cpu, and reports what
- * it picked and why each earlier candidate was skipped.
+ * Backend selection. `auto` takes the first that starts of: tfjs-node-gpu running on a CUDA GPU, WebGPU on
+ * a hardware adapter, tfjs-node, wasm, cpu; it reports what it picked and why each earlier candidate was
+ * skipped. Asked for by name, tensorflow and webgpu are taken on whatever device they find (a CPU build,
+ * a software adapter).
  */
 import * as tf from '../tf.js';
 import os from 'node:os';
 import { configureOneDnn, loadOneDnn, registerOneDnnKernels, unregisterOneDnnKernels, type OneDnnStatus } from './onednn.js';
 import { registerWasmConvGradients } from './wasm_conv_grads.js';
 import { registerWasmMatMul } from './wasm_matmul.js';
+import { loadWebGpu, type GpuAdapterInfo } from './webgpu.js';
 import { checkThreadCount, MAX_WASM_THREADS, registerThreadedWasm, threadsSupported, wasmThreadsInUse } from './wasm_threaded.js';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendInfo {
-  /** tfjs backend name actually in use: `tensorflow`, `wasm` or `cpu`. */
+  /** tfjs backend name actually in use: `tensorflow`, `webgpu`, `wasm` or `cpu`. */
   name: string;
   /** Human description: package, build, threads. */
   label: string;
@@ -22,6 +25,8 @@ export interface BackendInfo {
   skipped: { candidate: string; reason: string }[];
   /** wasm only: the optional oneDNN kernels (native/), loaded or why not. */
   native: OneDnnStatus | null;
+  /** webgpu only: the adapter it runs on. */
+  adapter: GpuAdapterInfo | null;
 }
 
 export interface BackendOptions {
@@ -39,7 +44,7 @@ function errorText(e: unknown): string {
   return msg.split('\n')[0];
 }
 
-async function loadTensorflowPackage(pkg: string): Promise<Omit<BackendInfo, 'skipped'>> {
+async function loadTensorflowPackage(pkg: string, gpuOnly: boolean): Promise<Omit<BackendInfo, 'skipped'>> {
   if (pkg.endsWith('-gpu')) {
     // Without this TF reserves the whole card at start-up and memory figures mean nothing.
     process.env.TF_FORCE_GPU_ALLOW_GROWTH = 'true';
@@ -54,7 +59,10 @@ async function loadTensorflowPackage(pkg: string): Promise<Omit<BackendInfo, 'sk
     throw new Error(`${pkg} failed to load: ${errorText(e)}`);
   }
   if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the tensorflow backend did not start`);
-  return { name: 'tensorflow', label: pkg, threads: os.availableParallelism(), native: null };
+  // Without CUDA 11.2 and cuDNN 8.1 the GPU build loads and quietly runs on the CPU.
+  const onGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+  if (gpuOnly && !onGpu) throw new Error(`${pkg} loaded but found no CUDA GPU (its libtensorflow 2.9 needs CUDA 11.2 and cuDNN 8.1)`);
+  return { name: 'tensorflow', label: onGpu ? `${pkg} (CUDA)` : pkg, threads: os.availableParallelism(), native: null, adapter: null };
 }
 
 let oneDnn: ReturnType<typeof loadOneDnn> | null = null;
@@ -91,7 +99,7 @@ async function loadWasm(threads: number, native: boolean): Promise<Omit<BackendI
     status = oneDnn.status;
     if (useNativeKernels(true) && status.loaded) label += ` + oneDNN ${status.version} (${status.threads} threads)`;
   }
-  return { name: 'wasm', label, threads: used, native: status };
+  return { name: 'wasm', label, threads: used, native: status, adapter: null };
 }
 
 async function loadCpu(): Promise<Omit<BackendInfo, 'skipped'>> {
@@ -99,7 +107,12 @@ async function loadCpu(): Promise<Omit<BackendInfo, 'skipped'>> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
   // Its first kernel call prints a banner recommending tfjs-node; we already said why that was skipped.
   (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-  return { name: 'cpu', label: 'tfjs-backend-cpu (pure JS reference, slow)', threads: 1, native: null };
+  return { name: 'cpu', label: 'tfjs-backend-cpu (pure JS reference, slow)', threads: 1, native: null, adapter: null };
+}
+
+async function loadWebGpuBackend(hardwareOnly: boolean): Promise<Omit<BackendInfo, 'skipped'>> {
+  const { label, adapter } = await loadWebGpu(hardwareOnly);
+  return { name: 'webgpu', label, threads: 1, native: null, adapter };
 }
 
 /** Initialises a backend and makes it current. */
@@ -112,12 +125,12 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   // Checked here, not in a candidate: a bad count must not read as "wasm failed, fell back to cpu".
   checkThreadCount(threads);
   const candidates: [string, Attempt][] = [];
-  if (choice === 'auto' || choice === 'tensorflow') {
-    candidates.push(['tfjs-node-gpu', () => loadTensorflowPackage('@tensorflow/tfjs-node-gpu')]);
-    candidates.push(['tfjs-node', () => loadTensorflowPackage('@tensorflow/tfjs-node')]);
-  }
-  if (choice === 'auto' || choice === 'wasm') candidates.push(['wasm', () => loadWasm(threads, options.native ?? true)]);
-  if (choice === 'auto' || choice === 'cpu') candidates.push(['cpu', loadCpu]);
+  const auto = choice === 'auto';
+  if (auto || choice === 'tensorflow') candidates.push(['tfjs-node-gpu', () => loadTensorflowPackage('@tensorflow/tfjs-node-gpu', auto)]);
+  if (auto || choice === 'webgpu') candidates.push(['webgpu', () => loadWebGpuBackend(auto)]);
+  if (auto || choice === 'tensorflow') candidates.push(['tfjs-node', () => loadTensorflowPackage('@tensorflow/tfjs-node', false)]);
+  if (auto || choice === 'wasm') candidates.push(['wasm', () => loadWasm(threads, options.native ?? true)]);
+  if (auto || choice === 'cpu') candidates.push(['cpu', loadCpu]);
 
   const skipped: BackendInfo['skipped'] = [];
   for (const [candidate, attempt] of candidates) {

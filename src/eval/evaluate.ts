@@ -64,7 +64,7 @@ export async function evaluate(model: SslModel, dataset: Dataset, splits: EvalSp
     test: await of(splits.test, dataset.test, null, rng),
   };
   const knn = await knnAccuracy(centre.train, splits.train.labels, centre.test, splits.test.labels, options.knn.k, options.knn.temperature, classes);
-  const probe = linearProbe({ x: centre.train, y: splits.train.labels }, { x: centre.val, y: splits.val.labels }, { x: centre.test, y: splits.test.labels }, classes, options.linear);
+  const probe = await linearProbe({ x: centre.train, y: splits.train.labels }, { x: centre.val, y: splits.val.labels }, { x: centre.test, y: splits.test.labels }, classes, options.linear);
   const metrics: Record<string, number> = { linear: probe.test, linear_val: probe.val, linear_wd: probe.weightDecay };
   for (const k of options.knn.k) metrics[`knn${k}`] = knn[k];
   // Bags: the probe keeps the centre view's weight decay (no validation pass), on optional subsets.
@@ -79,7 +79,7 @@ export async function evaluate(model: SslModel, dataset: Dataset, splits: EvalSp
       const test = { x: await of(bagTest, dataset.test, patches, rr.fork('test')), y: bagTest.labels };
       const k = options.knn.k[0];
       knnFirst.push((await knnAccuracy(train.x, train.y, test.x, test.y, [k], options.knn.temperature, classes))[k]);
-      linear.push(linearProbe(train, test, test, classes, { ...options.linear, weightDecays: [probe.weightDecay] }).test);
+      linear.push((await linearProbe(train, test, test, classes, { ...options.linear, weightDecays: [probe.weightDecay] })).test);
     }
     metrics[`bag${patches}_linear_mean`] = mean(linear);
     metrics[`bag${patches}_linear_std`] = sd(linear);

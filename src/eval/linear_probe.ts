@@ -25,21 +25,21 @@ interface Labelled {
   y: Int32Array;
 }
 
-/** Top-1 accuracy of each of the G models: logits [N, G, C]. */
-function accuracies(logits: tf.Tensor3D, labels: Int32Array): number[] {
-  const [n, g] = logits.shape;
-  const pred = tf.tidy(() => tf.argMax(logits, 2)).dataSync() as Int32Array;
+/** Top-1 accuracy of each of the G models from their predicted classes [N, G]. */
+async function accuracies(predicted: tf.Tensor, labels: Int32Array): Promise<number[]> {
+  const [n, g] = predicted.shape;
+  // Read asynchronously: the webgpu backend cannot read synchronously in Node.
+  const pred = (await predicted.data()) as Int32Array;
+  predicted.dispose();
   const ok = new Array<number>(g).fill(0);
   for (let i = 0; i < n; i++) for (let m = 0; m < g; m++) if (pred[i * g + m] === labels[i]) ok[m]++;
   return ok.map((c) => c / n);
 }
 
-export function linearProbe(train: Labelled, val: Labelled, test: Labelled, classes: number, settings: ProbeSettings): ProbeResult {
+export async function linearProbe(train: Labelled, val: Labelled, test: Labelled, classes: number, settings: ProbeSettings): Promise<ProbeResult> {
   const d = train.x.dim;
   const g = settings.weightDecays.length;
-  let valAcc: number[] = [];
-  let testAcc: number[] = [];
-  tf.tidy(() => {
+  const [predVal, predTest] = tf.tidy(() => {
     const xTrain = tf.tensor2d(train.x.data, [train.x.count, d]);
     const mean = tf.mean(xTrain, 0, true);
     const std = tf.add(tf.sqrt(tf.mean(tf.square(tf.sub(xTrain, mean)), 0, true)), 1e-6);
@@ -60,12 +60,14 @@ export function linearProbe(train: Labelled, val: Labelled, test: Labelled, clas
         return tf.add(ce, tf.mul(l2, 0.5)) as tf.Scalar;
       });
     }
-    valAcc = accuracies(logits(xv), val.y);
-    testAcc = accuracies(logits(xt), test.y);
+    const predicted = [tf.argMax(logits(xv), 2), tf.argMax(logits(xt), 2)];
     optimizer.dispose();
     w.dispose();
     b.dispose();
+    return predicted;
   });
+  const valAcc = await accuracies(predVal, val.y);
+  const testAcc = await accuracies(predTest, test.y);
   // Ties go to the weight decay listed first.
   let best = 0;
   for (let m = 1; m < g; m++) if (valAcc[m] > valAcc[best]) best = m;

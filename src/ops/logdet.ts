@@ -1,9 +1,14 @@
 /**
  * log-determinant of symmetric positive-definite matrices, with its gradient (tfjs has neither Cholesky
- * nor logdet). Forward: Cholesky A = L L^T in float64 on the CPU, logdet = 2 sum log L_ii.
- * Backward: d logdet(A) / dA = A^{-1} (symmetric), from the same factorisation.
+ * nor logdet). Backward: d logdet(A) / dA = A^{-1} (symmetric), from the forward's factorisation.
  * Input [..., m, m], output [...]. Meant for the small matrices of coding-rate losses (use the Sylvester
  * identity logdet(I_d + c Z^T Z) = logdet(I_b + c Z Z^T) to keep m = min(b, d)); cost O(m^3) per matrix.
+ *
+ * Two implementations of the same op:
+ *  - host (backends that read synchronously: cpu, wasm, tensorflow): Cholesky A = L L^T in float64 on
+ *    the CPU, logdet = 2 sum log L_ii;
+ *  - device (webgpu, which cannot read synchronously in Node): the sweep operator in float32 tensor ops,
+ *    m sweeps over all matrices at once; the pivots' logs sum to logdet and the swept matrix is -A^{-1}.
  */
 import * as tf from '../tf.js';
 
@@ -44,9 +49,14 @@ function inverseFromCholesky(l: Float64Array, m: number): Float64Array {
   return x;
 }
 
-export const logdet = tf.customGrad(((a: tf.Tensor, save: tf.GradSaveFunc) => {
+function checkSquare(a: tf.Tensor): number {
   const m = a.shape[a.shape.length - 1];
   if (a.shape.length < 2 || a.shape[a.shape.length - 2] !== m) throw new Error(`logdet needs square matrices, got shape [${a.shape}]`);
+  return m;
+}
+
+export const logdetHost = tf.customGrad(((a: tf.Tensor, save: tf.GradSaveFunc) => {
+  const m = checkSquare(a);
   const count = a.size / (m * m);
   const values = a.dataSync();
   const out = new Float32Array(count);
@@ -69,7 +79,61 @@ export const logdet = tf.customGrad(((a: tf.Tensor, save: tf.GradSaveFunc) => {
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor) => tf.Tensor;
 
-/** FLOPs of logdet with its backward for `count` m x m matrices (Cholesky m^3/3 + inverse m^3). */
+/**
+ * Sweeping pivot k of a symmetric B (pivot d = B_kk, column b = B[:, k], e = e_k, w = b with its k-th
+ * entry replaced by -1):  B <- B with row and column k zeroed, minus w w^T / d.  That is Goodnight's sweep
+ * (B_ij - b_i b_j / d off row and column k; b_i / d on them; -1/d at k, k). Sweeping every pivot of an SPD
+ * matrix leaves -A^{-1}; the pivots are the Schur complements' leading entries, whose product is det A.
+ * Without pivoting this is as stable as Cholesky for SPD input. A matrix that is not positive definite
+ * gives a non-positive pivot and so a NaN log (the trainer reports a NaN loss as divergence).
+ */
+function sweepAll(a: tf.Tensor3D): { pivots: tf.Tensor3D; negInverse: tf.Tensor3D } {
+  const [count, m] = a.shape;
+  const eye = tf.eye(m);
+  const offDiagonal = tf.sub(1, eye);
+  let b = tf.mul(tf.add(a, tf.transpose(a, [0, 2, 1])), 0.5) as tf.Tensor3D; // symmetric to the last bit
+  const pivots: tf.Tensor3D[] = [];
+  for (let k = 0; k < m; k++) {
+    const next = tf.tidy(() => {
+      const e = tf.reshape(tf.slice(eye, [0, k], [m, 1]), [1, m, 1]);
+      const notE = tf.reshape(tf.slice(offDiagonal, [0, k], [m, 1]), [1, m, 1]);
+      const column = tf.slice(b, [0, 0, k], [count, m, 1]);
+      const pivot = tf.slice(column, [0, k, 0], [count, 1, 1]);
+      const w = tf.sub(tf.mul(column, notE), e);
+      const keep = tf.mul(notE, tf.reshape(notE, [1, 1, m])); // zero row and column k
+      const swept = tf.sub(tf.mul(b, keep), tf.div(tf.matMul(w, w, false, true), pivot)) as tf.Tensor3D;
+      return { swept, pivot: tf.keep(pivot) };
+    });
+    b.dispose();
+    b = next.swept;
+    pivots.push(next.pivot as tf.Tensor3D);
+  }
+  const out = { pivots: tf.concat(pivots, 1) as tf.Tensor3D, negInverse: b };
+  tf.dispose([eye, offDiagonal, ...pivots]);
+  return out;
+}
+
+export const logdetDevice = tf.customGrad(((a: tf.Tensor, save: tf.GradSaveFunc) => {
+  const m = checkSquare(a);
+  const batch = a.shape.slice(0, -2);
+  const { pivots, negInverse } = sweepAll(tf.reshape(a, [-1, m, m]) as tf.Tensor3D);
+  const inverse = tf.reshape(tf.neg(negInverse), a.shape);
+  save([inverse]);
+  return {
+    value: tf.reshape(tf.sum(tf.log(pivots), [1, 2]), batch),
+    gradFunc: (dy: tf.Tensor, [inv]: tf.Tensor[]) => tf.mul(tf.reshape(dy, [...dy.shape, 1, 1]), inv),
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor) => tf.Tensor;
+
+/** Backends that cannot read tensors synchronously, where logdet must stay on the device. */
+const DEVICE_ONLY_BACKENDS = new Set(['webgpu']);
+
+/** logdet of SPD matrices [..., m, m] -> [...], with its gradient, on the current backend. */
+export function logdet(a: tf.Tensor): tf.Tensor {
+  return DEVICE_ONLY_BACKENDS.has(tf.getBackend()) ? logdetDevice(a) : logdetHost(a);
+}
+
+/** FLOPs of logdet with its backward for `count` m x m matrices: the algorithm's count (Cholesky m^3/3 + inverse m^3), whichever implementation runs. */
 export function logdetFlops(count: number, m: number): number {
   return count * ((4 / 3) * m ** 3);
 }
