@@ -156,7 +156,7 @@ runMain(async () => {
   const progress = new Progress(out);
   progress.log(describeBackend(backend));
   progress.log(`suite ${suite.name}: ${trials.length} trials (${suite.methods.map((m) => m.label).join(', ')} on ${suite.datasets.map((d) => d.name).join(', ')}; seeds ${suite.seeds.join(',')}) -> ${runDir}`);
-  const provenance = await collectProvenance(backend.label);
+  const provenance = await collectProvenance(backend);
   let rows;
   try {
     rows = await runSuite({ suite, trials, runDir, resume: Boolean(values.resume), provenance, dataRoot: values['data-dir'] ?? defaultDataRoot(), progress, argv, shard });

@@ -3,7 +3,7 @@
  *                         [--steps=N] [--warmup=N] [--profile] [--no-torch] [--json]
  */
 import os from 'node:os';
-import { ENGINE_CASES, runEngineCase, type StepTiming } from '../src/bench/engine_cases.js';
+import { ENGINE_CASES, runEngineCase, withCrops, type StepTiming } from '../src/bench/engine_cases.js';
 import { runTorchStep, torchUnavailableReason, type TorchResult } from '../src/bench/torch_reference.js';
 import { BACKEND_CHOICES, describeBackend, initBackend, useNativeKernels } from '../src/backends/select.js';
 import { MAX_WASM_THREADS } from '../src/backends/wasm_threaded.js';
@@ -21,6 +21,8 @@ options:
   --backend=NAME   ${BACKEND_CHOICES.join('|')} (default auto)
   --threads=N      CPU threads for wasm and PyTorch (default: all ${os.availableParallelism()} cores)
   --cases=a,b      cases to run (default: all)
+  --crops=N        crops per step instead of each case's own (resnet18-cifar: any; emp-ssl: a
+                   multiple of 20, i.e. N/20 images x 20 patches), e.g. 256 on a GPU
   --steps=N        timed steps per case (default 3); the median is reported
   --warmup=N       untimed steps first (default 1)
   --micro-batches=N  gradient-accumulation chunks per step (default: per case on wasm, whose heap
@@ -51,6 +53,7 @@ runMain(async () => {
     threads: { type: 'string' },
     cases: { type: 'string' },
     steps: { type: 'string' },
+    crops: { type: 'string' },
     warmup: { type: 'string' },
     'micro-batches': { type: 'string' },
     profile: { type: 'boolean' },
@@ -67,7 +70,12 @@ runMain(async () => {
   const cases = names.map((n) => {
     const c = ENGINE_CASES.find((e) => e.name === n);
     if (!c) throw new UsageError(`unknown case "${n}"; valid: ${ENGINE_CASES.map((e) => e.name).join(', ')}`);
-    return c;
+    if (values.crops === undefined) return c;
+    try {
+      return withCrops(c, parseIntFlag('crops', values.crops, c.crops));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
   });
 
   const nativeMode = values.native ?? 'both';
@@ -105,7 +113,7 @@ runMain(async () => {
       });
       const report: CaseReport = { ...timing, backend: backend.label, kernels_path: path, threads: backend.threads };
       if (!torchReason) {
-        torch ??= runTorchStep(c.torchArgs, threads, steps);
+        torch ??= runTorchStep(c.torchArgs(c.crops), threads, steps);
         report.pytorch = torch;
         report.ratio_to_pytorch = timing.crops_per_second / torch.crops_per_second;
       } else {

@@ -70,7 +70,7 @@ async function main(): Promise<number> {
   const progress = new Progress(process.stderr);
   const backend = await initBackend({ backend: parseBackendFlag(values.backend) });
   progress.log(describeBackend(backend));
-  const provenance = await collectProvenance(backend.label);
+  const provenance = await collectProvenance(backend);
   const date = new Date().toISOString();
   const measurements: Record<string, { unit: string; better: 'lower' | 'higher'; samples: number[] }> = {};
 

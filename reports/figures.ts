@@ -85,12 +85,13 @@ const MEMORY_LABELS: Record<string, string> = {
   tensor_peak_bytes: 'tensors between steps (tf.memory)',
   rss_peak_bytes: 'process resident set',
   gpu_peak_bytes: 'GPU memory of this process (nvidia-smi)',
+  webgpu_allocated_peak_bytes: 'GPU buffers held by the webgpu backend (its own figure)',
 };
 
 function memoryFigure(rows: ResultRow[]): Record<string, unknown> {
   const values = finalRows(rows)
     .filter((r) => r.status === 'ok')
-    .flatMap((r) => Object.entries(MEMORY_LABELS).filter(([k]) => r.memory[k as keyof typeof r.memory] !== null).map(([k, what]) => ({ method: r.label, dataset: r.dataset, seed: r.seed, measure: what, mib: (r.memory[k as keyof typeof r.memory] as number) / 2 ** 20 })));
+    .flatMap((r) => Object.entries(MEMORY_LABELS).filter(([k]) => (r.memory[k as keyof typeof r.memory] ?? null) !== null).map(([k, what]) => ({ method: r.label, dataset: r.dataset, seed: r.seed, measure: what, mib: (r.memory[k as keyof typeof r.memory] as number) / 2 ** 20 })));
   return {
     data: { values },
     facet: { row: { field: 'dataset', type: 'nominal' } },

@@ -29,8 +29,10 @@ export interface EngineCase {
    * accumulated over them, so FLOPs per step are the same, only batch norm sees smaller batches.
    */
   wasmMicroBatches: number;
-  /** Arguments for torch_step.py that reproduce the case in PyTorch. */
-  torchArgs: string[];
+  /** Crops per step must be a multiple of this (EMP-SSL: whole images of 20 patches). */
+  cropMultiple: number;
+  /** Arguments for torch_step.py that reproduce the case in PyTorch at `crops` per step. */
+  torchArgs(crops: number): string[];
   description: string;
 }
 
@@ -42,7 +44,8 @@ export const ENGINE_CASES: EngineCase[] = [
     crops: 32,
     resolution: 32,
     wasmMicroBatches: 1,
-    torchArgs: ['--mode', 'backbone', '--crops', '32'],
+    cropMultiple: 1,
+    torchArgs: (crops) => ['--mode', 'backbone', '--crops', String(crops)],
     description: 'ResNet-18 CIFAR stem, batch 32 of 32x32, fwd+bwd+SGD',
   },
   {
@@ -54,10 +57,21 @@ export const ENGINE_CASES: EngineCase[] = [
     // 200 crops need ~5 GB with tfjs's backprop, past the wasm heap: 4 micro-batches of 50 (one image set
     // of 10 images x 5 patches each).
     wasmMicroBatches: 4,
-    torchArgs: ['--mode', 'emp-ssl', '--images', '10', '--patches', '20'],
+    cropMultiple: 20,
+    torchArgs: (crops) => ['--mode', 'emp-ssl', '--images', String(crops / 20), '--patches', '20'],
     description: 'EMP-SSL step shape: ResNet-18 + 512-4096-4096-1024 projector, 10 images x 20 patches',
   },
 ];
+
+/** The case at another batch (`--crops`), or an error naming the valid counts. */
+export function withCrops(c: EngineCase, crops: number): EngineCase {
+  if (!Number.isInteger(crops) || crops < 1 || crops % c.cropMultiple !== 0) {
+    throw new Error(`${c.name}: --crops=${crops} must be a positive multiple of ${c.cropMultiple}`);
+  }
+  if (crops === c.crops) return c;
+  const images = c.cropMultiple > 1 ? `${crops / c.cropMultiple} images x ${c.cropMultiple} patches` : `batch ${crops}`;
+  return { ...c, crops, description: `${c.description.split(',')[0]}, ${images} (--crops)` };
+}
 
 export interface StepTiming {
   case: string;

@@ -10,10 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import si from 'systeminformation';
+import type { BackendInfo } from '../backends/select.js';
+import type { GpuAdapterInfo } from '../backends/webgpu.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'ssl-budget-bench-native', 'sharp', 'systeminformation'];
+const PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'ssl-budget-bench-native', 'sharp', 'systeminformation'];
 
 export interface Machine {
   cpu: string;
@@ -31,7 +33,12 @@ export interface Provenance {
   machine: Machine;
   fingerprint: string;
   node: string;
+  /** The backend's description (package, build, threads, or the GPU adapter). */
   backend: string;
+  /** The tfjs backend actually used: tensorflow, webgpu, wasm or cpu. */
+  backend_name: string;
+  /** webgpu only: the adapter (vendor, architecture, device, driver description, software fallback or not). */
+  gpu_adapter: GpuAdapterInfo | null;
   packages: Record<string, string>;
   git: { commit: string | null; dirty: boolean | null };
   slurm: Record<string, string> | null;
@@ -74,7 +81,8 @@ export function fingerprint(machine: Machine, backend: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
-export async function collectProvenance(backend: string): Promise<Provenance> {
+export async function collectProvenance(info: Pick<BackendInfo, 'name' | 'label' | 'adapter'>): Promise<Provenance> {
+  const backend = info.label;
   const machine = await describeMachine();
   const packages: Record<string, string> = {};
   for (const p of PACKAGES) {
@@ -89,6 +97,8 @@ export async function collectProvenance(backend: string): Promise<Provenance> {
     fingerprint: fingerprint(machine, backend),
     node: process.version,
     backend,
+    backend_name: info.name,
+    gpu_adapter: info.adapter,
     packages,
     git: { commit, dirty: status === null ? null : status.length > 0 },
     slurm: slurmEntries.length > 0 ? (Object.fromEntries(slurmEntries) as Record<string, string>) : null,

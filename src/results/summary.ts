@@ -23,7 +23,7 @@ export function finalRows(rows: ResultRow[]): ResultRow[] {
 }
 
 const BASE_COLUMNS = ['trial_id', 'label', 'method', 'dataset', 'backbone', 'budget_kind', 'budget_amount', 'seed', 'status', 'batch_images', 'crops_per_step', 'train_seconds', 'train_flops', 'crops', 'images', 'steps', 'epochs', 'loss', 'eval_seconds'] as const;
-const MEMORY_COLUMNS = ['tensor_peak_bytes', 'step_peak_bytes', 'rss_peak_bytes', 'gpu_peak_bytes'] as const;
+const MEMORY_COLUMNS = ['tensor_peak_bytes', 'step_peak_bytes', 'rss_peak_bytes', 'gpu_peak_bytes', 'webgpu_allocated_peak_bytes'] as const;
 
 /** Flat records of the final rows with a fixed column order: base, metrics (sorted), memory, test-time cost. */
 export function summaryRecords(rows: ResultRow[]): { columns: string[]; records: Record<string, string | number | null>[] } {
@@ -36,7 +36,7 @@ export function summaryRecords(rows: ResultRow[]): { columns: string[]; records:
     const rec: Record<string, string | number | null> = {};
     for (const c of BASE_COLUMNS) rec[c] = r[c] as string | number | null;
     for (const k of metricKeys) rec[k] = r.metrics[k] ?? null;
-    for (const c of MEMORY_COLUMNS) rec[c] = r.memory[c];
+    for (const c of MEMORY_COLUMNS) rec[c] = r.memory[c] ?? null;
     for (const t of r.test_cost ?? []) {
       rec[`test_${t.protocol}_flops_per_image`] = t.flops_per_image;
       rec[`test_${t.protocol}_latency_ms_batch1`] = t.latency_ms_batch1;

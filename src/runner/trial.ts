@@ -268,6 +268,7 @@ function maxMemory(a: MemoryFigures, b: MemoryFigures): MemoryFigures {
     step_peak_bytes: max(a.step_peak_bytes, b.step_peak_bytes),
     rss_peak_bytes: Math.max(a.rss_peak_bytes, b.rss_peak_bytes),
     gpu_peak_bytes: max(a.gpu_peak_bytes, b.gpu_peak_bytes),
+    webgpu_allocated_peak_bytes: max(a.webgpu_allocated_peak_bytes ?? null, b.webgpu_allocated_peak_bytes ?? null),
   };
 }
 
