@@ -8,13 +8,15 @@ import { makeBackbone } from '../src/nn/resnet.js';
 import { Sgd } from '../src/optim/sgd.js';
 import { Rng } from '../src/random.js';
 import { trainStep } from '../src/train/step.js';
-import { relativeError } from './helpers.js';
+import { relativeError, webgpuAvailable } from './helpers.js';
+
+const WEBGPU = await webgpuAvailable();
 
 const flatTree = (tree: Record<string, Float32Array>) => Object.keys(tree).sort().flatMap((n) => Array.from(tree[n]));
 const l2 = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
 /** Small ResNet (both stems) + projector, two SGD steps; returns losses, gradients and final parameters. */
-async function train(backend: 'wasm' | 'cpu', stem: 'cifar' | 'imagenet', seed: number, native = false) {
+async function train(backend: 'wasm' | 'cpu' | 'webgpu', stem: 'cifar' | 'imagenet', seed: number, native = false) {
   await initBackend({ backend });
   if (backend === 'wasm') useNativeKernels(native);
   const modules: Module[] = [makeBackbone(`resnet-small-${stem}`), mlpHead('projector', [128, 64, 32])];
@@ -48,6 +50,27 @@ async function train(backend: 'wasm' | 'cpu', stem: 'cifar' | 'imagenet', seed: 
   return { losses, firstGrads, params, updates, buffers };
 }
 
+/** Whole-step agreement with the cpu reference: gradients, losses, what two updates changed, running statistics. */
+function expectParity(got: Awaited<ReturnType<typeof train>>, ref: Awaited<ReturnType<typeof train>>) {
+  // All gradients together, then each parameter's (float32 through ~20 layers: 1e-3, the project's
+  // gradient tolerance). Biases of linear layers followed by batch norm have a gradient that is zero
+  // in exact arithmetic; both backends give float noise there, so those are checked in absolute terms.
+  expect(relativeError(flatTree(got.firstGrads), flatTree(ref.firstGrads))).toBeLessThan(1e-3);
+  for (const name of Object.keys(ref.firstGrads)) {
+    const refNorm = l2(ref.firstGrads[name]);
+    if (refNorm < 1e-6) expect(l2(got.firstGrads[name]), name).toBeLessThan(1e-5);
+    else expect(relativeError(got.firstGrads[name], ref.firstGrads[name]), name).toBeLessThan(1e-3);
+  }
+  // The first loss is a forward pass only (1e-4, the project loss tolerance); the second follows an
+  // update, so float drift compounds.
+  got.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]) / Math.abs(ref.losses[i])).toBeLessThan(i === 0 ? 1e-4 : 1e-3));
+  // What two steps changed in the parameters, and the running statistics, each tree as a whole
+  // (a zero-initialised bias after two updates is all gradient noise, so per-tensor errors mean little).
+  expect(relativeError(flatTree(got.updates), flatTree(ref.updates))).toBeLessThan(1e-3);
+  expect(relativeError(flatTree(got.buffers), flatTree(ref.buffers))).toBeLessThan(1e-3);
+  expect(got.losses[1]).toBeLessThan(got.losses[0]); // it trains
+}
+
 describe('whole training step', () => {
   let nativeAvailable = false;
   beforeAll(async () => {
@@ -59,28 +82,14 @@ describe('whole training step', () => {
     it(`wasm agrees with the cpu reference (${stem} stem), with the wasm and the oneDNN kernels: gradients, losses, updates`, async () => {
       const ref = await train('cpu', stem, 3);
       for (const native of nativeAvailable ? [false, true] : [false]) {
-        const got = await train('wasm', stem, 3, native);
-        // All gradients together, then each parameter's (float32 through ~20 layers: 1e-3, the project's
-        // gradient tolerance). Biases of linear layers followed by batch norm have a gradient that is zero
-        // in exact arithmetic; both backends give float noise there, so those are checked in absolute terms.
-        const names = Object.keys(ref.firstGrads);
-        expect(relativeError(flatTree(got.firstGrads), flatTree(ref.firstGrads))).toBeLessThan(1e-3);
-        for (const name of names) {
-          const refNorm = l2(ref.firstGrads[name]);
-          if (refNorm < 1e-6) expect(l2(got.firstGrads[name]), name).toBeLessThan(1e-5);
-          else expect(relativeError(got.firstGrads[name], ref.firstGrads[name]), name).toBeLessThan(1e-3);
-        }
-        // The first loss is a forward pass only (1e-4, the project loss tolerance); the second follows an
-        // update, so float drift compounds.
-        got.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]) / Math.abs(ref.losses[i])).toBeLessThan(i === 0 ? 1e-4 : 1e-3));
-        // What two steps changed in the parameters, and the running statistics, each tree as a whole
-        // (a zero-initialised bias after two updates is all gradient noise, so per-tensor errors mean little).
-        expect(relativeError(flatTree(got.updates), flatTree(ref.updates))).toBeLessThan(1e-3);
-        expect(relativeError(flatTree(got.buffers), flatTree(ref.buffers))).toBeLessThan(1e-3);
-        expect(got.losses[1]).toBeLessThan(got.losses[0]); // it trains
+        expectParity(await train('wasm', stem, 3, native), ref);
       }
     });
   }
+
+  it.runIf(WEBGPU)('webgpu agrees with the cpu reference (cifar stem): gradients, losses, updates', async () => {
+    expectParity(await train('webgpu', 'cifar', 3), await train('cpu', 'cifar', 3));
+  });
 
   it('is deterministic: same seed, backend and kernels give identical numbers; another seed does not', async () => {
     for (const native of nativeAvailable ? [false, true] : [false]) {

@@ -32,3 +32,26 @@ export function resultRow(over: Partial<ResultRow> = {}): ResultRow {
     ...over,
   };
 }
+
+/**
+ * Whether the webgpu backend can run here (Dawn's binding and a Vulkan driver: a GPU, or Mesa >= 25's
+ * lavapipe on a CPU-only machine). Under CI it must: .ci/run installs lavapipe, and a missing driver
+ * would otherwise silently skip every webgpu test.
+ */
+export async function webgpuAvailable(): Promise<boolean> {
+  const { findGpuAdapter } = await import('../src/backends/webgpu.js');
+  let reason: string;
+  try {
+    if (await findGpuAdapter()) return true;
+    reason = 'no WebGPU adapter';
+  } catch (e) {
+    reason = (e as Error).message;
+  }
+  if (process.env.CI) throw new Error(`webgpu tests cannot run under CI: ${reason} (.ci/run installs mesa-vulkan-drivers from bookworm-backports)`);
+  return false;
+}
+
+/** Backends a backend-generic test runs on: the given ones, plus webgpu where it can run. */
+export async function backendsUnderTest<T extends string>(...always: T[]): Promise<(T | 'webgpu')[]> {
+  return (await webgpuAvailable()) ? [...always, 'webgpu'] : always;
+}

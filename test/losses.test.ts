@@ -4,15 +4,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/tf.js';
 import { initBackend } from '../src/backends/select.js';
 import { LOSSES } from '../methods/losses.js';
-import { logdet } from '../src/ops/logdet.js';
+import { logdet, logdetDevice, logdetHost } from '../src/ops/logdet.js';
 import { checkFixture, type Fixture } from '../methods/selfcheck.js';
-import { REFERENCE_DIR } from './helpers.js';
+import { backendsUnderTest, REFERENCE_DIR, relativeError } from './helpers.js';
+import { Rng } from '../src/random.js';
 
 const dir = path.join(REFERENCE_DIR, 'losses');
 const fixtures = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 const read = (file: string) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Fixture;
 
-describe.each(['cpu', 'wasm'] as const)('losses against the PyTorch reference values (%s backend)', (backend) => {
+describe.each(await backendsUnderTest('cpu', 'wasm'))('losses against the PyTorch reference values (%s backend)', (backend) => {
   beforeAll(async () => {
     await initBackend({ backend });
   });
@@ -44,5 +45,30 @@ describe('logdet', () => {
     expect(g[0][0][1]).toBeCloseTo(-1 / 11, 6);
     expect(g[1][1][1]).toBeCloseTo(1 / 5, 6);
     expect(() => logdet(tf.tensor2d([[1, 2], [2, 1]]))).toThrow(/not positive definite/);
+  });
+
+  // The device path (webgpu's: float32 sweeps in tensor ops) against the host path (float64 Cholesky), on the
+  // cpu backend so it runs everywhere: EMP-SSL-like matrices I + c Z Z^T, from spread out to nearly collapsed
+  // embeddings (condition numbers up to ~3000).
+  it.each([0, 0.9, 0.99])('device path agrees with the float64 host path (collapse %s)', async (collapse) => {
+    await initBackend({ backend: 'cpu' });
+    const [count, m, d] = [3, 24, 64];
+    const rng = new Rng(5);
+    const a = tf.tidy(() => {
+      const own = tf.tensor3d(rng.fillNormal(new Float32Array(count * m * d)), [count, m, d]);
+      const shared = tf.tensor3d(rng.fillNormal(new Float32Array(count * d)), [count, 1, d]);
+      const z = tf.add(tf.mul(own, 1 - collapse), tf.mul(shared, collapse));
+      const zn = tf.div(z, tf.norm(z, 2, -1, true));
+      return tf.add(tf.eye(m), tf.mul(tf.matMul(zn, zn, false, true), d / (m * 0.2)));
+    });
+    const run = async (f: (x: tf.Tensor) => tf.Tensor) => {
+      const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => tf.sum(f(x)))([a]);
+      return { value: await value.data(), grad: await grads[0].data() };
+    };
+    const host = await run(logdetHost);
+    const device = await run(logdetDevice);
+    expect(relativeError(device.value, host.value)).toBeLessThan(1e-5);
+    expect(relativeError(device.grad, host.grad)).toBeLessThan(1e-4);
+    expect(await logdetDevice(tf.tensor2d([[1, 2], [2, 1]])).data()).toEqual(new Float32Array([NaN])); // not positive definite
   });
 });

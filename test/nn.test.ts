@@ -8,18 +8,18 @@ import { copyModel, emaUpdate, initModel, readTree } from '../src/nn/params.js';
 import { makeBackbone } from '../src/nn/resnet.js';
 import { Rng } from '../src/random.js';
 import { evalContext, trainingContext } from '../src/train/step.js';
-import { relativeError } from './helpers.js';
+import { backendsUnderTest, relativeError } from './helpers.js';
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
 }
 
-describe('nn layer', () => {
+describe.each(await backendsUnderTest('cpu'))('nn layer (%s backend)', (backend) => {
   beforeAll(async () => {
-    await initBackend({ backend: 'cpu' });
+    await initBackend({ backend });
   });
 
-  it('batch norm training: output, gradients and running statistics match the textbook definition', () => {
+  it('batch norm training: output, gradients and running statistics match the textbook definition', async () => {
     const bn = new BatchNorm('bn', 3);
     const state = initModel([bn], 0);
     state.params['bn.weight'].assign(tf.tensor1d([1.5, -0.5, 2]));
@@ -38,39 +38,39 @@ describe('nn layer', () => {
       const { mean, variance } = tf.moments(xi, [0, 1, 2]);
       return tf.sum(tf.mul(tf.add(tf.mul(tf.div(tf.sub(xi, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b), dy));
     })([x, gamma, beta]);
-    for (let i = 0; i < 3; i++) expect(relativeError(ours[i].dataSync(), reference[i].dataSync())).toBeLessThan(1e-5);
+    for (let i = 0; i < 3; i++) expect(relativeError(await ours[i].data(), await reference[i].data())).toBeLessThan(1e-5);
 
     const y = bn.forward(x, trainingContext(state));
     const { mean, variance } = tf.moments(y, [0, 1, 2]);
-    expect(relativeError(mean.dataSync(), beta.dataSync())).toBeLessThan(1e-5);
-    expect(relativeError(tf.sqrt(variance).dataSync(), tf.abs(gamma).dataSync())).toBeLessThan(1e-3);
+    expect(relativeError(await mean.data(), await beta.data())).toBeLessThan(1e-5);
+    expect(relativeError(await tf.sqrt(variance).data(), await tf.abs(gamma).data())).toBeLessThan(1e-3);
 
     // Running statistics: momentum 0.1, unbiased variance (n = 16 values per channel).
     const updates = ctx.bufferUpdates;
     const xm = tf.moments(x, [0, 1, 2]);
     const wantMean = tf.mul(xm.mean, 0.1);
     const wantVar = tf.add(0.9, tf.mul(xm.variance, (0.1 * 16) / 15));
-    expect(relativeError(updates.get('bn.running_mean')!.dataSync(), wantMean.dataSync())).toBeLessThan(1e-6);
-    expect(relativeError(updates.get('bn.running_var')!.dataSync(), wantVar.dataSync())).toBeLessThan(1e-6);
+    expect(relativeError(await updates.get('bn.running_mean')!.data(), await wantMean.data())).toBeLessThan(1e-6);
+    expect(relativeError(await updates.get('bn.running_var')!.data(), await wantVar.data())).toBeLessThan(1e-6);
   });
 
-  it('batch norm eval mode uses running statistics', () => {
+  it('batch norm eval mode uses running statistics', async () => {
     const bn = new BatchNorm('bn', 2);
     const state = initModel([bn], 0);
     state.buffers['bn.running_mean'].assign(tf.tensor1d([1, -1]));
     state.buffers['bn.running_var'].assign(tf.tensor1d([4, 0.25]));
     const y = bn.forward(tf.tensor2d([[3, 0]]), evalContext(state));
-    const got = y.dataSync();
+    const got = await y.data();
     expect(got[0]).toBeCloseTo(2 / Math.sqrt(4 + 1e-5), 5);
     expect(got[1]).toBeCloseTo(1 / Math.sqrt(0.25 + 1e-5), 5);
   });
 
-  it('linear layer is x W + b', () => {
+  it('linear layer is x W + b', async () => {
     const lin = new Linear('fc', 2, 3);
     const state = initModel([lin], 5);
-    const w = state.params['fc.weight'].arraySync() as number[][];
-    const b = state.params['fc.bias'].arraySync() as number[];
-    const y = lin.forward(tf.tensor2d([[1, 2]]), evalContext(state)).arraySync() as number[][];
+    const w = (await state.params['fc.weight'].array()) as number[][];
+    const b = (await state.params['fc.bias'].array()) as number[];
+    const y = (await lin.forward(tf.tensor2d([[1, 2]]), evalContext(state)).array()) as number[][];
     for (let j = 0; j < 3; j++) expect(y[0][j]).toBeCloseTo(w[0][j] + 2 * w[1][j] + b[j], 5);
     // PyTorch's default init bound 1/sqrt(fan_in)
     for (const v of [...w.flat(), ...b]) expect(Math.abs(v)).toBeLessThanOrEqual(1 / Math.sqrt(2));
@@ -110,9 +110,9 @@ describe('nn layer', () => {
   });
 });
 
-describe('batch norm run twice in one step', () => {
+describe.each(await backendsUnderTest('cpu'))('batch norm run twice in one step (%s backend)', (backend) => {
   it('updates running statistics in sequence and frees the intermediate update', async () => {
-    await initBackend({ backend: 'cpu' });
+    await initBackend({ backend });
     const bn = new BatchNorm('bn', 2);
     const state = initModel([bn], 0);
     const ctx = trainingContext(state);
@@ -122,7 +122,7 @@ describe('batch norm run twice in one step', () => {
     const before = tf.memory().numTensors;
     bn.forward(b, ctx);
     // mean after a: 0.9 * 0 + 0.1 * [2, 4]; after b: 0.9 * that + 0.1 * [6, 1]
-    const mean = ctx.bufferUpdates.get('bn.running_mean')!.dataSync();
+    const mean = await ctx.bufferUpdates.get('bn.running_mean')!.data();
     expect(mean[0]).toBeCloseTo(0.9 * 0.2 + 0.6, 6);
     expect(mean[1]).toBeCloseTo(0.9 * 0.4 + 0.1, 6);
     // the second forward replaced the two pending updates instead of leaking them (its output y remains)

@@ -8,6 +8,7 @@ import { Lars } from '../src/optim/lars.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { Sgd } from '../src/optim/sgd.js';
 import { cosineRamp, warmupCosine } from '../src/optim/schedule.js';
+import { backendsUnderTest } from './helpers.js';
 
 /**
  * Each optimizer against a plain float64 transcription of PyTorch's (or solo-learn's) update rule,
@@ -34,7 +35,7 @@ function reference(rule: Rule): { w: number[]; b: number[] } {
   return params;
 }
 
-function run(make: () => Optimizer): { w: number[]; b: number[] } {
+async function run(make: () => Optimizer): Promise<{ w: number[]; b: number[] }> {
   const params: ParamTree = { w: tf.variable(tf.tensor1d(W0)), b: tf.variable(tf.tensor1d(B0)) };
   const opt = make();
   lrs.forEach((lr, t) => {
@@ -43,7 +44,7 @@ function run(make: () => Optimizer): { w: number[]; b: number[] } {
     opt.step(params, grads, lr);
     tf.dispose(grads);
   });
-  const out = { w: Array.from(params.w.dataSync()), b: Array.from(params.b.dataSync()) };
+  const out = { w: Array.from(await params.w.data()), b: Array.from(await params.b.data()) };
   opt.dispose();
   tf.dispose(Object.values(params));
   return out;
@@ -66,26 +67,26 @@ function expectClose(got: { w: number[]; b: number[] }, want: { w: number[]; b: 
   for (const k of ['w', 'b'] as const) got[k].forEach((v, i) => expect(v).toBeCloseTo(want[k][i], 5));
 }
 
-describe('optimizers', () => {
+describe.each(await backendsUnderTest('cpu'))('optimizers (%s backend)', (backend) => {
   beforeAll(async () => {
-    await initBackend({ backend: 'cpu' });
+    await initBackend({ backend });
   });
 
-  it('SGD with momentum and weight decay matches torch.optim.SGD', () => {
-    expectClose(run(() => new Sgd(specs, { momentum: 0.9, weightDecay: 0.01 })), reference(momentumRule(0.9, false, () => 0.01)));
+  it('SGD with momentum and weight decay matches torch.optim.SGD', async () => {
+    expectClose(await run(() => new Sgd(specs, { momentum: 0.9, weightDecay: 0.01 })), reference(momentumRule(0.9, false, () => 0.01)));
   });
 
-  it('SGD Nesterov, biases excluded from decay', () => {
-    const got = run(() => new Sgd(specs, { momentum: 0.9, nesterov: true, weightDecay: 0.05, excludeBiasAndNormFromDecay: true }));
+  it('SGD Nesterov, biases excluded from decay', async () => {
+    const got = await run(() => new Sgd(specs, { momentum: 0.9, nesterov: true, weightDecay: 0.05, excludeBiasAndNormFromDecay: true }));
     expectClose(got, reference(momentumRule(0.9, true, (n) => (n === 'w' ? 0.05 : 0))));
   });
 
-  it('plain SGD is p - lr g', () => {
-    expectClose(run(() => new Sgd(specs)), reference((_, p, g, lr) => p.map((pi, i) => pi - lr * g[i])));
+  it('plain SGD is p - lr g', async () => {
+    expectClose(await run(() => new Sgd(specs)), reference((_, p, g, lr) => p.map((pi, i) => pi - lr * g[i])));
   });
 
   for (const clip of [false, true]) {
-    it(`LARS (clip=${clip}) matches solo-learn's rule, biases take plain momentum steps`, () => {
+    it(`LARS (clip=${clip}) matches solo-learn's rule, biases take plain momentum steps`, async () => {
       const eta = 0.02;
       const wd = 1e-4;
       const sgd = momentumRule(0.9, false, () => 0);
@@ -100,18 +101,18 @@ describe('optimizers', () => {
         }
         return sgd(name, p, d, lr, state, t);
       };
-      expectClose(run(() => new Lars(specs, { momentum: 0.9, weightDecay: wd, eta, clip })), reference(rule));
+      expectClose(await run(() => new Lars(specs, { momentum: 0.9, weightDecay: wd, eta, clip })), reference(rule));
     });
   }
 
-  it('LARS leaves the trust ratio at 1 for a zero parameter', () => {
+  it('LARS leaves the trust ratio at 1 for a zero parameter', async () => {
     const params: ParamTree = { w: tf.variable(tf.zeros([4])), b: tf.variable(tf.zeros([2])) };
     const opt = new Lars(specs, { momentum: 0, weightDecay: 0.1 });
     opt.step(params, { w: tf.ones([4]), b: tf.ones([2]) }, 0.5);
-    expect(Array.from(params.w.dataSync())).toEqual([-0.5, -0.5, -0.5, -0.5]);
+    expect(Array.from(await params.w.data())).toEqual([-0.5, -0.5, -0.5, -0.5]);
   });
 
-  it('AdamW matches torch.optim.AdamW', () => {
+  it('AdamW matches torch.optim.AdamW', async () => {
     const [b1, b2, eps, wd] = [0.9, 0.999, 1e-8, 0.01];
     const rule: Rule = (name, p, g, lr, state, t) => {
       const m = (state[`${name}m`] ??= p.map(() => 0));
@@ -124,7 +125,7 @@ describe('optimizers', () => {
         return pi * (1 - lr * wd) - (lr * mh) / (Math.sqrt(vh) + eps);
       });
     };
-    expectClose(run(() => new AdamW(specs, { weightDecay: wd })), reference(rule));
+    expectClose(await run(() => new AdamW(specs, { weightDecay: wd })), reference(rule));
   });
 });
 
