@@ -2,17 +2,23 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '../src/tf.js';
 import { loadOneDnn } from '../src/backends/onednn.js';
 import { describeBackend, initBackend, type BackendChoice } from '../src/backends/select.js';
+import { webgpuAvailable } from './helpers.js';
+
+const WEBGPU = await webgpuAvailable();
 
 describe('backend selection', () => {
-  it('auto falls through the tfjs-node packages to threaded wasm and says why', async () => {
+  it('auto falls through the tfjs-node packages and a software WebGPU adapter to threaded wasm and says why', async () => {
     const info = await initBackend({ backend: 'auto', threads: 2 });
     // On this machine and in CI the tfjs-node packages cannot install (no libtensorflow download).
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(info.threads).toBe(2);
     expect(info.label).toMatch(/threaded SIMD, 2 threads/);
-    expect(info.skipped.map((s) => s.candidate)).toEqual(['tfjs-node-gpu', 'tfjs-node']);
+    expect(info.skipped.map((s) => s.candidate)).toEqual(['tfjs-node-gpu', 'webgpu', 'tfjs-node']);
     expect(info.skipped[0].reason).toMatch(/not installed/);
+    // No GPU here: lavapipe is a software adapter, which auto never picks (it is ~100x slower than wasm).
+    expect(info.skipped[1].reason).toMatch(WEBGPU ? /only a software adapter \(.*llvmpipe.*\[software fallback\]\); ask for --backend=webgpu/ : /no WebGPU adapter|not installed/);
+    expect(info.adapter).toBeNull();
     expect(describeBackend(info)).toMatch(/tfjs-node-gpu skipped/);
     expect(process.env.TF_FORCE_GPU_ALLOW_GROWTH).toBe('true');
   });
@@ -48,8 +54,23 @@ describe('backend selection', () => {
   });
 
   it('rejects unknown names and bad thread counts', async () => {
-    await expect(initBackend({ backend: 'webgl' as BackendChoice })).rejects.toThrow(/valid: auto, tensorflow, wasm, cpu/);
+    await expect(initBackend({ backend: 'webgl' as BackendChoice })).rejects.toThrow(/valid: auto, tensorflow, webgpu, wasm, cpu/);
     await expect(initBackend({ backend: 'auto', threads: 0 })).rejects.toThrow(/threads must be an integer from 1 to 8, got 0/);
     await expect(initBackend({ backend: 'auto', threads: 2.5 })).rejects.toThrow(/threads must be an integer/);
+  });
+
+  it.runIf(WEBGPU)('explicit webgpu starts on a software adapter and describes it', async () => {
+    const info = await initBackend({ backend: 'webgpu' });
+    expect(info.name).toBe('webgpu');
+    expect(tf.getBackend()).toBe('webgpu');
+    expect(info.adapter).toMatchObject({ vendor: 'mesa', architecture: 'software', fallback: true });
+    expect(info.adapter!.description).toMatch(/llvmpipe: Mesa \d+/);
+    expect(info.label).toMatch(/^tfjs-backend-webgpu on mesa software .*\[software fallback\]$/);
+    // Its own allocated-bytes figure, which the memory monitor records.
+    // A kernel's output lives in a GPU buffer (small ops and bare uploads stay on the CPU).
+    const t = tf.matMul(tf.ones([64, 64]), tf.ones([64, 64]));
+    expect((tf.memory() as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU).toBeGreaterThanOrEqual(64 * 64 * 4);
+    expect((await t.data())[0]).toBe(64);
+    t.dispose();
   });
 });
