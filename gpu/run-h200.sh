@@ -5,16 +5,20 @@
 # It writes to $OUT (default /tmp/gpu-out): the adapter and GPU, what --backend=auto picks, the engine
 # benchmark on webgpu for ResNet-18 CIFAR at batch $CROPS (default 256) and the EMP-SSL step (10 images x
 # 20 patches), PyTorch on the same GPU for the same shapes, and summary.json with the ratios.
-# Environment: CROPS, STEPS (timed steps, default 10), SKIP_TORCH=1.
+# Environment: CROPS, EMP_CROPS (default 200: 10 images x 20 patches), STEPS (timed steps, default 10),
+# SKIP_TORCH=1. A check on a CPU-only machine through lavapipe: CROPS=4 EMP_CROPS=20 STEPS=1 SKIP_TORCH=1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=.gpu
 OUT=${OUT:-/tmp/gpu-out}
 CROPS=${CROPS:-256}
+EMP_CROPS=${EMP_CROPS:-200}
 STEPS=${STEPS:-10}
 mkdir -p "$OUT" /tmp/gpu-node
 [ -e "$B/node.gz" ] || { echo "error: $B/node.gz missing: run gpu/pack.sh and carry .gpu" >&2; exit 2; }
 gunzip -c "$B/node.gz" > /tmp/gpu-node/node && chmod +x /tmp/gpu-node/node
+DAWN="$B/node_modules/webgpu/dist/linux-x64/dawn.node"
+[ -e "$DAWN" ] || gunzip -c "$DAWN.gz" > "$DAWN"
 NODE=/tmp/gpu-node/node
 "$NODE" --version
 
@@ -33,13 +37,13 @@ echo "== auto (must pick webgpu on a hardware adapter)"
 engine --backend=auto --cases=resnet18-cifar --crops=32 --steps=1 --warmup=0 > "$OUT/auto.jsonl" 2> "$OUT/auto.log"; tail -3 "$OUT/auto.log"
 echo "== webgpu resnet18-cifar x $CROPS"
 engine --backend=webgpu --cases=resnet18-cifar --crops="$CROPS" --steps="$STEPS" --warmup=2 > "$OUT/webgpu-resnet18.jsonl" 2> "$OUT/webgpu-resnet18.log"; tail -3 "$OUT/webgpu-resnet18.log"
-echo "== webgpu emp-ssl (10 x 20)"
-engine --backend=webgpu --cases=emp-ssl --steps="$STEPS" --warmup=2 > "$OUT/webgpu-emp-ssl.jsonl" 2> "$OUT/webgpu-emp-ssl.log"; tail -3 "$OUT/webgpu-emp-ssl.log"
+echo "== webgpu emp-ssl ($((EMP_CROPS / 20)) x 20)"
+engine --backend=webgpu --cases=emp-ssl --crops="$EMP_CROPS" --steps="$STEPS" --warmup=2 > "$OUT/webgpu-emp-ssl.jsonl" 2> "$OUT/webgpu-emp-ssl.log"; tail -3 "$OUT/webgpu-emp-ssl.log"
 
 if [ -z "${SKIP_TORCH:-}" ]; then
   echo "== pytorch on the same GPU"
   python3 "$B/torch_cuda.py" "$B/torch_step.py" --mode backbone --crops "$CROPS" --steps "$((STEPS * 2))" > "$OUT/torch-resnet18.json" 2> "$OUT/torch.log"
-  python3 "$B/torch_cuda.py" "$B/torch_step.py" --mode emp-ssl --images 10 --patches 20 --steps "$((STEPS * 2))" > "$OUT/torch-emp-ssl.json" 2>> "$OUT/torch.log"
+  python3 "$B/torch_cuda.py" "$B/torch_step.py" --mode emp-ssl --images "$((EMP_CROPS / 20))" --patches 20 --steps "$((STEPS * 2))" > "$OUT/torch-emp-ssl.json" 2>> "$OUT/torch.log"
   tail -3 "$OUT/torch.log"
 fi
 
