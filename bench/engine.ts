@@ -1,6 +1,6 @@
 /**
- * npm run bench:engine -- [--backend=auto|tensorflow|wasm|cpu] [--threads=N] [--cases=a,b]
- *                         [--steps=N] [--warmup=N] [--profile] [--no-torch] [--json]
+ * npm run bench:engine -- [--backend=auto|tensorflow|webgpu|wasm|cpu] [--threads=N] [--cases=a,b]
+ *                         [--crops=N] [--steps=N] [--warmup=N] [--profile] [--no-torch] [--json]
  */
 import os from 'node:os';
 import { ENGINE_CASES, runEngineCase, withCrops, type StepTiming } from '../src/bench/engine_cases.js';

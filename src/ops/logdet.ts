@@ -102,7 +102,7 @@ function sweepAll(a: tf.Tensor3D): { pivots: tf.Tensor3D; negInverse: tf.Tensor3
       const w = tf.sub(tf.mul(column, notE), e);
       const keep = tf.mul(notE, tf.reshape(notE, [1, 1, m])); // zero row and column k
       const swept = tf.sub(tf.mul(b, keep), tf.div(tf.matMul(w, w, false, true), pivot)) as tf.Tensor3D;
-      return { swept, pivot: tf.keep(pivot) };
+      return { swept, pivot };
     });
     b.dispose();
     b = next.swept;
