@@ -2,7 +2,7 @@
  * Shared command-line handling: strict flag parsing with clear errors, `--help`, and exit codes.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BACKEND_CHOICES, type BackendChoice } from './backends/select.js';
+import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from './backends/select.js';
 
 export class UsageError extends Error {}
 
@@ -53,6 +53,11 @@ export function runMain(main: () => Promise<void>): void {
       if (e instanceof UsageError) {
         process.stderr.write(`error: ${e.message}\n`);
         process.exit(2);
+      }
+      if (e instanceof BackendUnavailableError) {
+        // A machine's setup, not a bug: the reasons are the message, a stack would only hide them.
+        process.stderr.write(`error: ${e.message}\n`);
+        process.exit(1);
       }
       process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exit(1);

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
-function bench(args: string[]) {
-  return spawnSync(TSX, ['bench/engine.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+function bench(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return spawnSync(TSX, ['bench/engine.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000, env });
 }
 
 describe('npm run bench:engine', () => {
@@ -32,6 +32,16 @@ describe('npm run bench:engine', () => {
     const c = bench(['--cases=nope']);
     expect(c.status).toBe(2);
     expect(c.stderr).toMatch(/unknown case "nope"; valid: resnet18-cifar, emp-ssl/);
+    const crops = bench(['--cases=emp-ssl', '--crops=30']);
+    expect(crops.status).toBe(2);
+    expect(crops.stderr).toMatch(/emp-ssl: --crops=30 must be a positive multiple of 20/);
+  });
+
+  it('--backend=webgpu without a Vulkan driver fails with the reason and the fix, no stack trace', () => {
+    const r = bench(['--backend=webgpu', '--no-torch'], { ...process.env, VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error: no usable backend for --backend=webgpu:\n {2}webgpu: no WebGPU adapter \(.*mesa-vulkan-drivers from bookworm-backports\)/);
+    expect(r.stderr).not.toMatch(/at initBackend/);
   });
 
   it('--json prints one object per case and kernel path with the figures', () => {

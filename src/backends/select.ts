@@ -37,6 +37,9 @@ export interface BackendOptions {
   native?: boolean;
 }
 
+/** No candidate for the requested backend started; the message lists each one's reason. */
+export class BackendUnavailableError extends Error {}
+
 type Attempt = () => Promise<Omit<BackendInfo, 'skipped'>>;
 
 function errorText(e: unknown): string {
@@ -142,7 +145,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     }
   }
   const reasons = skipped.map((s) => `  ${s.candidate}: ${s.reason}`).join('\n');
-  throw new Error(`no usable backend for --backend=${choice}:\n${reasons}`);
+  throw new BackendUnavailableError(`no usable backend for --backend=${choice}:\n${reasons}`);
 }
 
 /** One line for logs: what was picked and why the others were not. */
