@@ -11,6 +11,8 @@ import time
 
 import torch
 
+if not hasattr(torch, "set_default_device"):
+    sys.exit(f"torch_cuda.py: needs PyTorch >= 2.0 (torch.set_default_device), found {torch.__version__}")
 if not torch.cuda.is_available():
     sys.exit("torch_cuda.py: PyTorch sees no CUDA device")
 torch.set_default_device("cuda")

@@ -62,6 +62,17 @@ describe('npm run bench:engine', () => {
     }
   }, 300_000);
 
+  it('the emp-ssl case trains with the EMP-SSL loss, in micro-batches of whole image sets', () => {
+    const r = bench(['--json', '--cases=emp-ssl', '--crops=40', '--micro-batches=2', '--steps=1', '--warmup=0', '--no-torch', '--native=off']);
+    expect(r.status, r.stderr).toBe(0);
+    const row = JSON.parse(r.stdout.trim().split('\n')[0]);
+    expect(row).toMatchObject({ case: 'emp-ssl', crops_per_step: 40, micro_batches: 2 });
+    // 2 images x 20 patches: a micro-batch of 5 crops cannot hold whole sets of 2 images.
+    const bad = bench(['--cases=emp-ssl', '--crops=40', '--micro-batches=8', '--steps=1', '--warmup=0', '--no-torch', '--native=off']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--micro-batches=8 must divide the 40 crops of a step into whole sets of 2 images/);
+  }, 300_000);
+
   it('--native=off measures the plain wasm kernels only', () => {
     const r = bench(['--json', '--cases=resnet18-cifar', '--steps=1', '--warmup=0', '--no-torch', '--native=off']);
     expect(r.status, r.stderr).toBe(0);

@@ -6,6 +6,9 @@
  * In Node the backend cannot read tensors synchronously (its readSync draws to an OffscreenCanvas):
  * code that must run on it reads with `await t.data()`.
  */
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import * as tf from '../tf.js';
 
 /** What the adapter says of itself; recorded in run manifests. */
@@ -26,6 +29,8 @@ export interface WebGpuLoad {
 
 let gpu: GPU | null = null;
 
+const NOT_INSTALLED = 'the webgpu package (Dawn for Node, an optional dependency) is not installed: run npm ci without --omit=optional';
+
 /** Dawn's GPU object, created once and installed as `navigator.gpu` (where tfjs looks for it). */
 async function dawn(): Promise<GPU> {
   if (gpu) return gpu;
@@ -34,9 +39,7 @@ async function dawn(): Promise<GPU> {
     binding = (await import('webgpu')) as typeof binding;
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new Error('the webgpu package (Dawn for Node, an optional dependency) is not installed: run npm ci without --omit=optional');
-    }
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(NOT_INSTALLED);
     throw new Error(`the webgpu package failed to load: ${e instanceof Error ? e.message : String(e)}`);
   }
   gpu = binding.create([]);
@@ -48,19 +51,59 @@ async function dawn(): Promise<GPU> {
   return gpu;
 }
 
+/** What an adapter says of itself, as plain data (also what the probe process prints). */
+interface RawAdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** The current spec has it on the info, Chrome-era Dawn on the adapter. */
+  isFallbackAdapter?: boolean;
+}
+
+function adapterInfo(raw: RawAdapterInfo): GpuAdapterInfo {
+  const { vendor, architecture, device, description } = raw;
+  // lavapipe and SwiftShader also say "software" as their architecture.
+  return { vendor, architecture, device, description, fallback: raw.isFallbackAdapter === true || architecture === 'software' };
+}
+
 /** The adapter tfjs will use (it asks for high performance), or null when there is none. */
 export async function findGpuAdapter(): Promise<GpuAdapterInfo | null> {
   const adapter = await (await dawn()).requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return null;
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  return {
-    vendor: info.vendor,
-    architecture: info.architecture,
-    device: info.device,
-    description: info.description,
-    // Chrome-era Dawn put the flag on the adapter, the current spec on its info; lavapipe reports "software".
-    fallback: Boolean(info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter) || info.architecture === 'software',
-  };
+  const { vendor, architecture, device, description } = info;
+  return adapterInfo({ vendor, architecture, device, description, isFallbackAdapter: info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter });
+}
+
+/**
+ * findGpuAdapter in a child process, for `auto`: on machines with no GPU (most CPU runs) Dawn prints
+ * driver warnings to stderr that would only confuse, and a native crash on an odd driver must not take
+ * the benchmark down. Dawn is loaded here only once a hardware adapter is known to exist.
+ */
+export function probeGpuAdapter(timeoutMs = 30_000): Promise<GpuAdapterInfo | null> {
+  let url: string;
+  try {
+    url = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
+  } catch {
+    return Promise.reject(new Error(NOT_INSTALLED));
+  }
+  const script = `const { create } = await import(${JSON.stringify(url)});
+const a = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+const i = a && a.info;
+process.stdout.write(JSON.stringify(i && { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, isFallbackAdapter: i.isFallbackAdapter ?? a.isFallbackAdapter }));
+process.exit(0);`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) {
+        const why = err.killed ? `timed out after ${timeoutMs / 1000} s` : stderr.trim().split('\n').pop() || err.message;
+        reject(new Error(`the WebGPU adapter probe failed: ${why}`));
+        return;
+      }
+      const raw = JSON.parse(stdout || 'null') as RawAdapterInfo | null;
+      resolve(raw && adapterInfo(raw));
+    });
+  });
 }
 
 export function describeAdapter(a: GpuAdapterInfo): string {
@@ -73,13 +116,14 @@ export function describeAdapter(a: GpuAdapterInfo): string {
  * lavapipe runs convolutions at a few GFLOP/s, far slower than the wasm backend on the same cores.
  */
 export async function loadWebGpu(hardwareOnly: boolean): Promise<WebGpuLoad> {
+  const noAdapter = 'no WebGPU adapter (no GPU with a Vulkan driver; on a CPU-only machine install Mesa >= 25 lavapipe: mesa-vulkan-drivers from bookworm-backports)';
+  if (hardwareOnly) {
+    const probed = await probeGpuAdapter();
+    if (!probed) throw new Error(noAdapter);
+    if (probed.fallback) throw new Error(`only a software adapter (${describeAdapter(probed)}); ask for --backend=webgpu to use it anyway`);
+  }
   const adapter = await findGpuAdapter();
-  if (!adapter) {
-    throw new Error('no WebGPU adapter (no GPU with a Vulkan driver; on a CPU-only machine install Mesa >= 25 lavapipe: mesa-vulkan-drivers from bookworm-backports)');
-  }
-  if (hardwareOnly && adapter.fallback) {
-    throw new Error(`only a software adapter (${describeAdapter(adapter)}); ask for --backend=webgpu to use it anyway`);
-  }
+  if (!adapter) throw new Error(noAdapter);
   // The backend registers itself at import, and only if navigator.gpu exists then: import it after dawn().
   await import('@tensorflow/tfjs-backend-webgpu');
   let started = false;

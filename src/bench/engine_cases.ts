@@ -4,11 +4,13 @@
  *
  *  - `resnet18-cifar`: ResNet-18 (CIFAR stem), 32 crops of 32x32, loss mean(features^2), SGD momentum 0.9
  *    (the shape of ../shared/reference/torch_step.py --mode backbone);
- *  - `emp-ssl`: the same backbone + EMP-SSL's 512-4096-4096-1024 projector on 10 images x 20 patches.
- *    Its loss is a placeholder, mean(z^2), until the methods land; the loss is negligible next to the
- *    network (torch_step.py's emp-ssl mode uses the real loss).
+ *  - `emp-ssl`: the same backbone + EMP-SSL's 512-4096-4096-1024 projector on 10 images x 20 patches,
+ *    with EMP-SSL's loss (total coding rate + invariance, as torch_step.py's emp-ssl mode). In one batch
+ *    that is the method's step; with micro-batches (wasm) each holds every image with some of its patches
+ *    and takes the loss over those, the same work as one batch though not the same gradient.
  */
 import * as tf from '../tf.js';
+import { loss as empSslLoss } from '../../methods/emp_ssl.js';
 import { forwardCost, trainingFlops } from '../flops.js';
 import { mlpHead } from '../nn/mlp.js';
 import type { ForwardContext, Module } from '../nn/module.js';
@@ -31,6 +33,8 @@ export interface EngineCase {
   wasmMicroBatches: number;
   /** Crops per step must be a multiple of this (EMP-SSL: whole images of 20 patches). */
   cropMultiple: number;
+  /** The loss on the network's output for a micro-batch; `images` = crops per step / cropMultiple. */
+  loss(output: tf.Tensor, images: number): tf.Scalar;
   /** Arguments for torch_step.py that reproduce the case in PyTorch at `crops` per step. */
   torchArgs(crops: number): string[];
   description: string;
@@ -45,6 +49,7 @@ export const ENGINE_CASES: EngineCase[] = [
     resolution: 32,
     wasmMicroBatches: 1,
     cropMultiple: 1,
+    loss: (y) => tf.mean(tf.square(y)) as tf.Scalar,
     torchArgs: (crops) => ['--mode', 'backbone', '--crops', String(crops)],
     description: 'ResNet-18 CIFAR stem, batch 32 of 32x32, fwd+bwd+SGD',
   },
@@ -58,6 +63,8 @@ export const ENGINE_CASES: EngineCase[] = [
     // of 10 images x 5 patches each).
     wasmMicroBatches: 4,
     cropMultiple: 20,
+    // Crops are patch-major ([patches x images]), as the methods lay out their views.
+    loss: (z, images) => empSslLoss({ z: tf.reshape(z, [-1, images, z.shape[1]!]) }).loss,
     torchArgs: (crops) => ['--mode', 'emp-ssl', '--images', String(crops / 20), '--patches', '20'],
     description: 'EMP-SSL step shape: ResNet-18 + 512-4096-4096-1024 projector, 10 images x 20 patches',
   },
@@ -107,8 +114,10 @@ export async function runEngineCase(c: EngineCase, options: RunCaseOptions): Pro
   const state = initModel(modules, 0);
   const optimizer = new Sgd(state.specs, { momentum: 0.9 });
   const chunks = options.microBatches;
-  if (!Number.isInteger(chunks) || chunks < 1 || c.crops % chunks !== 0) {
-    throw new Error(`${c.name}: --micro-batches=${chunks} must divide the ${c.crops} crops of a step`);
+  const images = c.crops / c.cropMultiple;
+  if (!Number.isInteger(chunks) || chunks < 1 || c.crops % chunks !== 0 || (c.crops / chunks) % images !== 0) {
+    const unit = c.cropMultiple > 1 ? ` into whole sets of ${images} images` : '';
+    throw new Error(`${c.name}: --micro-batches=${chunks} must divide the ${c.crops} crops of a step${unit}`);
   }
   const perChunk = c.crops / chunks;
   const rng = new Rng(1);
@@ -118,7 +127,7 @@ export async function runEngineCase(c: EngineCase, options: RunCaseOptions): Pro
   const lossFn = (ctx: ForwardContext, chunk: number) => {
     let y = inputs[chunk] as tf.Tensor;
     for (const m of modules) y = m.forward(y, ctx);
-    return tf.mean(tf.square(y)) as tf.Scalar;
+    return c.loss(y, images);
   };
   const step = async () => {
     const loss = trainStepAccumulated(state, optimizer, 0.01, chunks, lossFn);
