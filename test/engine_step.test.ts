@@ -8,11 +8,10 @@ import { makeBackbone } from '../src/nn/resnet.js';
 import { Sgd } from '../src/optim/sgd.js';
 import { Rng } from '../src/random.js';
 import { trainStep } from '../src/train/step.js';
-import { relativeError, webgpuAvailable } from './helpers.js';
+import { flatTree, relativeError, webgpuAvailable } from './helpers.js';
 
 const WEBGPU = await webgpuAvailable();
 
-const flatTree = (tree: Record<string, Float32Array>) => Object.keys(tree).sort().flatMap((n) => Array.from(tree[n]));
 const l2 = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
 /** Small ResNet (both stems) + projector, two SGD steps; returns losses, gradients and final parameters. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MethodConfig } from '../methods/method.js';
 import { ROW_SCHEMA, type ResultRow } from '../src/results/rows.js';
 
 /** ||got - expected|| / ||expected|| over flattened values (the reference files' definition). */
@@ -13,6 +14,21 @@ export function relativeError(got: ArrayLike<number>, expected: ArrayLike<number
     den += expected[i] ** 2;
   }
   return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+}
+
+/** A parameter tree's values, flattened in name order (for one relative error over a whole tree). */
+export function flatTree(tree: Record<string, Float32Array>): number[] {
+  return Object.keys(tree).sort().flatMap((n) => Array.from(tree[n]));
+}
+
+/** A method with small heads: the same code at smaller sizes, for tests. */
+export function smallHeads(method: MethodConfig): MethodConfig {
+  return {
+    ...method,
+    projector: method.projector.map((_, i, a) => (i === a.length - 1 ? 32 : 64)),
+    predictor: method.predictor ? [64, 32] : undefined,
+    prototypes: method.prototypes ? 20 : undefined,
+  };
 }
 
 /** ../shared/reference, next to the repository (read at test time, never copied into code). */

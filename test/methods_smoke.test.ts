@@ -10,6 +10,7 @@ import { SslModel } from '../methods/ssl_model.js';
 import { initBackend } from '../src/backends/select.js';
 import { readTree } from '../src/nn/params.js';
 import { Rng } from '../src/random.js';
+import { smallHeads } from './helpers.js';
 
 /**
  * Every method through the one training path: small backbone, small heads (same code, smaller sizes),
@@ -20,15 +21,6 @@ beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
   data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench-tests'), seed: 0, train: 40, test: 10 });
 });
-
-function small(method: MethodConfig): MethodConfig {
-  return {
-    ...method,
-    projector: method.projector.map((_, i, a) => (i === a.length - 1 ? 32 : 64)),
-    predictor: method.predictor ? [64, 32] : undefined,
-    prototypes: method.prototypes ? 20 : undefined,
-  };
-}
 
 async function train(method: MethodConfig, steps: number, onStep?: (model: SslModel) => Promise<void>) {
   const model = new SslModel(method, 'resnet-small-cifar', 1);
@@ -46,14 +38,14 @@ async function train(method: MethodConfig, steps: number, onStep?: (model: SslMo
 describe('methods train through one code path', () => {
   it.each(Object.keys(METHODS))('%s: finite loss that moves', async (name) => {
     const views = name.startsWith('emp-ssl') ? 4 : undefined; // 4 patches keep the test small
-    const { model, losses } = await train(small(getMethod(name, views)), 3);
+    const { model, losses } = await train(smallHeads(getMethod(name, views)), 3);
     for (const l of losses) expect(Number.isFinite(l), `${name} losses ${losses}`).toBe(true);
     expect(new Set(losses).size).toBeGreaterThan(1);
     model.dispose();
   });
 
   it("BYOL's target moves by EMA of the online network only", async () => {
-    const method = small(getMethod('byol'));
+    const method = smallHeads(getMethod('byol'));
     let before: Record<string, Float32Array> = {};
     const checks: number[] = [];
     await train(method, 2, async (model) => {
@@ -72,7 +64,7 @@ describe('methods train through one code path', () => {
   });
 
   it("SwAV's prototypes stay on the unit sphere", async () => {
-    const { model } = await train(small(getMethod('swav')), 2);
+    const { model } = await train(smallHeads(getMethod('swav')), 2);
     const w = (await readTree(model.state.params))['prototypes.weight'];
     for (let k = 0; k < 20; k++) {
       const row = w.subarray(k * 32, (k + 1) * 32);

@@ -18,25 +18,17 @@ import { initBackend } from '../src/backends/select.js';
 import { readTree } from '../src/nn/params.js';
 import { Rng } from '../src/random.js';
 import { readRows } from '../src/results/store.js';
-import { relativeError, webgpuAvailable } from './helpers.js';
+import { flatTree, relativeError, smallHeads, webgpuAvailable } from './helpers.js';
 
 const WEBGPU = await webgpuAvailable();
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-webgpu-'));
 const IMAGES = 4;
 
-/** Small heads (same code, smaller sizes) as in methods_smoke.test.ts, and half-size crops: the cpu reference is slow. */
+/** Small heads and half-size crops: the cpu reference is slow. */
 function small(method: MethodConfig): MethodConfig {
-  return {
-    ...method,
-    recipe: scaleRecipe(method.recipe, 16),
-    projector: method.projector.map((_, i, a) => (i === a.length - 1 ? 32 : 64)),
-    predictor: method.predictor ? [64, 32] : undefined,
-    prototypes: method.prototypes ? 20 : undefined,
-  };
+  return { ...smallHeads(method), recipe: scaleRecipe(method.recipe, 16) };
 }
-
-const flat = (tree: Record<string, Float32Array>) => Object.keys(tree).sort().flatMap((n) => Array.from(tree[n]));
 
 /** One step on `backend`: the loss and what the step changed in every parameter (the optimizer applied to the gradients). */
 async function oneStep(backend: 'cpu' | 'webgpu', method: MethodConfig, batch: AugmentedBatch) {
@@ -47,7 +39,7 @@ async function oneStep(backend: 'cpu' | 'webgpu', method: MethodConfig, batch: A
     const loss = await model.step(batch, IMAGES, 0.5);
     const after = await readTree(model.state.params);
     const update = Object.fromEntries(Object.entries(after).map(([n, v]) => [n, v.map((x, i) => x - before[n][i])]));
-    return { loss, update: flat(update) };
+    return { loss, update: flatTree(update) };
   } finally {
     model.dispose();
   }
