@@ -11,7 +11,7 @@ import { augmentBatch } from '../datasets/augment/pipeline.js';
 import { empSslPatches, soloLearnCifar, swavMultiCrop, type Recipe } from '../datasets/augment/recipes.js';
 import { loadSynthetic } from '../datasets/synthetic.js';
 import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
-import { Rng } from '../src/random.js';
+import { Rng } from '../engine/random.js';
 
 const USAGE = `usage: npm run bench:augment -- [options]
 

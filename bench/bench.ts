@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataRoot } from '../datasets/registry.js';
-import { BACKEND_CHOICES, describeBackend, initBackend } from '../src/backends/select.js';
+import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
 import { parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 import { makeReport } from '../reports/report.js';
 import { collectProvenance } from '../src/measure/provenance.js';

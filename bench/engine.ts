@@ -3,10 +3,10 @@
  *                         [--crops=N] [--steps=N] [--warmup=N] [--profile] [--no-torch] [--json]
  */
 import os from 'node:os';
-import { ENGINE_CASES, runEngineCase, withCrops, type StepTiming } from '../src/bench/engine_cases.js';
-import { runTorchStep, torchUnavailableReason, type TorchResult } from '../src/bench/torch_reference.js';
-import { BACKEND_CHOICES, describeBackend, initBackend, useNativeKernels } from '../src/backends/select.js';
-import { MAX_WASM_THREADS } from '../src/backends/wasm_threaded.js';
+import { ENGINE_CASES, runEngineCase, withCrops, type StepTiming } from '../src/cases/engine_cases.js';
+import { runTorchStep, torchUnavailableReason, type TorchResult } from '../src/cases/torch_reference.js';
+import { BACKEND_CHOICES, describeBackend, initBackend, useNativeKernels } from '../engine/backends/select.js';
+import { MAX_WASM_THREADS } from '../engine/backends/wasm_threaded.js';
 import { parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 
 const USAGE = `usage: npm run bench:engine -- [options]

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { augmentBatch } from '../datasets/augment/pipeline.js';
 import { loadSynthetic } from '../datasets/synthetic.js';
 import { getMethod, METHODS } from '../methods/registry.js';
-import { SslModel } from '../methods/ssl_model.js';
-import { BACKEND_CHOICES, describeBackend, initBackend } from '../src/backends/select.js';
+import { SslModel } from '../src/model/ssl_model.js';
+import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
 import { parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
-import { Rng } from '../src/random.js';
+import { Rng } from '../engine/random.js';
 
 const USAGE = `usage: npm run bench:methods -- [options]
 

@@ -6,11 +6,11 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkFixtureDir } from '../methods/selfcheck.js';
+import { checkFixtureDir } from '../src/selfcheck.js';
 import { DEFAULT_DETECTOR, judgeTonight } from '../reports/regression.js';
 import { historyDir, loadNights, nightlyMarkdown, nightStamp, saveNight, writeNightlyReport } from '../reports/nightly_report.js';
-import { BACKEND_CHOICES, describeBackend, initBackend } from '../src/backends/select.js';
-import { runMicroBenchmarks } from '../src/bench/nightly_micro.js';
+import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
+import { runMicroBenchmarks } from '../src/cases/nightly_micro.js';
 import { parseBackendFlag, parseFlags, parseIntFlag, UsageError } from '../src/cli.js';
 import { collectProvenance } from '../src/measure/provenance.js';
 import { finalRows } from '../src/results/summary.js';

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkFixtureDir } from '../methods/selfcheck.js';
-import { BACKEND_CHOICES, initBackend } from '../src/backends/select.js';
+import { checkFixtureDir } from '../src/selfcheck.js';
+import { BACKEND_CHOICES, initBackend } from '../engine/backends/select.js';
 import { parseBackendFlag, parseFlags, runMain, UsageError } from '../src/cli.js';
 
 const DEFAULT_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'reference', 'losses');

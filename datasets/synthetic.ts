@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rng } from '../src/random.js';
+import { Rng } from '../engine/random.js';
 import { CIFAR10_DIR, loadCifar10 } from './cifar.js';
 import type { Dataset } from './types.js';
 

@@ -4,10 +4,10 @@
  *   z: [2, B, D]; each view standardised per dimension over the batch (biased variance, eps 1e-5);
  *   c = z1n^T z2n / B;  loss = sum_i (1 - c_ii)^2 + lambda sum_{i != j} c_ij^2
  */
-import * as tf from '../src/tf.js';
+import * as tf from '../engine/tf.js';
 import { soloLearnCifar } from '../datasets/augment/recipes.js';
-import { withViews, type MethodConfig } from './method.js';
-import { views, type LossResult } from './loss_common.js';
+import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { views } from '../engine/ops/embeddings.js';
 
 export interface BarlowTwinsLossParams {
   lambd: number;
@@ -43,3 +43,5 @@ export function method(views?: number): MethodConfig {
     loss: ({ z }) => loss({ z }),
   };
 }
+
+export const definition: MethodDefinition = { name: 'barlow-twins', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...BARLOW_TWINS_DEFAULTS, ...p }) };

@@ -5,10 +5,10 @@
  *   p: [V, B, D] online predictions; zt: [V, B, D] target projections (no gradient);
  *   loss = sum over ordered view pairs i != j of mean_b (2 - 2 cos(p_i, zt_j))
  */
-import * as tf from '../src/tf.js';
+import * as tf from '../engine/tf.js';
 import { soloLearnCifar } from '../datasets/augment/recipes.js';
-import { withViews, type MethodConfig } from './method.js';
-import { normalizeRows, stopGradient, views, type LossResult } from './loss_common.js';
+import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { normalizeRows, stopGradient, views } from '../engine/ops/embeddings.js';
 
 export function loss({ p, zt }: { p: tf.Tensor; zt: tf.Tensor }): LossResult {
   const ps = views(normalizeRows(p));
@@ -37,3 +37,5 @@ export function method(views?: number): MethodConfig {
     loss: ({ p, zt }) => loss({ p: p!, zt: zt! }),
   };
 }
+
+export const definition: MethodDefinition = { name: 'byol', make: method, referenceLoss: (i) => loss(i as { p: tf.Tensor; zt: tf.Tensor }) };

@@ -9,11 +9,11 @@
  *
  * The log-determinant is taken in the smaller of b and d (Sylvester: det(I_d + c Z^T Z) = det(I_b + c Z Z^T)).
  */
-import * as tf from '../src/tf.js';
+import * as tf from '../engine/tf.js';
 import { empSslPatches } from '../datasets/augment/recipes.js';
-import { withViews, type MethodConfig } from './method.js';
-import { logdet, logdetFlops } from '../src/ops/logdet.js';
-import { normalizeRows, type LossResult } from './loss_common.js';
+import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { logdet, logdetFlops } from '../engine/ops/logdet.js';
+import { normalizeRows } from '../engine/ops/embeddings.js';
 
 export interface EmpSslLossParams {
   eps: number;
@@ -54,3 +54,5 @@ export function method(views?: number): MethodConfig {
     loss: ({ z }) => loss({ z }),
   };
 }
+
+export const definition: MethodDefinition = { name: 'emp-ssl', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...EMP_SSL_DEFAULTS, ...p }) };

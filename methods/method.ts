@@ -1,10 +1,27 @@
 /**
  * A method as data: its views (augmentation recipe), heads and loss, with defaults cited from their
- * sources. One training path (ssl_model.ts) runs them all; only the loss and the heads differ.
+ * sources. One training path (src/model/ssl_model.ts) runs them all; only the loss and the heads differ.
  */
 import type { Recipe } from '../datasets/augment/recipes.js';
-import type * as tf from '../src/tf.js';
-import type { LossResult } from './loss_common.js';
+import type * as tf from '../engine/tf.js';
+
+export interface LossResult {
+  loss: tf.Scalar;
+  /** Named parts of the loss (unweighted), and other outputs worth checking (e.g. SwAV's codes). */
+  terms: Record<string, tf.Tensor>;
+}
+
+/** A loss in the reference files' form (../shared/reference/losses): named input tensors and parameters in. */
+export type ReferenceLoss = (inputs: Record<string, tf.Tensor>, params: Record<string, number>) => LossResult;
+
+/** What the registry holds for one method: its name, its defaults, and its loss in reference form. */
+export interface MethodDefinition {
+  name: string;
+  /** The method's defaults, with `views` views of its first view spec when given ("SimCLR with 20 patches"). */
+  make(views?: number): MethodConfig;
+  /** Checked by `selfcheck` against the reference file of the same method name; absent for ablations. */
+  referenceLoss?: ReferenceLoss;
+}
 
 export interface OptimizerConfig {
   kind: 'lars' | 'sgd';
@@ -38,12 +55,12 @@ export interface MethodConfig {
    * view is forwarded as its own batch, as solo-learn does for the baselines.
    */
   jointBatchNorm?: boolean;
+  /** The loss's own forward FLOPs for a step of `views` views of `images` images embedded in `dim` (omitted: negligible). */
+  lossFlops?(views: number, images: number, dim: number): number;
   /**
    * The loss from the step's outputs, each [views, images, dim]: `z` projections (online), `p`
    * predictions, `zt` target projections, and `prototypes` [K, dim].
    */
-  /** The loss's own forward FLOPs for a step of `views` views of `images` images embedded in `dim` (omitted: negligible). */
-  lossFlops?(views: number, images: number, dim: number): number;
   loss(out: { z: tf.Tensor; p?: tf.Tensor; zt?: tf.Tensor; prototypes?: tf.Tensor }): LossResult;
 }
 

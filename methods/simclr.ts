@@ -4,10 +4,10 @@
  *   z: [V views, B images, D], rows L2-normalised, s_ak = z_a . z_k / T over all N = V B anchors;
  *   loss = mean_a -log( sum_{p: same image, p != a} exp(s_ap) / sum_{k != a} exp(s_ak) )
  */
-import * as tf from '../src/tf.js';
+import * as tf from '../engine/tf.js';
 import { soloLearnCifar } from '../datasets/augment/recipes.js';
-import { withViews, type MethodConfig } from './method.js';
-import { normalizeRows, type LossResult } from './loss_common.js';
+import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { normalizeRows } from '../engine/ops/embeddings.js';
 
 export interface SimClrLossParams {
   temperature: number;
@@ -50,3 +50,5 @@ export function method(views?: number): MethodConfig {
     loss: ({ z }) => loss({ z }),
   };
 }
+
+export const definition: MethodDefinition = { name: 'simclr', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...SIMCLR_DEFAULTS, ...p }) };

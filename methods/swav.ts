@@ -6,10 +6,10 @@
  *     `iters` alternations normalising prototypes (rows of Q = exp(...)^T) then samples;
  *   loss = mean over global i of mean over v != i of -mean_b sum_k codes_i log softmax(scores_v / T)
  */
-import * as tf from '../src/tf.js';
+import * as tf from '../engine/tf.js';
 import { swavMultiCrop } from '../datasets/augment/recipes.js';
-import { withViews, type MethodConfig } from './method.js';
-import { normalizeRows, stopGradient, views, type LossResult } from './loss_common.js';
+import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { normalizeRows, stopGradient, views } from '../engine/ops/embeddings.js';
 
 export interface SwavLossParams {
   temperature: number;
@@ -69,3 +69,5 @@ export function method(views?: number): MethodConfig {
     loss: ({ z, prototypes }) => loss({ z, prototypes: prototypes! }),
   };
 }
+
+export const definition: MethodDefinition = { name: 'swav', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor; prototypes: tf.Tensor }, { ...SWAV_DEFAULTS, ...p }) };

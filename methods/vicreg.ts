@@ -6,10 +6,10 @@
  *   covariance = sum over views of sum_{i != j} cov_unbiased_ij^2 / D
  *   loss = sim_w * invariance + var_w * variance + cov_w * covariance
  */
-import * as tf from '../src/tf.js';
+import * as tf from '../engine/tf.js';
 import { soloLearnCifar } from '../datasets/augment/recipes.js';
-import { withViews, type MethodConfig } from './method.js';
-import { views, type LossResult } from './loss_common.js';
+import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { views } from '../engine/ops/embeddings.js';
 
 export interface VicRegLossParams {
   sim_w: number;
@@ -51,3 +51,5 @@ export function method(views?: number): MethodConfig {
     loss: ({ z }) => loss({ z }),
   };
 }
+
+export const definition: MethodDefinition = { name: 'vicreg', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...VICREG_DEFAULTS, ...p }) };

@@ -2,7 +2,7 @@
  * Shared command-line handling: strict flag parsing with clear errors, `--help`, and exit codes.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from './backends/select.js';
+import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from '../engine/backends/select.js';
 
 export class UsageError extends Error {}
 

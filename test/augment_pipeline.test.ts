@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { augmentBatch, randomResizedCropBox } from '../datasets/augment/pipeline.js';
 import { empSslPatches, soloLearnCifar, swavMultiCrop, type Recipe } from '../datasets/augment/recipes.js';
-import { Rng } from '../src/random.js';
+import { Rng } from '../engine/random.js';
 
 function images(count: number, seed: number): Uint8Array {
   const rng = new Rng(seed);

@@ -1,8 +1,8 @@
-import * as tf from '../src/tf.js';
+import * as tf from '../engine/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, useNativeKernels } from '../src/backends/select.js';
-import { BatchNorm } from '../src/nn/layers.js';
-import { Rng } from '../src/random.js';
+import { initBackend, useNativeKernels } from '../engine/backends/select.js';
+import { BatchNorm } from '../engine/nn/layers.js';
+import { Rng } from '../engine/random.js';
 import { relativeError } from './helpers.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import * as tf from '../src/tf.js';
-import { loadOneDnn } from '../src/backends/onednn.js';
-import { describeBackend, initBackend, type BackendChoice } from '../src/backends/select.js';
+import * as tf from '../engine/tf.js';
+import { loadOneDnn } from '../engine/backends/onednn.js';
+import { describeBackend, initBackend, type BackendChoice } from '../engine/backends/select.js';
 import { webgpuAvailable } from './helpers.js';
 
 const WEBGPU = await webgpuAvailable();

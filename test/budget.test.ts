@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BudgetError, parseAmount, parseBudget, progress, reached, takeAnotherStep, ZERO_COUNTERS, type Budget, type Counters } from '../src/runner/budget.js';
-import { warmupCosine } from '../src/optim/schedule.js';
+import { warmupCosine } from '../engine/optim/schedule.js';
 import { getMethod } from '../methods/registry.js';
-import { SslModel } from '../methods/ssl_model.js';
-import { initBackend } from '../src/backends/select.js';
+import { SslModel } from '../src/model/ssl_model.js';
+import { initBackend } from '../engine/backends/select.js';
 
 describe('budget amounts', () => {
   it('parse with units', () => {

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSynthetic } from '../datasets/synthetic.js';
 import type { Dataset } from '../datasets/types.js';
-import { embed } from '../methods/embed.js';
+import { embed } from '../src/eval/embed.js';
 import { getMethod } from '../methods/registry.js';
-import { SslModel } from '../methods/ssl_model.js';
-import { initBackend } from '../src/backends/select.js';
-import { Rng } from '../src/random.js';
+import { SslModel } from '../src/model/ssl_model.js';
+import { initBackend } from '../engine/backends/select.js';
+import { Rng } from '../engine/random.js';
 
 let data: Dataset;
 let model: SslModel;

@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '../src/tf.js';
-import { initBackend, useNativeKernels } from '../src/backends/select.js';
-import { mlpHead } from '../src/nn/mlp.js';
-import type { ForwardContext, Module } from '../src/nn/module.js';
-import { disposeModel, initModel, readTree } from '../src/nn/params.js';
-import { makeBackbone } from '../src/nn/resnet.js';
-import { Sgd } from '../src/optim/sgd.js';
-import { Rng } from '../src/random.js';
-import { trainStep } from '../src/train/step.js';
+import * as tf from '../engine/tf.js';
+import { initBackend, useNativeKernels } from '../engine/backends/select.js';
+import { mlpHead } from '../engine/nn/mlp.js';
+import type { ForwardContext, Module } from '../engine/nn/module.js';
+import { disposeModel, initModel, readTree } from '../engine/nn/params.js';
+import { makeBackbone } from '../engine/nn/resnet.js';
+import { Sgd } from '../engine/optim/sgd.js';
+import { Rng } from '../engine/random.js';
+import { trainStep } from '../engine/train/step.js';
 import { flatTree, relativeError, webgpuAvailable } from './helpers.js';
 
 const WEBGPU = await webgpuAvailable();

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../src/backends/select.js';
+import { initBackend } from '../engine/backends/select.js';
 import { knnAccuracy, type Features } from '../src/eval/knn.js';
 import { linearProbe } from '../src/eval/linear_probe.js';
 import { evalSplits } from '../src/eval/splits.js';
-import { Rng } from '../src/random.js';
+import { Rng } from '../engine/random.js';
 import type { Dataset } from '../datasets/types.js';
 
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { forwardCost, trainingFlops } from '../src/flops.js';
-import { mlpHead } from '../src/nn/mlp.js';
-import { countParams } from '../src/nn/params.js';
-import { makeBackbone } from '../src/nn/resnet.js';
+import { forwardCost, trainingFlops } from '../engine/flops.js';
+import { mlpHead } from '../engine/nn/mlp.js';
+import { countParams } from '../engine/nn/params.js';
+import { makeBackbone } from '../engine/nn/resnet.js';
 import { readReference } from './helpers.js';
 
 interface ReferenceEntry {

@@ -55,7 +55,7 @@ export function resultRow(over: Partial<ResultRow> = {}): ResultRow {
  * would otherwise silently skip every webgpu test.
  */
 export async function webgpuAvailable(): Promise<boolean> {
-  const { findGpuAdapter } = await import('../src/backends/webgpu.js');
+  const { findGpuAdapter } = await import('../engine/backends/webgpu.js');
   let reason: string;
   try {
     if (await findGpuAdapter()) return true;

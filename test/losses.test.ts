@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '../src/tf.js';
-import { initBackend } from '../src/backends/select.js';
-import { LOSSES } from '../methods/losses.js';
-import { logdet, logdetDevice, logdetHost } from '../src/ops/logdet.js';
-import { checkFixture, type Fixture } from '../methods/selfcheck.js';
+import * as tf from '../engine/tf.js';
+import { initBackend } from '../engine/backends/select.js';
+import { logdet, logdetDevice, logdetHost } from '../engine/ops/logdet.js';
+import { checkFixture, LOSSES, type Fixture } from '../src/selfcheck.js';
 import { backendsUnderTest, REFERENCE_DIR, relativeError } from './helpers.js';
-import { Rng } from '../src/random.js';
+import { Rng } from '../engine/random.js';
 
 const dir = path.join(REFERENCE_DIR, 'losses');
 const fixtures = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();

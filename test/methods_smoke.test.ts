@@ -6,10 +6,10 @@ import { loadSynthetic } from '../datasets/synthetic.js';
 import type { Dataset } from '../datasets/types.js';
 import type { MethodConfig } from '../methods/method.js';
 import { getMethod, METHODS } from '../methods/registry.js';
-import { SslModel } from '../methods/ssl_model.js';
-import { initBackend } from '../src/backends/select.js';
-import { readTree } from '../src/nn/params.js';
-import { Rng } from '../src/random.js';
+import { SslModel } from '../src/model/ssl_model.js';
+import { initBackend } from '../engine/backends/select.js';
+import { readTree } from '../engine/nn/params.js';
+import { Rng } from '../engine/random.js';
 import { smallHeads } from './helpers.js';
 
 /**

@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '../src/tf.js';
-import { initBackend } from '../src/backends/select.js';
-import { BatchNorm, Linear } from '../src/nn/layers.js';
-import { mlpHead } from '../src/nn/mlp.js';
-import type { ForwardContext } from '../src/nn/module.js';
-import { copyModel, emaUpdate, initModel, readTree } from '../src/nn/params.js';
-import { makeBackbone } from '../src/nn/resnet.js';
-import { Rng } from '../src/random.js';
-import { evalContext, trainingContext } from '../src/train/step.js';
+import * as tf from '../engine/tf.js';
+import { initBackend } from '../engine/backends/select.js';
+import { BatchNorm, Linear } from '../engine/nn/layers.js';
+import { mlpHead } from '../engine/nn/mlp.js';
+import type { ForwardContext } from '../engine/nn/module.js';
+import { copyModel, emaUpdate, initModel, readTree } from '../engine/nn/params.js';
+import { makeBackbone } from '../engine/nn/resnet.js';
+import { Rng } from '../engine/random.js';
+import { evalContext, trainingContext } from '../engine/train/step.js';
 import { backendsUnderTest, relativeError } from './helpers.js';
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {

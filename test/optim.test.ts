@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '../src/tf.js';
-import { initBackend } from '../src/backends/select.js';
-import type { ParamSpec } from '../src/nn/module.js';
-import type { ParamTree } from '../src/nn/params.js';
-import { AdamW } from '../src/optim/adamw.js';
-import { Lars } from '../src/optim/lars.js';
-import type { Optimizer } from '../src/optim/optimizer.js';
-import { Sgd } from '../src/optim/sgd.js';
-import { cosineRamp, warmupCosine } from '../src/optim/schedule.js';
+import * as tf from '../engine/tf.js';
+import { initBackend } from '../engine/backends/select.js';
+import type { ParamSpec } from '../engine/nn/module.js';
+import type { ParamTree } from '../engine/nn/params.js';
+import { AdamW } from '../engine/optim/adamw.js';
+import { Lars } from '../engine/optim/lars.js';
+import type { Optimizer } from '../engine/optim/optimizer.js';
+import { Sgd } from '../engine/optim/sgd.js';
+import { cosineRamp, warmupCosine } from '../engine/optim/schedule.js';
 import { backendsUnderTest } from './helpers.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/random.js';
+import { Rng } from '../engine/random.js';
 
 describe('seeded random numbers', () => {
   it('same seed, same stream; other seed or label, other stream', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judgeTonight, mannWhitneyGreater, scaledMad, type Night } from '../reports/regression.js';
-import { Rng } from '../src/random.js';
+import { Rng } from '../engine/random.js';
 
 const rng = new Rng(42);
 /** One night's samples of a step time around `centre` ms: `noise` per sample, and a nightly shift of a third of it. */

@@ -13,10 +13,10 @@ import { scaleRecipe } from '../datasets/augment/recipes.js';
 import { loadSynthetic } from '../datasets/synthetic.js';
 import type { MethodConfig } from '../methods/method.js';
 import { getMethod, METHODS } from '../methods/registry.js';
-import { SslModel } from '../methods/ssl_model.js';
-import { initBackend } from '../src/backends/select.js';
-import { readTree } from '../src/nn/params.js';
-import { Rng } from '../src/random.js';
+import { SslModel } from '../src/model/ssl_model.js';
+import { initBackend } from '../engine/backends/select.js';
+import { readTree } from '../engine/nn/params.js';
+import { Rng } from '../engine/random.js';
 import { readRows } from '../src/results/store.js';
 import { flatTree, relativeError, smallHeads, webgpuAvailable } from './helpers.js';
 

@@ -3,7 +3,7 @@
  * (all images' view 0, then view 1, ...), grouped by view spec, so a method can reshape a spec's block
  * to [views, images, ...]. Random draws follow torchvision's transforms.
  */
-import type { Rng } from '../../src/random.js';
+import type { Rng } from '../../engine/random.js';
 import { makeImage, type Image } from './image.js';
 import * as ops from './ops.js';
 import type { Recipe, ViewSpec } from './recipes.js';

@@ -9,9 +9,9 @@
  */
 import type { Recipe } from '../../datasets/augment/recipes.js';
 import type { Dataset, Split } from '../../datasets/types.js';
-import { embed, type EmbeddingLayer } from '../../methods/embed.js';
-import type { SslModel } from '../../methods/ssl_model.js';
-import type { Rng } from '../random.js';
+import { embed, type EmbeddingLayer } from './embed.js';
+import type { SslModel } from '../model/ssl_model.js';
+import type { Rng } from '../../engine/random.js';
 import { mean, sd } from '../stats.js';
 import { knnAccuracy, type Features } from './knn.js';
 import { linearProbe, type ProbeSettings } from './linear_probe.js';

@@ -3,8 +3,8 @@
  * WeightedKNNClassifier): cosine similarity to a labelled bank, the k most similar vote with weight
  * exp(sim / T), the class with the largest total wins.
  */
-import { normalizeRows } from '../../methods/loss_common.js';
-import * as tf from '../tf.js';
+import { normalizeRows } from '../../engine/ops/embeddings.js';
+import * as tf from '../../engine/tf.js';
 
 export interface Features {
   data: Float32Array;

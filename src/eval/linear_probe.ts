@@ -5,7 +5,7 @@
  * decay is chosen on the validation rows and the chosen model is scored on the test rows: the test rows
  * never influence a choice.
  */
-import * as tf from '../tf.js';
+import * as tf from '../../engine/tf.js';
 import type { Features } from './knn.js';
 
 export interface ProbeSettings {

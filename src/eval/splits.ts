@@ -5,7 +5,7 @@
  * evaluation affordable on short budgets; caps take seeded random subsets.
  */
 import type { Dataset } from '../../datasets/types.js';
-import { Rng } from '../random.js';
+import { Rng } from '../../engine/random.js';
 
 export interface EvalSplit {
   indices: Int32Array;

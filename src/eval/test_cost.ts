@@ -4,21 +4,12 @@
  * batch, for the single centre view and for bags of K patches. Network time only: crops are made
  * beforehand (random values; the cost does not depend on them), batch norm in eval mode.
  */
-import { embedBlock, embeddingModules, type EmbeddingLayer } from '../../methods/embed.js';
-import type { SslModel } from '../../methods/ssl_model.js';
-import { forwardCost } from '../flops.js';
-import * as tf from '../tf.js';
+import { embedBlock, embeddingModules, type EmbeddingLayer } from './embed.js';
+import type { SslModel } from '../model/ssl_model.js';
+import { forwardCost } from '../../engine/flops.js';
+import * as tf from '../../engine/tf.js';
+import type { TestCost } from '../results/rows.js';
 
-export interface TestCost {
-  /** "single" (the whole image) or "bagK". */
-  protocol: string;
-  patches: number;
-  flops_per_image: number;
-  latency_ms_batch1: number;
-  images_per_second: number;
-  /** Crops per forward pass of the throughput measurement. */
-  throughput_batch_crops: number;
-}
 
 async function timeForward(model: SslModel, crops: number, size: number, layer: EmbeddingLayer, repeats: number): Promise<number> {
   const x = tf.randomUniform([crops, size, size, 3]) as tf.Tensor4D;

@@ -11,7 +11,7 @@
  *    figure, tf.memory().numBytesAllocatedInGPU, at step ends; freed buffers stay in its reuse pool, so
  *    this is a high-water mark of what it asked the driver for), else null.
  */
-import * as tf from '../tf.js';
+import * as tf from '../../engine/tf.js';
 import { GpuMemoryPoller } from './gpu_memory.js';
 
 export interface MemoryFigures {

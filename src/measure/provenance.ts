@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import si from 'systeminformation';
-import type { BackendInfo } from '../backends/select.js';
-import type { GpuAdapterInfo } from '../backends/webgpu.js';
+import type { BackendInfo } from '../../engine/backends/select.js';
+import type { GpuAdapterInfo } from '../../engine/backends/webgpu.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -3,9 +3,20 @@
  * results*.jsonl. Reports read only these rows and the manifest.
  */
 import type { MemoryFigures } from '../measure/memory.js';
-import type { TestCost } from '../eval/test_cost.js';
 
 export const ROW_SCHEMA = 1;
+
+/** Test-time cost of one evaluation protocol (src/eval/test_cost.ts measures it). */
+export interface TestCost {
+  /** "single" (the whole image) or "bagK". */
+  protocol: string;
+  patches: number;
+  flops_per_image: number;
+  latency_ms_batch1: number;
+  images_per_second: number;
+  /** Crops per forward pass of the throughput measurement. */
+  throughput_batch_crops: number;
+}
 
 export type TrialStatus = 'ok' | 'diverged' | 'oom' | 'error';
 

@@ -5,7 +5,7 @@
  * then float32 data; written to a temporary file and renamed.
  */
 import fs from 'node:fs';
-import * as tf from '../tf.js';
+import * as tf from '../../engine/tf.js';
 
 const MAGIC = 'SSLBCKP1';
 

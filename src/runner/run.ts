@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadDataset } from '../../datasets/registry.js';
 import { evalSplits } from '../eval/splits.js';
-import { TRAINING_FLOPS_RULE } from '../flops.js';
+import { TRAINING_FLOPS_RULE } from '../../engine/flops.js';
 import { MEMORY_NOTES, MemoryMonitor } from '../measure/memory.js';
 import type { Provenance } from '../measure/provenance.js';
 import type { ResultRow } from '../results/rows.js';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { DATASET_NAMES } from '../../datasets/registry.js';
 import { METHODS } from '../../methods/registry.js';
-import { makeBackbone } from '../nn/resnet.js';
+import { makeBackbone } from '../../engine/nn/resnet.js';
 import { BudgetError, parseAmount, parseBudget, type Budget, type BudgetKind } from './budget.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

@@ -9,16 +9,17 @@
  *    that is the method's step; with micro-batches (wasm) each holds every image with some of its patches
  *    and takes the loss over those, the same work as one batch though not the same gradient.
  */
-import * as tf from '../tf.js';
+import * as tf from '../../engine/tf.js';
 import { loss as empSslLoss } from '../../methods/emp_ssl.js';
-import { forwardCost, trainingFlops } from '../flops.js';
-import { mlpHead } from '../nn/mlp.js';
-import type { ForwardContext, Module } from '../nn/module.js';
-import { disposeModel, initModel } from '../nn/params.js';
-import { makeBackbone } from '../nn/resnet.js';
-import { Sgd } from '../optim/sgd.js';
-import { Rng } from '../random.js';
-import { trainStepAccumulated } from '../train/step.js';
+import { forwardCost, trainingFlops } from '../../engine/flops.js';
+import { mlpHead } from '../../engine/nn/mlp.js';
+import type { ForwardContext, Module } from '../../engine/nn/module.js';
+import { disposeModel, initModel } from '../../engine/nn/params.js';
+import { makeBackbone } from '../../engine/nn/resnet.js';
+import { Sgd } from '../../engine/optim/sgd.js';
+import { Rng } from '../../engine/random.js';
+import { trainStepAccumulated } from '../../engine/train/step.js';
+import { median } from '../stats.js';
 
 export interface EngineCase {
   name: string;
@@ -93,11 +94,6 @@ export interface StepTiming {
   kernels?: { kernel: string; calls: number; ms: number }[];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 export interface RunCaseOptions {
   warmup: number;

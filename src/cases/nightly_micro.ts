@@ -10,12 +10,12 @@ import { augmentBatch } from '../../datasets/augment/pipeline.js';
 import { empSslPatches } from '../../datasets/augment/recipes.js';
 import { loadSynthetic } from '../../datasets/synthetic.js';
 import { getMethod } from '../../methods/registry.js';
-import { SslModel } from '../../methods/ssl_model.js';
+import { SslModel } from '../model/ssl_model.js';
 import { knnAccuracy } from '../eval/knn.js';
 import { linearProbe } from '../eval/linear_probe.js';
-import { logdet } from '../ops/logdet.js';
-import { Rng } from '../random.js';
-import * as tf from '../tf.js';
+import { logdet } from '../../engine/ops/logdet.js';
+import { Rng } from '../../engine/random.js';
+import * as tf from '../../engine/tf.js';
 
 export interface MicroResult {
   name: string;

@@ -1,11 +1,5 @@
-/** Shared pieces of the SSL losses: the result shape and row normalisation. */
-import * as tf from '../src/tf.js';
-
-export interface LossResult {
-  loss: tf.Scalar;
-  /** Named parts of the loss (unweighted), and other outputs worth checking (e.g. SwAV's codes). */
-  terms: Record<string, tf.Tensor>;
-}
+/** Tensor helpers for embeddings: row normalisation, splitting into views, stopping gradients. */
+import * as tf from '../tf.js';
 
 /** Rows scaled to unit L2 norm along the last axis (F.normalize, eps 1e-12). */
 export function normalizeRows(x: tf.Tensor): tf.Tensor {

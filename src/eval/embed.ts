@@ -4,14 +4,14 @@
  * for a single centre view, or as a bag of features (the mean embedding of K random patches of each
  * image; EMP-SSL evaluates K = 128). Batch norm runs in eval mode (running statistics).
  */
-import { augmentBatch } from '../datasets/augment/pipeline.js';
-import type { Recipe, ViewSpec } from '../datasets/augment/recipes.js';
-import { Sequential } from '../src/nn/layers.js';
-import type { Module } from '../src/nn/module.js';
-import type { Rng } from '../src/random.js';
-import * as tf from '../src/tf.js';
-import { evalContext } from '../src/train/step.js';
-import type { SslModel } from './ssl_model.js';
+import { augmentBatch } from '../../datasets/augment/pipeline.js';
+import type { Recipe, ViewSpec } from '../../datasets/augment/recipes.js';
+import { Sequential } from '../../engine/nn/layers.js';
+import type { Module } from '../../engine/nn/module.js';
+import type { Rng } from '../../engine/random.js';
+import * as tf from '../../engine/tf.js';
+import { evalContext } from '../../engine/train/step.js';
+import type { SslModel } from '../model/ssl_model.js';
 
 export type EmbeddingLayer = 'backbone' | 'pre-feature';
 

@@ -4,8 +4,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tf from '../src/tf.js';
-import { LOSSES } from './losses.js';
+import * as tf from '../engine/tf.js';
+import type { ReferenceLoss } from '../methods/method.js';
+import { METHODS } from '../methods/registry.js';
+
+/** Every method's loss that has a reference file, by method name. */
+export const LOSSES: Record<string, ReferenceLoss> = Object.fromEntries(
+  Object.values(METHODS).flatMap((d) => (d.referenceLoss ? [[d.name, d.referenceLoss]] : [])),
+);
 
 interface FixtureTensor {
   shape: number[];

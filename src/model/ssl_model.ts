@@ -3,19 +3,19 @@
  * prototypes) on explicit parameter trees; a step forwards each view block, asks the method for its
  * loss, and updates. Augmented batches come in view-major (datasets/augment/pipeline.ts).
  */
-import type { AugmentedBatch } from '../datasets/augment/pipeline.js';
-import { mlpHead } from '../src/nn/mlp.js';
-import { joinName, type BufferSpec, type ForwardContext, type LayerCost, type Module, type ParamSpec } from '../src/nn/module.js';
-import { copyModel, disposeModel, emaUpdate, initModel, type ModelState } from '../src/nn/params.js';
-import { makeBackbone, type Backbone } from '../src/nn/resnet.js';
-import { forwardCost, trainingFlops } from '../src/flops.js';
-import { Lars } from '../src/optim/lars.js';
-import type { Optimizer } from '../src/optim/optimizer.js';
-import { cosineRamp, warmupCosine } from '../src/optim/schedule.js';
-import { Sgd } from '../src/optim/sgd.js';
-import * as tf from '../src/tf.js';
-import { evalContext, trainStep } from '../src/train/step.js';
-import type { MethodConfig } from './method.js';
+import type { AugmentedBatch } from '../../datasets/augment/pipeline.js';
+import { mlpHead } from '../../engine/nn/mlp.js';
+import { joinName, type BufferSpec, type ForwardContext, type LayerCost, type Module, type ParamSpec } from '../../engine/nn/module.js';
+import { copyModel, disposeModel, emaUpdate, initModel, type ModelState } from '../../engine/nn/params.js';
+import { makeBackbone, type Backbone } from '../../engine/nn/resnet.js';
+import { forwardCost, trainingFlops } from '../../engine/flops.js';
+import { Lars } from '../../engine/optim/lars.js';
+import type { Optimizer } from '../../engine/optim/optimizer.js';
+import { cosineRamp, warmupCosine } from '../../engine/optim/schedule.js';
+import { Sgd } from '../../engine/optim/sgd.js';
+import * as tf from '../../engine/tf.js';
+import { evalContext, trainStep } from '../../engine/train/step.js';
+import type { MethodConfig } from '../../methods/method.js';
 
 /** SwAV's prototype matrix as a parameter-only module (the loss reads it; its cost is the loss's). */
 class Prototypes implements Module {
