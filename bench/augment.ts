@@ -25,16 +25,24 @@ options:
   --json          one JSON object on stdout`;
 
 runMain(async () => {
-  const { values } = parseFlags(process.argv.slice(2), {
-    recipe: { type: 'string' },
-    images: { type: 'string' },
-    patches: { type: 'string' },
-    time: { type: 'string' },
-    json: { type: 'boolean' },
-  }, USAGE);
+  const { values } = parseFlags(
+    process.argv.slice(2),
+    {
+      recipe: { type: 'string' },
+      images: { type: 'string' },
+      patches: { type: 'string' },
+      time: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
   const images = parseIntFlag('images', values.images, 10);
   const patches = parseIntFlag('patches', values.patches, 20);
-  const recipes: Record<string, () => Recipe> = { 'emp-ssl': () => empSslPatches(patches), solo: () => soloLearnCifar(), swav: () => swavMultiCrop() };
+  const recipes: Record<string, () => Recipe> = {
+    'emp-ssl': () => empSslPatches(patches),
+    solo: () => soloLearnCifar(),
+    swav: () => swavMultiCrop(),
+  };
   const name = values.recipe ?? 'emp-ssl';
   if (!recipes[name]) throw new UsageError(`unknown --recipe=${name}; valid: ${Object.keys(recipes).join(', ')}`);
   const recipe = recipes[name]();
@@ -61,5 +69,8 @@ runMain(async () => {
     threads: 1,
   };
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  else console.log(`${recipe.name}: ${crops} crops per batch of ${images} images, ${report.ms_per_batch_median.toFixed(2)} ms median -> ${report.crops_per_second.toFixed(0)} crops/s (1 thread)`);
+  else
+    console.log(
+      `${recipe.name}: ${crops} crops per batch of ${images} images, ${report.ms_per_batch_median.toFixed(2)} ms median -> ${report.crops_per_second.toFixed(0)} crops/s (1 thread)`,
+    );
 });

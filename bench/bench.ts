@@ -54,14 +54,21 @@ merge RUN_DIR         after a sharded run: combine the shards' results, list mis
                       (exit 1 if any is missing), rewrite summary.csv and the report`;
 
 function timestamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  return new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .replace('T', '-');
 }
 
 /** The most recent run directory of `suite` under runs/ (for --resume without --out). */
 function latestRun(suite: string): string | null {
   const runs = path.join(REPO_ROOT, 'runs');
   if (!fs.existsSync(runs)) return null;
-  const dirs = fs.readdirSync(runs).filter((d) => d.endsWith(`-${suite}`) && fs.existsSync(path.join(runs, d, 'manifest.json'))).sort();
+  const dirs = fs
+    .readdirSync(runs)
+    .filter((d) => d.endsWith(`-${suite}`) && fs.existsSync(path.join(runs, d, 'manifest.json')))
+    .sort();
   return dirs.length ? path.join(runs, dirs[dirs.length - 1]) : null;
 }
 
@@ -82,37 +89,54 @@ async function merge(args: string[], json: boolean): Promise<void> {
     html = (await makeReport([runDir], path.join(runDir, 'report'))).html;
     log(`report: ${html}`);
   }
-  if (json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, trials: m.trials, finished: m.finished, failed: m.failed, missing: m.missing, report: html })}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ run_dir: runDir, trials: m.trials, finished: m.finished, failed: m.failed, missing: m.missing, report: html })}\n`,
+    );
   if (m.missing.length > 0) process.exitCode = 1;
 }
 
 runMain(async () => {
   const argv = process.argv.slice(2);
-  const { values, positionals } = parseFlags(argv, {
-    suite: { type: 'string' },
-    budget: { type: 'string' },
-    methods: { type: 'string' },
-    datasets: { type: 'string' },
-    seeds: { type: 'string' },
-    backbone: { type: 'string' },
-    backend: { type: 'string' },
-    threads: { type: 'string' },
-    'data-dir': { type: 'string' },
-    out: { type: 'string' },
-    resume: { type: 'boolean' },
-    plan: { type: 'boolean' },
-    shard: { type: 'string' },
-    json: { type: 'boolean' },
-  }, USAGE, true);
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      suite: { type: 'string' },
+      budget: { type: 'string' },
+      methods: { type: 'string' },
+      datasets: { type: 'string' },
+      seeds: { type: 'string' },
+      backbone: { type: 'string' },
+      backend: { type: 'string' },
+      threads: { type: 'string' },
+      'data-dir': { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'boolean' },
+      plan: { type: 'boolean' },
+      shard: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+    true,
+  );
   if (positionals[0] === 'merge') return merge(positionals.slice(1), Boolean(values.json));
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (options are written --name=value; the one command is "merge RUN_DIR")\n\n${USAGE}`);
+  if (positionals.length > 0)
+    throw new UsageError(
+      `unexpected argument "${positionals[0]}" (options are written --name=value; the one command is "merge RUN_DIR")\n\n${USAGE}`,
+    );
   let shard: Shard | null;
   try {
     shard = values.shard ? parseShard(values.shard) : shardFromSlurm();
   } catch (e) {
     throw new UsageError((e as ShardError).message);
   }
-  const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+  const list = (v: string | undefined) =>
+    v === undefined
+      ? undefined
+      : v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   const backendChoice = parseBackendFlag(values.backend);
   const threads = values.threads === undefined ? undefined : parseIntFlag('threads', values.threads, 1, 1, 64);
   const seeds = values.seeds === undefined ? undefined : parseIntFlag('seeds', values.seeds, 1, 1, 1000);
@@ -132,12 +156,22 @@ runMain(async () => {
   const trials = expandTrials(suite);
   const out = values.json ? process.stderr : process.stdout;
   if (values.plan) {
-    const rows = trials.map((t) => ({ id: t.id, label: t.method.label, dataset: t.dataset, backbone: t.backbone, budget: `${t.budget.kind}:${t.budget.amount}`, seed: t.seed }));
+    const rows = trials.map((t) => ({
+      id: t.id,
+      label: t.method.label,
+      dataset: t.dataset,
+      backbone: t.backbone,
+      budget: `${t.budget.kind}:${t.budget.amount}`,
+      seed: t.seed,
+    }));
     const suiteArg = suite.file && path.dirname(suite.file) !== SUITES_DIR ? suite.file : suite.name;
     const sbatch = `SUITE=${suiteArg} RUN_DIR=${path.join(REPO_ROOT, 'runs', suite.name)} sbatch --array=1-${trials.length} --export=ALL slurm/bench.sbatch`;
     if (values.json) process.stdout.write(`${JSON.stringify({ trials: rows, sbatch })}\n`);
     else {
-      for (const r of rows) out.write(`${r.id}  ${r.label.padEnd(18)} ${r.dataset.padEnd(14)} ${r.backbone.padEnd(20)} ${r.budget.padEnd(16)} seed ${r.seed}\n`);
+      for (const r of rows)
+        out.write(
+          `${r.id}  ${r.label.padEnd(18)} ${r.dataset.padEnd(14)} ${r.backbone.padEnd(20)} ${r.budget.padEnd(16)} seed ${r.seed}\n`,
+        );
       out.write(`\n${trials.length} trials. On Slurm, one array task per trial (fewer tasks take every n-th trial each):\n  ${sbatch}\n`);
     }
     return;
@@ -150,16 +184,29 @@ runMain(async () => {
     if (!latest) throw new UsageError(`--resume: no earlier run of suite "${suite.name}" under runs/; name one with --out=DIR`);
     runDir = latest;
   } else runDir = path.join(REPO_ROOT, 'runs', `${timestamp()}-${suite.name}`);
-  if (values.resume && !fs.existsSync(path.join(runDir, 'manifest.json'))) throw new UsageError(`--resume: ${runDir} holds no run (no manifest.json)`);
+  if (values.resume && !fs.existsSync(path.join(runDir, 'manifest.json')))
+    throw new UsageError(`--resume: ${runDir} holds no run (no manifest.json)`);
 
   const backend = await initBackend({ backend: backendChoice, threads });
   const progress = new Progress(out);
   progress.log(describeBackend(backend));
-  progress.log(`suite ${suite.name}: ${trials.length} trials (${suite.methods.map((m) => m.label).join(', ')} on ${suite.datasets.map((d) => d.name).join(', ')}; seeds ${suite.seeds.join(',')}) -> ${runDir}`);
+  progress.log(
+    `suite ${suite.name}: ${trials.length} trials (${suite.methods.map((m) => m.label).join(', ')} on ${suite.datasets.map((d) => d.name).join(', ')}; seeds ${suite.seeds.join(',')}) -> ${runDir}`,
+  );
   const provenance = await collectProvenance(backend);
   let rows;
   try {
-    rows = await runSuite({ suite, trials, runDir, resume: Boolean(values.resume), provenance, dataRoot: values['data-dir'] ?? defaultDataRoot(), progress, argv, shard });
+    rows = await runSuite({
+      suite,
+      trials,
+      runDir,
+      resume: Boolean(values.resume),
+      provenance,
+      dataRoot: values['data-dir'] ?? defaultDataRoot(),
+      progress,
+      argv,
+      shard,
+    });
   } catch (e) {
     if (e instanceof RunError) throw new UsageError(e.message);
     throw e;
@@ -172,5 +219,6 @@ runMain(async () => {
   progress.log(`\n${summaryTable(rows)}\n`);
   const report = await makeReport([runDir], path.join(runDir, 'report'));
   progress.log(`results: ${path.join(runDir, 'results.jsonl')}\nsummary: ${path.join(runDir, 'summary.csv')}\nreport:  ${report.html}`);
-  if (values.json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, report: report.html, summary: summaryRecords(rows).records })}\n`);
+  if (values.json)
+    process.stdout.write(`${JSON.stringify({ run_dir: runDir, report: report.html, summary: summaryRecords(rows).records })}\n`);
 });

@@ -70,7 +70,8 @@ runMain(async () => {
   try {
     if (command === 'fetch') {
       const spec = ARCHIVES[name];
-      if (!spec) throw new UsageError(`cannot fetch "${name}"; fetchable: ${Object.keys(ARCHIVES).join(', ')} (synthetic needs no download)`);
+      if (!spec)
+        throw new UsageError(`cannot fetch "${name}"; fetchable: ${Object.keys(ARCHIVES).join(', ')} (synthetic needs no download)`);
       process.stderr.write(`fetching ${name} into ${root}\n`);
       const dir = await fetchArchive(values.url ? { ...spec, url: values.url } : spec, root, progressPrinter());
       if (process.stderr.isTTY) process.stderr.write('\n');
@@ -80,7 +81,12 @@ runMain(async () => {
     } else if (command === 'verify') {
       const { dataset, problems } = await verifyDataset(name, root, { resolution, onProgress });
       if (values.json) process.stdout.write(`${JSON.stringify({ dataset: dataset.name, ok: problems.length === 0, problems })}\n`);
-      else process.stdout.write(problems.length === 0 ? `${name}: ok (${dataset.train.size} train, ${dataset.test.size} test)\n` : `${name}: ${problems.length} problem(s)\n  ${problems.join('\n  ')}\n`);
+      else
+        process.stdout.write(
+          problems.length === 0
+            ? `${name}: ok (${dataset.train.size} train, ${dataset.test.size} test)\n`
+            : `${name}: ${problems.length} problem(s)\n  ${problems.join('\n  ')}\n`,
+        );
       if (problems.length > 0) process.exitCode = 1;
     } else if (command === 'inspect') {
       const ds = await loadDataset(name, root, { resolution, onProgress });
@@ -93,12 +99,21 @@ runMain(async () => {
         class_counts: { train: classCounts(ds.train.labels, ds.classes.length), test: classCounts(ds.test.labels, ds.classes.length) },
       };
       if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else process.stdout.write(`${ds.name}: ${ds.train.size} train, ${ds.test.size} test, ${ds.classes.length} classes, images ${ds.imageShape.join('x')}\n`);
+      else
+        process.stdout.write(
+          `${ds.name}: ${ds.train.size} train, ${ds.test.size} test, ${ds.classes.length} classes, images ${ds.imageShape.join('x')}\n`,
+        );
     } else if (command === 'prepare') {
       if (name !== 'imagenet100') throw new UsageError(`only imagenet100 is prepared from a local copy; got "${name}"`);
       const imagenetDir = values['imagenet-dir'];
       if (!imagenetDir) throw new UsageError('prepare imagenet100 needs --imagenet-dir PATH (a local ILSVRC-2012 with train/ and val/)');
-      const dir = await prepareImageNet100({ imagenetDir: path.resolve(imagenetDir), root, resolution, valLabels: values['val-labels'], onProgress });
+      const dir = await prepareImageNet100({
+        imagenetDir: path.resolve(imagenetDir),
+        root,
+        resolution,
+        valLabels: values['val-labels'],
+        onProgress,
+      });
       process.stdout.write(values.json ? `${JSON.stringify({ dataset: name, dir, ok: true })}\n` : `imagenet100 ready in ${dir}\n`);
     } else {
       throw new UsageError(`unknown command "${command}"; valid: fetch, verify, inspect, prepare\n\n${USAGE}`);

@@ -48,19 +48,23 @@ function log(json: boolean, line: string): void {
 }
 
 runMain(async () => {
-  const { values } = parseFlags(process.argv.slice(2), {
-    backend: { type: 'string' },
-    threads: { type: 'string' },
-    cases: { type: 'string' },
-    steps: { type: 'string' },
-    crops: { type: 'string' },
-    warmup: { type: 'string' },
-    'micro-batches': { type: 'string' },
-    profile: { type: 'boolean' },
-    'no-torch': { type: 'boolean' },
-    native: { type: 'string' },
-    json: { type: 'boolean' },
-  }, USAGE);
+  const { values } = parseFlags(
+    process.argv.slice(2),
+    {
+      backend: { type: 'string' },
+      threads: { type: 'string' },
+      cases: { type: 'string' },
+      steps: { type: 'string' },
+      crops: { type: 'string' },
+      warmup: { type: 'string' },
+      'micro-batches': { type: 'string' },
+      profile: { type: 'boolean' },
+      'no-torch': { type: 'boolean' },
+      native: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
   const json = values.json ?? false;
   const backendChoice = parseBackendFlag(values.backend);
   const threads = parseIntFlag('threads', values.threads, Math.min(os.availableParallelism(), MAX_WASM_THREADS), 1, MAX_WASM_THREADS);
@@ -82,7 +86,9 @@ runMain(async () => {
   if (!['both', 'on', 'off'].includes(nativeMode)) throw new UsageError(`--native must be both, on or off; got "${nativeMode}"`);
   const backend = await initBackend({ backend: backendChoice, threads, native: nativeMode !== 'off' });
   if (nativeMode === 'on' && !backend.native?.loaded) {
-    throw new UsageError(`--native=on but the oneDNN kernels are not available: ${backend.native ? (backend.native as { reason: string }).reason : 'not the wasm backend'}`);
+    throw new UsageError(
+      `--native=on but the oneDNN kernels are not available: ${backend.native ? (backend.native as { reason: string }).reason : 'not the wasm backend'}`,
+    );
   }
   // Kernel paths to measure, each as [label, use oneDNN kernels].
   const paths: [string, boolean][] =
@@ -90,7 +96,10 @@ runMain(async () => {
       ? [[backend.name, false]]
       : backend.native?.loaded
         ? nativeMode === 'both'
-          ? [['wasm', false], ['wasm+onednn', true]]
+          ? [
+              ['wasm', false],
+              ['wasm+onednn', true],
+            ]
           : [['wasm+onednn', true]]
         : [['wasm', false]];
   log(json, describeBackend(backend));
@@ -103,7 +112,10 @@ runMain(async () => {
       if (backend.name === 'wasm') useNativeKernels(native);
       // The same micro-batching on every kernel path, so their figures compare like for like.
       const microBatches = parseIntFlag('micro-batches', values['micro-batches'], backend.name === 'wasm' ? c.wasmMicroBatches : 1);
-      log(json, `${c.name} [${path}]: ${c.description} (${warmup} warm-up + ${steps} timed steps, ${microBatches} micro-batch${microBatches > 1 ? 'es' : ''})`);
+      log(
+        json,
+        `${c.name} [${path}]: ${c.description} (${warmup} warm-up + ${steps} timed steps, ${microBatches} micro-batch${microBatches > 1 ? 'es' : ''})`,
+      );
       const timing = await runEngineCase(c, {
         warmup,
         steps,
@@ -130,7 +142,10 @@ runMain(async () => {
         if (timing.kernels) {
           const total = timing.kernels.reduce((s, k) => s + k.ms, 0);
           for (const k of timing.kernels.slice(0, 12)) {
-            log(json, `     ${k.kernel.padEnd(24)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(0).padStart(7)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)} %`);
+            log(
+              json,
+              `     ${k.kernel.padEnd(24)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(0).padStart(7)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)} %`,
+            );
           }
         }
       }

@@ -27,14 +27,18 @@ options:
   --json           one JSON object per method`;
 
 runMain(async () => {
-  const { values } = parseFlags(process.argv.slice(2), {
-    methods: { type: 'string' },
-    backbone: { type: 'string' },
-    images: { type: 'string' },
-    steps: { type: 'string' },
-    backend: { type: 'string' },
-    json: { type: 'boolean' },
-  }, USAGE);
+  const { values } = parseFlags(
+    process.argv.slice(2),
+    {
+      methods: { type: 'string' },
+      backbone: { type: 'string' },
+      images: { type: 'string' },
+      steps: { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
   const names = values.methods ? values.methods.split(',') : Object.keys(METHODS);
   for (const n of names) if (!METHODS[n]) throw new UsageError(`unknown method "${n}"; valid: ${Object.keys(METHODS).join(', ')}`);
   const backendChoice = parseBackendFlag(values.backend);
@@ -53,7 +57,14 @@ runMain(async () => {
     let crops = 0;
     try {
       for (let s = 0; s <= steps; s++) {
-        const batch = augmentBatch(data.train.readImages(Array.from({ length: images }, (_, i) => (s * images + i) % data.train.size)), images, 32, 32, method.recipe, rng);
+        const batch = augmentBatch(
+          data.train.readImages(Array.from({ length: images }, (_, i) => (s * images + i) % data.train.size)),
+          images,
+          32,
+          32,
+          method.recipe,
+          rng,
+        );
         crops = batch.crops;
         const t0 = process.hrtime.bigint();
         await model.step(batch, images, s / (steps + 1));
@@ -64,8 +75,19 @@ runMain(async () => {
     }
     times.sort((a, b) => a - b);
     const seconds = times[times.length >> 1];
-    const row = { method: name, backbone, backend: backend.label, images_per_step: images, crops_per_step: crops, seconds_per_step: seconds, crops_per_second: crops / seconds };
+    const row = {
+      method: name,
+      backbone,
+      backend: backend.label,
+      images_per_step: images,
+      crops_per_step: crops,
+      seconds_per_step: seconds,
+      crops_per_second: crops / seconds,
+    };
     if (values.json) process.stdout.write(`${JSON.stringify(row)}\n`);
-    else log(`${name.padEnd(16)} ${String(crops).padStart(5)} crops/step  ${seconds.toFixed(2)} s/step  ${(crops / seconds).toFixed(1)} crops/s`);
+    else
+      log(
+        `${name.padEnd(16)} ${String(crops).padStart(5)} crops/step  ${seconds.toFixed(2)} s/step  ${(crops / seconds).toFixed(1)} crops/s`,
+      );
   }
 });

@@ -44,21 +44,28 @@ options:
 exit status: 0 no confirmed regression, 1 a confirmed regression, a failed self-check or a diverged\nnightly trial, 2 the run itself failed`;
 
 async function main(): Promise<number> {
-  const { values } = parseFlags(process.argv.slice(2), {
-    history: { type: 'string' },
-    baseline: { type: 'string' },
-    threshold: { type: 'string' },
-    suite: { type: 'string' },
-    methods: { type: 'string' },
-    'bench-time': { type: 'string' },
-    fixtures: { type: 'string' },
-    backend: { type: 'string' },
-    'data-dir': { type: 'string' },
-    json: { type: 'boolean' },
-  }, USAGE);
+  const { values } = parseFlags(
+    process.argv.slice(2),
+    {
+      history: { type: 'string' },
+      baseline: { type: 'string' },
+      threshold: { type: 'string' },
+      suite: { type: 'string' },
+      methods: { type: 'string' },
+      'bench-time': { type: 'string' },
+      fixtures: { type: 'string' },
+      backend: { type: 'string' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
   const detector = { ...DEFAULT_DETECTOR, baseline: parseIntFlag('baseline', values.baseline, DEFAULT_DETECTOR.baseline, 1, 365) };
   if (values.threshold !== undefined) detector.threshold = parseIntFlag('threshold', values.threshold, 5, 1, 100) / 100;
-  const methods = values.methods?.split(',').map((s) => s.trim()).filter(Boolean);
+  const methods = values.methods
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   let suite;
   try {
     suite = applyOverrides(loadSuite(values.suite ?? 'nightly'), { methods });
@@ -75,12 +82,27 @@ async function main(): Promise<number> {
   const measurements: Record<string, { unit: string; better: 'lower' | 'higher'; samples: number[] }> = {};
 
   progress.log('1/3 micro-benchmarks');
-  const micro = await runMicroBenchmarks({ methods: suite.methods.map((m) => m.method), images: 16, timeMs: parseIntFlag('bench-time', values['bench-time'], 2000, 10), log: (l) => progress.log(l) });
+  const micro = await runMicroBenchmarks({
+    methods: suite.methods.map((m) => m.method),
+    images: 16,
+    timeMs: parseIntFlag('bench-time', values['bench-time'], 2000, 10),
+    log: (l) => progress.log(l),
+  });
   for (const m of micro) measurements[m.name] = { unit: 'ms', better: 'lower', samples: m.samples };
 
   progress.log('2/3 accuracy run');
   const runDir = path.join(historyDir(historyRoot, provenance.fingerprint), 'runs', nightStamp(date));
-  const rows = await runSuite({ suite, trials: expandTrials(suite), runDir, resume: false, provenance, dataRoot: values['data-dir'] ?? path.join(REPO_ROOT, 'data'), progress, argv: process.argv.slice(2), shard: null });
+  const rows = await runSuite({
+    suite,
+    trials: expandTrials(suite),
+    runDir,
+    resume: false,
+    provenance,
+    dataRoot: values['data-dir'] ?? path.join(REPO_ROOT, 'data'),
+    progress,
+    argv: process.argv.slice(2),
+    shard: null,
+  });
   // A diverged or out-of-memory trial is a result (seeded and machine-independent, so a code change):
   // it is listed as a failure, like a failed self-check.
   const failedTrials: string[] = [];
@@ -96,17 +118,45 @@ async function main(): Promise<number> {
 
   progress.log('3/3 reference self-check');
   const checks = await checkFixtureDir(path.resolve(values.fixtures ?? FIXTURES));
-  const selfcheck = { passed: checks.filter((c) => c.pass).length, failed: checks.filter((c) => !c.pass).map((c) => `${c.fixture}${c.error ? ` (${c.error})` : ''}`) };
+  const selfcheck = {
+    passed: checks.filter((c) => c.pass).length,
+    failed: checks.filter((c) => !c.pass).map((c) => `${c.fixture}${c.error ? ` (${c.error})` : ''}`),
+  };
   const failures = { selfcheck: selfcheck.failed, trials: failedTrials };
 
-  const file = saveNight(historyRoot, { schema: 1, fingerprint: provenance.fingerprint, date, commit: provenance.git.commit, dirty: provenance.git.dirty, backend: backend.label, machine: provenance.machine, measurements, selfcheck, run_dir: runDir });
+  const file = saveNight(historyRoot, {
+    schema: 1,
+    fingerprint: provenance.fingerprint,
+    date,
+    commit: provenance.git.commit,
+    dirty: provenance.git.dirty,
+    backend: backend.label,
+    machine: provenance.machine,
+    measurements,
+    selfcheck,
+    run_dir: runDir,
+  });
   const nights = loadNights(historyRoot, provenance.fingerprint);
   const judgements = judgeTonight(nights, detector);
-  const markdown = nightlyMarkdown(judgements, selfcheck, failedTrials, { fingerprint: provenance.fingerprint, nights: nights.length, commit: provenance.git.commit, o: detector });
-  const report = await writeNightlyReport(path.join(historyDir(historyRoot, provenance.fingerprint), 'report'), nights, judgements, markdown, detector);
+  const markdown = nightlyMarkdown(judgements, selfcheck, failedTrials, {
+    fingerprint: provenance.fingerprint,
+    nights: nights.length,
+    commit: provenance.git.commit,
+    o: detector,
+  });
+  const report = await writeNightlyReport(
+    path.join(historyDir(historyRoot, provenance.fingerprint), 'report'),
+    nights,
+    judgements,
+    markdown,
+    detector,
+  );
   progress.log(`history: ${file}\npage: ${report.html}\nsummary: ${report.markdown}`);
   const confirmed = judgements.filter((j) => j.confirmed);
-  if (values.json) process.stdout.write(`${JSON.stringify({ fingerprint: provenance.fingerprint, night: file, page: report.html, summary: report.markdown, selfcheck, failed_trials: failedTrials, judgements })}\n`);
+  if (values.json)
+    process.stdout.write(
+      `${JSON.stringify({ fingerprint: provenance.fingerprint, night: file, page: report.html, summary: report.markdown, selfcheck, failed_trials: failedTrials, judgements })}\n`,
+    );
   else process.stdout.write(markdown);
   return confirmed.length > 0 || failures.selfcheck.length > 0 || failures.trials.length > 0 ? 1 : 0;
 }

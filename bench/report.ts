@@ -16,10 +16,16 @@ options:
   --json              print what was written as JSON`;
 
 runMain(async () => {
-  const { values, positionals } = parseFlags(process.argv.slice(2), { out: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' } }, USAGE, true);
+  const { values, positionals } = parseFlags(
+    process.argv.slice(2),
+    { out: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' } },
+    USAGE,
+    true,
+  );
   if (positionals.length === 0) throw new UsageError(`name at least one run directory\n\n${USAGE}`);
   const formats = (values.format ?? FORMATS.join(',')).split(',').map((f) => f.trim());
-  for (const f of formats) if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`unknown format "${f}"; valid: ${FORMATS.join(', ')}`);
+  for (const f of formats)
+    if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`unknown format "${f}"; valid: ${FORMATS.join(', ')}`);
   const dirs = positionals.map((d) => path.resolve(d));
   const out = path.resolve(values.out ?? path.join(dirs[0], 'report'));
   let result;

@@ -20,7 +20,11 @@ options:
   --json           one JSON object per fixture`;
 
 runMain(async () => {
-  const { values } = parseFlags(process.argv.slice(2), { fixtures: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+  const { values } = parseFlags(
+    process.argv.slice(2),
+    { fixtures: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' } },
+    USAGE,
+  );
   const info = await initBackend({ backend: parseBackendFlag(values.backend) });
   let results;
   try {
@@ -35,7 +39,9 @@ runMain(async () => {
     process.stdout.write(`${'fixture'.padEnd(28)} ${'method'.padEnd(13)} ${'loss err'.padStart(10)} ${'grad err'.padStart(10)}  pass\n`);
     for (const r of results) {
       const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x)).padStart(10);
-      process.stdout.write(`${r.fixture.padEnd(28)} ${r.method.padEnd(13)} ${e(r.loss_error)} ${e(r.grad_error)}  ${r.pass ? 'yes' : `NO${r.error ? ` (${r.error})` : ''}`}\n`);
+      process.stdout.write(
+        `${r.fixture.padEnd(28)} ${r.method.padEnd(13)} ${e(r.loss_error)} ${e(r.grad_error)}  ${r.pass ? 'yes' : `NO${r.error ? ` (${r.error})` : ''}`}\n`,
+      );
     }
   }
   const failed = results.filter((r) => !r.pass).length;

@@ -39,7 +39,9 @@ class RecordSplit implements Split {
       if (!fs.existsSync(file)) throw new DatasetError(`missing ${file}`);
       const bytes = fs.statSync(file).size;
       if (bytes === 0 || bytes % this.recordBytes !== 0) {
-        throw new DatasetError(`${file} is ${bytes} bytes, not a whole number of ${this.recordBytes}-byte records (truncated or not CIFAR binary?)`);
+        throw new DatasetError(
+          `${file} is ${bytes} bytes, not a whole number of ${this.recordBytes}-byte records (truncated or not CIFAR binary?)`,
+        );
       }
       return bytes / this.recordBytes;
     });
@@ -65,7 +67,8 @@ class RecordSplit implements Split {
     try {
       for (let k = 0; k < indices.length; k++) {
         const index = indices[k];
-        if (!Number.isInteger(index) || index < 0 || index >= this.size) throw new RangeError(`image index ${index} outside 0..${this.size - 1}`);
+        if (!Number.isInteger(index) || index < 0 || index >= this.size)
+          throw new RangeError(`image index ${index} outside 0..${this.size - 1}`);
         let f = this.starts.length - 1;
         while (this.starts[f] > index) f--;
         if (!fds.has(f)) fds.set(f, fs.openSync(this.files[f], 'r'));
@@ -100,7 +103,10 @@ export const CIFAR100_DIR = 'cifar-100-binary';
  */
 export function loadCifar10(root: string, name = 'cifar10'): Dataset {
   const dir = path.join(root, CIFAR10_DIR);
-  if (!fs.existsSync(dir)) throw new DatasetError(`no CIFAR-10 at ${dir}: run npm run data -- fetch cifar10 --dir ${root} (or extract cifar-10-binary.tar.gz there)`);
+  if (!fs.existsSync(dir))
+    throw new DatasetError(
+      `no CIFAR-10 at ${dir}: run npm run data -- fetch cifar10 --dir ${root} (or extract cifar-10-binary.tar.gz there)`,
+    );
   const trainFiles = fs
     .readdirSync(dir)
     .filter((f) => /^data_batch_\d+\.bin$/.test(f))
@@ -120,7 +126,10 @@ export function loadCifar10(root: string, name = 'cifar10'): Dataset {
 /** CIFAR-100 from DIR/cifar-100-binary; `labels` picks the 100 fine (default) or 20 coarse classes. */
 export function loadCifar100(root: string, labels: 'fine' | 'coarse' = 'fine'): Dataset {
   const dir = path.join(root, CIFAR100_DIR);
-  if (!fs.existsSync(dir)) throw new DatasetError(`no CIFAR-100 at ${dir}: run npm run data -- fetch cifar100 --dir ${root} (or extract cifar-100-binary.tar.gz there)`);
+  if (!fs.existsSync(dir))
+    throw new DatasetError(
+      `no CIFAR-100 at ${dir}: run npm run data -- fetch cifar100 --dir ${root} (or extract cifar-100-binary.tar.gz there)`,
+    );
   const format = labels === 'fine' ? { labelBytes: 2, labelOffset: 1, classes: 100 } : { labelBytes: 2, labelOffset: 0, classes: 20 };
   return {
     name: labels === 'fine' ? 'cifar100' : 'cifar100-coarse',

@@ -77,7 +77,8 @@ export async function download(url: string, dest: string, onProgress?: Progress)
       out.on('finish', resolve);
       res.pipe(out);
     });
-    if (length > 0 && received !== total) throw new DatasetError(`download of ${target} stopped at ${received} of ${total} bytes; run the command again to resume`);
+    if (length > 0 && received !== total)
+      throw new DatasetError(`download of ${target} stopped at ${received} of ${total} bytes; run the command again to resume`);
     fs.renameSync(partial, dest);
     return;
   }
@@ -94,7 +95,8 @@ export async function verifyArchive(file: string, spec: Pick<ArchiveSpec, 'bytes
   const bytes = fs.statSync(file).size;
   if (bytes !== spec.bytes) throw new DatasetError(`${file} is ${bytes} bytes, expected ${spec.bytes}: delete it and fetch again`);
   const md5 = await md5File(file);
-  if (md5 !== spec.md5) throw new DatasetError(`${file} has md5 ${md5}, expected ${spec.md5}: the download is corrupt; delete it and fetch again`);
+  if (md5 !== spec.md5)
+    throw new DatasetError(`${file} has md5 ${md5}, expected ${spec.md5}: the download is corrupt; delete it and fetch again`);
 }
 
 const SAFE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
@@ -140,7 +142,13 @@ async function extractInto(archive: string, root: string, extractsTo: string, un
 export async function extractTarGz(archive: string, root: string, extractsTo: string): Promise<void> {
   await checkTarEntries(archive);
   await extractInto(archive, root, extractsTo, (tmp) =>
-    tar.x({ file: archive, cwd: tmp, strict: true, preservePaths: false, filter: (_, entry) => SAFE_TYPES.has((entry as { type: string }).type) }),
+    tar.x({
+      file: archive,
+      cwd: tmp,
+      strict: true,
+      preservePaths: false,
+      filter: (_, entry) => SAFE_TYPES.has((entry as { type: string }).type),
+    }),
   );
 }
 
@@ -151,7 +159,9 @@ const S_IFLNK = 0o120000;
 export async function extractZip(archive: string, root: string, extractsTo: string): Promise<void> {
   await extractInto(archive, root, extractsTo, async (tmp) => {
     const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-      yauzl.open(archive, { lazyEntries: true, autoClose: true }, (err, z) => (err ? reject(new DatasetError(`${archive}: ${err.message}`)) : resolve(z))),
+      yauzl.open(archive, { lazyEntries: true, autoClose: true }, (err, z) =>
+        err ? reject(new DatasetError(`${archive}: ${err.message}`)) : resolve(z),
+      ),
     );
     await new Promise<void>((resolve, reject) => {
       const fail = (e: Error) => {

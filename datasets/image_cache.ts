@@ -31,7 +31,8 @@ export async function decodeSquare(file: string, resolution: number): Promise<Bu
       .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || data.length !== resolution * resolution * 3) throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}`);
+    if (info.channels !== 3 || data.length !== resolution * resolution * 3)
+      throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}`);
     return data;
   } catch (e) {
     throw new DatasetError(`cannot decode ${file}: ${(e as Error).message.split('\n')[0]} (corrupt or not an image?)`);
@@ -42,7 +43,13 @@ export async function decodeSquare(file: string, resolution: number): Promise<Bu
  * Decodes `entries` into a cache folder `dir` (replacing nothing until complete). Runs a few decodes at a
  * time (libvips uses its own threads); reports progress as (done, total).
  */
-export async function buildCache(entries: CacheEntry[], dir: string, resolution: number, classes: number, onProgress?: (done: number, total: number) => void): Promise<void> {
+export async function buildCache(
+  entries: CacheEntry[],
+  dir: string,
+  resolution: number,
+  classes: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
   if (entries.length === 0) throw new DatasetError(`no images to cache for ${dir}`);
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const tmp = fs.mkdtempSync(`${dir}.tmp-`);
@@ -100,7 +107,8 @@ export class CacheSplit implements Split {
     const actual = fs.existsSync(this.file) ? fs.statSync(this.file).size : -1;
     if (actual !== expected) throw new DatasetError(`${this.file} is ${actual} bytes, expected ${expected}: delete ${dir} to rebuild it`);
     const raw = fs.readFileSync(path.join(dir, 'labels.bin'));
-    if (raw.length !== this.size * 4) throw new DatasetError(`${path.join(dir, 'labels.bin')} holds ${raw.length / 4} labels, expected ${this.size}`);
+    if (raw.length !== this.size * 4)
+      throw new DatasetError(`${path.join(dir, 'labels.bin')} holds ${raw.length / 4} labels, expected ${this.size}`);
     this.labels = new Int32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
   }
 

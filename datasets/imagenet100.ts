@@ -64,10 +64,12 @@ export async function prepareImageNet100({ imagenetDir, root, resolution = 224, 
   if (wnids.length !== 100) throw new DatasetError(`${CLASS_LIST} lists ${wnids.length} classes, expected 100`);
   const trainDir = path.join(imagenetDir, 'train');
   const valDir = path.join(imagenetDir, 'val');
-  for (const d of [trainDir, valDir]) if (!fs.existsSync(d)) throw new DatasetError(`no ${d}: --imagenet-dir must hold ILSVRC-2012's train/ and val/`);
+  for (const d of [trainDir, valDir])
+    if (!fs.existsSync(d)) throw new DatasetError(`no ${d}: --imagenet-dir must hold ILSVRC-2012's train/ and val/`);
   const train = folderEntries(trainDir, wnids);
   const valInFolders = fs.existsSync(path.join(valDir, wnids[0]));
-  if (!valInFolders && !valLabels) throw new DatasetError(`${valDir} is flat (no class folders): pass --val-labels FILE with "<file> <wnid>" lines`);
+  if (!valInFolders && !valLabels)
+    throw new DatasetError(`${valDir} is flat (no class folders): pass --val-labels FILE with "<file> <wnid>" lines`);
   const test = valInFolders ? folderEntries(valDir, wnids) : flatEntries(valDir, valLabels!, wnids);
   const out = imagenet100Dir(root, resolution);
   await buildCache(train, path.join(out, 'train'), resolution, 100, (d, t) => onProgress?.('train', d, t));
@@ -77,7 +79,10 @@ export async function prepareImageNet100({ imagenetDir, root, resolution = 224, 
 
 export function loadImageNet100(root: string, resolution = 224): Dataset {
   const dir = imagenet100Dir(root, resolution);
-  if (!fs.existsSync(dir)) throw new DatasetError(`ImageNet-100 is not prepared at ${dir}: run npm run data -- prepare imagenet100 --imagenet-dir PATH --dir ${root}`);
+  if (!fs.existsSync(dir))
+    throw new DatasetError(
+      `ImageNet-100 is not prepared at ${dir}: run npm run data -- prepare imagenet100 --imagenet-dir PATH --dir ${root}`,
+    );
   return {
     name: 'imagenet100',
     classes: imagenet100Classes().sort(),

@@ -47,7 +47,8 @@ export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100', 'cifar100-coar
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export function checkDatasetName(name: string): DatasetName {
-  if (!(DATASET_NAMES as readonly string[]).includes(name)) throw new DatasetError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
+  if (!(DATASET_NAMES as readonly string[]).includes(name))
+    throw new DatasetError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
   return name as DatasetName;
 }
 
@@ -84,14 +85,19 @@ const OFFICIAL_SIZES: Partial<Record<DatasetName, { train: number; test: number;
 };
 
 /** Checks an extracted copy: it loads (sizes, labels, names) and has the official record counts. */
-export async function verifyDataset(name: string, root = defaultDataRoot(), options: LoadOptions = {}): Promise<{ dataset: Dataset; problems: string[] }> {
+export async function verifyDataset(
+  name: string,
+  root = defaultDataRoot(),
+  options: LoadOptions = {},
+): Promise<{ dataset: Dataset; problems: string[] }> {
   const dataset = await loadDataset(name, root, options);
   const problems: string[] = [];
   const official = OFFICIAL_SIZES[checkDatasetName(name)];
   if (official) {
     const dir = path.join(root, name === 'cifar10' ? CIFAR10_DIR : name === 'tinyimagenet' ? TINY_IMAGENET_DIR : CIFAR100_DIR);
     for (const f of official.files) if (!fs.existsSync(path.join(dir, f))) problems.push(`missing ${path.join(dir, f)}`);
-    if (dataset.train.size !== official.train) problems.push(`train split has ${dataset.train.size} images, the official one ${official.train}`);
+    if (dataset.train.size !== official.train)
+      problems.push(`train split has ${dataset.train.size} images, the official one ${official.train}`);
     if (dataset.test.size !== official.test) problems.push(`test split has ${dataset.test.size} images, the official one ${official.test}`);
   }
   return { dataset, problems };

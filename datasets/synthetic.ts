@@ -17,7 +17,16 @@ import { CIFAR10_DIR, loadCifar10 } from './cifar.js';
 import type { Dataset } from './types.js';
 
 export const SYNTHETIC_CLASSES = [
-  'disk', 'square', 'triangle', 'ring', 'plus', 'x-cross', 'horizontal-bars', 'vertical-bars', 'checkerboard', 'diamond',
+  'disk',
+  'square',
+  'triangle',
+  'ring',
+  'plus',
+  'x-cross',
+  'horizontal-bars',
+  'vertical-bars',
+  'checkerboard',
+  'diamond',
 ];
 
 const SIDE = 32;
@@ -98,8 +107,12 @@ export interface SyntheticOptions {
 
 /** Builds the dataset under `root` unless it is there already; returns its root folder. */
 export function ensureSynthetic({ root, seed = 0, train = 5000, test = 1000 }: SyntheticOptions): string {
-  for (const [name, n] of [['train', train], ['test', test]] as const) {
-    if (!Number.isInteger(n) || n < SYNTHETIC_CLASSES.length) throw new Error(`synthetic ${name} size must be an integer >= ${SYNTHETIC_CLASSES.length}, got ${n}`);
+  for (const [name, n] of [
+    ['train', train],
+    ['test', test],
+  ] as const) {
+    if (!Number.isInteger(n) || n < SYNTHETIC_CLASSES.length)
+      throw new Error(`synthetic ${name} size must be an integer >= ${SYNTHETIC_CLASSES.length}, got ${n}`);
   }
   const dir = path.join(root, `synthetic-s${seed}-${train}-${test}`);
   if (fs.existsSync(path.join(dir, CIFAR10_DIR, 'test_batch.bin'))) return dir;

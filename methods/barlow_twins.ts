@@ -28,7 +28,10 @@ export function loss({ z }: { z: tf.Tensor }, params: BarlowTwinsLossParams = BA
   const eye = tf.eye(d);
   const onDiagonal = tf.sum(tf.square(tf.mul(tf.sub(c, 1), eye))) as tf.Scalar;
   const offDiagonal = tf.sum(tf.square(tf.mul(c, tf.sub(1, eye)))) as tf.Scalar;
-  return { loss: tf.add(onDiagonal, tf.mul(offDiagonal, params.lambd)) as tf.Scalar, terms: { on_diagonal: onDiagonal, off_diagonal: offDiagonal } };
+  return {
+    loss: tf.add(onDiagonal, tf.mul(offDiagonal, params.lambd)) as tf.Scalar,
+    terms: { on_diagonal: onDiagonal, off_diagonal: offDiagonal },
+  };
 }
 
 /** The method: views, heads and optimizer defaults (sources in `source`). */
@@ -44,4 +47,8 @@ export function method(views?: number): MethodConfig {
   };
 }
 
-export const definition: MethodDefinition = { name: 'barlow-twins', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...BARLOW_TWINS_DEFAULTS, ...p }) };
+export const definition: MethodDefinition = {
+  name: 'barlow-twins',
+  make: method,
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...BARLOW_TWINS_DEFAULTS, ...p }),
+};

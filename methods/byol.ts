@@ -38,4 +38,8 @@ export function method(views?: number): MethodConfig {
   };
 }
 
-export const definition: MethodDefinition = { name: 'byol', make: method, referenceLoss: (i) => loss(i as { p: tf.Tensor; zt: tf.Tensor }) };
+export const definition: MethodDefinition = {
+  name: 'byol',
+  make: method,
+  referenceLoss: (i) => loss(i as { p: tf.Tensor; zt: tf.Tensor }),
+};

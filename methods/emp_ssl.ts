@@ -55,4 +55,8 @@ export function method(views?: number): MethodConfig {
   };
 }
 
-export const definition: MethodDefinition = { name: 'emp-ssl', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...EMP_SSL_DEFAULTS, ...p }) };
+export const definition: MethodDefinition = {
+  name: 'emp-ssl',
+  make: method,
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...EMP_SSL_DEFAULTS, ...p }),
+};

@@ -51,4 +51,8 @@ export function method(views?: number): MethodConfig {
   };
 }
 
-export const definition: MethodDefinition = { name: 'simclr', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...SIMCLR_DEFAULTS, ...p }) };
+export const definition: MethodDefinition = {
+  name: 'simclr',
+  make: method,
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...SIMCLR_DEFAULTS, ...p }),
+};

@@ -60,7 +60,8 @@ export function loss({ z, prototypes }: { z: tf.Tensor; prototypes: tf.Tensor },
 export function method(views?: number): MethodConfig {
   return {
     name: 'swav',
-    source: 'solo-learn cifar/swav.yaml: 2x32 + 6x18 crops, projector 2048-128, 3000 prototypes, T 0.1, 3 Sinkhorn iters, eps 0.05, LARS lr 0.6, wd 1e-6',
+    source:
+      'solo-learn cifar/swav.yaml: 2x32 + 6x18 crops, projector 2048-128, 3000 prototypes, T 0.1, 3 Sinkhorn iters, eps 0.05, LARS lr 0.6, wd 1e-6',
     recipe: withViews(swavMultiCrop(), views),
     projector: [2048, 128],
     prototypes: 3000,
@@ -70,4 +71,8 @@ export function method(views?: number): MethodConfig {
   };
 }
 
-export const definition: MethodDefinition = { name: 'swav', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor; prototypes: tf.Tensor }, { ...SWAV_DEFAULTS, ...p }) };
+export const definition: MethodDefinition = {
+  name: 'swav',
+  make: method,
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor; prototypes: tf.Tensor }, { ...SWAV_DEFAULTS, ...p }),
+};

@@ -52,4 +52,8 @@ export function method(views?: number): MethodConfig {
   };
 }
 
-export const definition: MethodDefinition = { name: 'vicreg', make: method, referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...VICREG_DEFAULTS, ...p }) };
+export const definition: MethodDefinition = {
+  name: 'vicreg',
+  make: method,
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...VICREG_DEFAULTS, ...p }),
+};

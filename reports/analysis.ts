@@ -62,7 +62,14 @@ export function timeToTarget(rows: ResultRow[], targets: Record<string, number[]
   for (const group of groupBy(trials, (t) => [t[0].label, t[0].dataset, budgetName(t[0])].join('\u0000'))) {
     const g = group[0][0];
     for (const target of targets[g.dataset] ?? []) {
-      const costs = group.map((t) => costToTarget(t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! })), target)).filter((c): c is number => c !== null);
+      const costs = group
+        .map((t) =>
+          costToTarget(
+            t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! })),
+            target,
+          ),
+        )
+        .filter((c): c is number => c !== null);
       const ci = meanCi95(costs);
       out.push({
         label: g.label,
@@ -92,7 +99,10 @@ export interface FrontierPoint {
 
 /** Final points averaged over seeds; a point is on the frontier when no other is both cheaper (or equal) and more accurate. */
 export function paretoFrontier(rows: ResultRow[], axis: CostAxis = 'train_flops'): FrontierPoint[] {
-  const groups = groupBy(finalRows(rows).filter((x) => x.status === 'ok' && accuracyOf(x) !== null), (r) => [r.label, r.dataset, budgetName(r)].join('\u0000'));
+  const groups = groupBy(
+    finalRows(rows).filter((x) => x.status === 'ok' && accuracyOf(x) !== null),
+    (r) => [r.label, r.dataset, budgetName(r)].join('\u0000'),
+  );
   const points = groups.map((g) => ({
     label: `${g[0].label} (${budgetName(g[0])})`,
     dataset: g[0].dataset,
@@ -101,7 +111,10 @@ export function paretoFrontier(rows: ResultRow[], axis: CostAxis = 'train_flops'
     onFrontier: false,
   }));
   for (const p of points) {
-    p.onFrontier = !points.some((q) => q !== p && q.dataset === p.dataset && q.cost <= p.cost && q.accuracy >= p.accuracy && (q.cost < p.cost || q.accuracy > p.accuracy));
+    p.onFrontier = !points.some(
+      (q) =>
+        q !== p && q.dataset === p.dataset && q.cost <= p.cost && q.accuracy >= p.accuracy && (q.cost < p.cost || q.accuracy > p.accuracy),
+    );
   }
   return points;
 }

@@ -18,7 +18,13 @@ export interface Figure {
   spec: Record<string, unknown>;
 }
 
-const CONFIG = { font: FONT, view: { stroke: '#ccc' }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360, titleLimit: 360 }, title: { fontSize: 14 } };
+const CONFIG = {
+  font: FONT,
+  view: { stroke: '#ccc' },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360, titleLimit: 360 },
+  title: { fontSize: 14 },
+};
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 function spec(title: string, body: Record<string, unknown>): Record<string, unknown> {
@@ -31,14 +37,29 @@ const pct = { format: '.1%' };
 function accuracyVsCost(rows: ResultRow[], keep?: (row: ResultRow) => boolean): Record<string, unknown> {
   const values = okRows(rows)
     .filter((r) => !keep || keep(r))
-    .map((r) => ({ method: r.label, dataset: r.dataset, budget: budgetName(r), seed: r.seed, point: r.point, accuracy: accuracyOf(r), ...Object.fromEntries(COST_AXES.map((a) => [a.field, r[a.field]])) }));
+    .map((r) => ({
+      method: r.label,
+      dataset: r.dataset,
+      budget: budgetName(r),
+      seed: r.seed,
+      point: r.point,
+      accuracy: accuracyOf(r),
+      ...Object.fromEntries(COST_AXES.map((a) => [a.field, r[a.field]])),
+    }));
   // Seeds are averaged per evaluation point first; the band is mean ± 1 sd of accuracy over seeds.
   const panel = (field: string, title: string) => ({
     width: 230,
     height: 190,
     transform: [
       // Output names differ per panel: vega-lite merges equal-looking aggregates across concatenated views.
-      { aggregate: [{ op: 'mean', field, as: `x_${field}` }, { op: 'mean', field: 'accuracy', as: 'acc' }, { op: 'stdev', field: 'accuracy', as: 'sd' }], groupby: ['method', 'budget', 'point'] },
+      {
+        aggregate: [
+          { op: 'mean', field, as: `x_${field}` },
+          { op: 'mean', field: 'accuracy', as: 'acc' },
+          { op: 'stdev', field: 'accuracy', as: 'sd' },
+        ],
+        groupby: ['method', 'budget', 'point'],
+      },
       { calculate: 'isValid(datum.sd) && isFinite(datum.sd) ? datum.sd : 0', as: 'sd' },
       { calculate: 'datum.acc - datum.sd', as: 'lo' },
       { calculate: 'datum.acc + datum.sd', as: 'hi' },
@@ -49,8 +70,14 @@ function accuracyVsCost(rows: ResultRow[], keep?: (row: ResultRow) => boolean): 
       detail: { field: 'budget' },
     },
     layer: [
-      { mark: { type: 'area', opacity: 0.2 }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'accuracy (linear probe)' }, y2: { field: 'hi' } } },
-      { mark: { type: 'line', point: true }, encoding: { y: { field: 'acc', type: 'quantitative', title: 'accuracy (linear probe)', axis: pct } } },
+      {
+        mark: { type: 'area', opacity: 0.2 },
+        encoding: { y: { field: 'lo', type: 'quantitative', title: 'accuracy (linear probe)' }, y2: { field: 'hi' } },
+      },
+      {
+        mark: { type: 'line', point: true },
+        encoding: { y: { field: 'acc', type: 'quantitative', title: 'accuracy (linear probe)', axis: pct } },
+      },
     ],
   });
   return {
@@ -62,7 +89,11 @@ function accuracyVsCost(rows: ResultRow[], keep?: (row: ResultRow) => boolean): 
 }
 
 function timeToTargetFigure(rows: ResultRow[], targets: Record<string, number[]>): Record<string, unknown> {
-  const values = timeToTarget(rows, targets).map((t) => ({ ...t, target: `${(100 * t.target).toFixed(0)}%`, status: t.mean === null ? 'not reached' : `${t.reached}/${t.seeds} seeds` }));
+  const values = timeToTarget(rows, targets).map((t) => ({
+    ...t,
+    target: `${(100 * t.target).toFixed(0)}%`,
+    status: t.mean === null ? 'not reached' : `${t.reached}/${t.seeds} seeds`,
+  }));
   const reached = { filter: 'datum.mean != null' };
   return {
     data: { values },
@@ -71,9 +102,24 @@ function timeToTargetFigure(rows: ResultRow[], targets: Record<string, number[]>
       width: 260,
       height: { step: 22 },
       layer: [
-        { transform: [reached], mark: 'bar', encoding: { y: { field: 'label', type: 'nominal', title: 'method' }, x: { field: 'mean', type: 'quantitative', title: 'training seconds to reach the target (mean, 95% CI)' }, color: { field: 'label', type: 'nominal', legend: null } } },
-        { transform: [reached], mark: { type: 'rule' }, encoding: { y: { field: 'label', type: 'nominal' }, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
-        { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { y: { field: 'label', type: 'nominal' }, x: { value: 2 }, text: { field: 'status' } } },
+        {
+          transform: [reached],
+          mark: 'bar',
+          encoding: {
+            y: { field: 'label', type: 'nominal', title: 'method' },
+            x: { field: 'mean', type: 'quantitative', title: 'training seconds to reach the target (mean, 95% CI)' },
+            color: { field: 'label', type: 'nominal', legend: null },
+          },
+        },
+        {
+          transform: [reached],
+          mark: { type: 'rule' },
+          encoding: { y: { field: 'label', type: 'nominal' }, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } },
+        },
+        {
+          mark: { type: 'text', align: 'left', dx: 4 },
+          encoding: { y: { field: 'label', type: 'nominal' }, x: { value: 2 }, text: { field: 'status' } },
+        },
       ],
     },
     resolve: { scale: { x: 'independent' } },
@@ -91,7 +137,17 @@ const MEMORY_LABELS: Record<string, string> = {
 function memoryFigure(rows: ResultRow[]): Record<string, unknown> {
   const values = finalRows(rows)
     .filter((r) => r.status === 'ok')
-    .flatMap((r) => Object.entries(MEMORY_LABELS).filter(([k]) => (r.memory[k as keyof typeof r.memory] ?? null) !== null).map(([k, what]) => ({ method: r.label, dataset: r.dataset, seed: r.seed, measure: what, mib: (r.memory[k as keyof typeof r.memory] as number) / 2 ** 20 })));
+    .flatMap((r) =>
+      Object.entries(MEMORY_LABELS)
+        .filter(([k]) => (r.memory[k as keyof typeof r.memory] ?? null) !== null)
+        .map(([k, what]) => ({
+          method: r.label,
+          dataset: r.dataset,
+          seed: r.seed,
+          measure: what,
+          mib: (r.memory[k as keyof typeof r.memory] as number) / 2 ** 20,
+        })),
+    );
   return {
     data: { values },
     facet: { row: { field: 'dataset', type: 'nominal' } },
@@ -116,7 +172,15 @@ function testCostFigure(rows: ResultRow[]): Record<string, unknown> {
     .flatMap((r) =>
       r.test_cost!.map((t) => {
         const accuracy = t.protocol === 'single' ? r.metrics.linear : r.metrics[`${t.protocol}_linear_mean`];
-        return { method: r.label, dataset: r.dataset, protocol: t.protocol === 'single' ? 'single view' : `${t.patches} patches`, flops: t.flops_per_image, latency_ms: t.latency_ms_batch1, images_per_second: t.images_per_second, accuracy: accuracy ?? null };
+        return {
+          method: r.label,
+          dataset: r.dataset,
+          protocol: t.protocol === 'single' ? 'single view' : `${t.patches} patches`,
+          flops: t.flops_per_image,
+          latency_ms: t.latency_ms_batch1,
+          images_per_second: t.images_per_second,
+          accuracy: accuracy ?? null,
+        };
       }),
     )
     .filter((v) => v.accuracy !== null);
@@ -128,11 +192,22 @@ function testCostFigure(rows: ResultRow[]): Record<string, unknown> {
       height: 260,
       mark: { type: 'point', filled: true, size: 80 },
       encoding: {
-        x: { field: 'flops', aggregate: 'mean', type: 'quantitative', scale: { type: 'log' }, title: 'test-time FLOPs per image (log scale)' },
+        x: {
+          field: 'flops',
+          aggregate: 'mean',
+          type: 'quantitative',
+          scale: { type: 'log' },
+          title: 'test-time FLOPs per image (log scale)',
+        },
         y: { field: 'accuracy', aggregate: 'mean', type: 'quantitative', title: 'accuracy (linear probe)', axis: pct },
         color: { field: 'method', type: 'nominal' },
         shape: { field: 'protocol', type: 'nominal', title: 'evaluation protocol' },
-        tooltip: [{ field: 'method' }, { field: 'protocol' }, { field: 'latency_ms', aggregate: 'mean', title: 'latency, batch 1 (ms)', format: '.1f' }, { field: 'images_per_second', aggregate: 'mean', title: 'images/s, large batch', format: '.0f' }],
+        tooltip: [
+          { field: 'method' },
+          { field: 'protocol' },
+          { field: 'latency_ms', aggregate: 'mean', title: 'latency, batch 1 (ms)', format: '.1f' },
+          { field: 'images_per_second', aggregate: 'mean', title: 'images/s, large batch', format: '.0f' },
+        ],
       },
     },
   };
@@ -148,7 +223,15 @@ function varianceFigure(rows: ResultRow[]): Record<string, unknown> {
           const patches = Number(/^bag(\d+)/.exec(k)![1]);
           const m = r.metrics[k];
           const s = r.metrics[k.replace('_mean', '_std')] ?? 0;
-          return { method: r.label, dataset: r.dataset, seed: r.seed, patches: `${patches} patches`, mean: m, lo: Math.max(0, m - s), hi: Math.min(1, m + s) };
+          return {
+            method: r.label,
+            dataset: r.dataset,
+            seed: r.seed,
+            patches: `${patches} patches`,
+            mean: m,
+            lo: Math.max(0, m - s),
+            hi: Math.min(1, m + s),
+          };
         }),
     );
   return {
@@ -158,8 +241,32 @@ function varianceFigure(rows: ResultRow[]): Record<string, unknown> {
       width: 420,
       height: { step: 22 },
       layer: [
-        { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y: { field: 'method', type: 'nominal' }, yOffset: { field: 'patches' }, x: { field: 'lo', type: 'quantitative', title: 'bag-of-features accuracy: mean ± sd over random repeats', axis: pct, scale: { zero: false } }, x2: { field: 'hi' }, color: { field: 'patches', type: 'nominal', title: 'bag size' } } },
-        { mark: { type: 'point', filled: true }, encoding: { y: { field: 'method', type: 'nominal' }, yOffset: { field: 'patches' }, x: { field: 'mean', type: 'quantitative' }, color: { field: 'patches', type: 'nominal' }, tooltip: [{ field: 'method' }, { field: 'patches' }, { field: 'seed' }, { field: 'mean', format: '.3f' }] } },
+        {
+          mark: { type: 'rule', strokeWidth: 2 },
+          encoding: {
+            y: { field: 'method', type: 'nominal' },
+            yOffset: { field: 'patches' },
+            x: {
+              field: 'lo',
+              type: 'quantitative',
+              title: 'bag-of-features accuracy: mean ± sd over random repeats',
+              axis: pct,
+              scale: { zero: false },
+            },
+            x2: { field: 'hi' },
+            color: { field: 'patches', type: 'nominal', title: 'bag size' },
+          },
+        },
+        {
+          mark: { type: 'point', filled: true },
+          encoding: {
+            y: { field: 'method', type: 'nominal' },
+            yOffset: { field: 'patches' },
+            x: { field: 'mean', type: 'quantitative' },
+            color: { field: 'patches', type: 'nominal' },
+            tooltip: [{ field: 'method' }, { field: 'patches' }, { field: 'seed' }, { field: 'mean', format: '.3f' }],
+          },
+        },
       ],
     },
   };
@@ -174,11 +281,21 @@ function paretoFigure(rows: ResultRow[]): Record<string, unknown> {
       width: 460,
       height: 280,
       layer: [
-        { transform: [{ filter: 'datum.onFrontier' }], mark: { type: 'line', interpolate: 'step-after', color: '#888', strokeDash: [4, 3] }, encoding: { x: { field: 'cost', type: 'quantitative', sort: 'ascending' }, y: { field: 'accuracy', type: 'quantitative' } } },
+        {
+          transform: [{ filter: 'datum.onFrontier' }],
+          mark: { type: 'line', interpolate: 'step-after', color: '#888', strokeDash: [4, 3] },
+          encoding: { x: { field: 'cost', type: 'quantitative', sort: 'ascending' }, y: { field: 'accuracy', type: 'quantitative' } },
+        },
         {
           mark: { type: 'point', filled: true, size: 90 },
           encoding: {
-            x: { field: 'cost', type: 'quantitative', title: 'training FLOPs (mean over seeds)', scale: { zero: false }, axis: { format: '~s' } },
+            x: {
+              field: 'cost',
+              type: 'quantitative',
+              title: 'training FLOPs (mean over seeds)',
+              scale: { zero: false },
+              axis: { format: '~s' },
+            },
             y: { field: 'accuracy', type: 'quantitative', title: 'final accuracy (linear probe)', axis: pct, scale: { zero: false } },
             color: { field: 'label', type: 'nominal', title: 'method (budget)' },
             shape: { field: 'onFrontier', type: 'nominal', title: 'on the Pareto frontier' },
@@ -195,13 +312,48 @@ const multiCrop = (r: ResultRow) => r.crops_per_step > 2 * r.batch_images;
 /** Every figure of the report, in the order of the reviewers' critiques. */
 export function buildFigures(rows: ResultRow[], targets: Record<string, number[]>): Figure[] {
   return [
-    { name: 'accuracy-vs-cost', title: 'Accuracy against epochs, wall-clock, training FLOPs and crops processed', critique: '"Epochs" hide 10-100x more work per epoch: compare by what training cost.', spec: spec('Accuracy against training cost', accuracyVsCost(rows)) },
-    { name: 'time-to-target', title: 'Training time to reach a target accuracy', critique: 'Time to reach a target accuracy, with a confidence interval across seeds.', spec: spec('Time to target accuracy', timeToTargetFigure(rows, targets)) },
-    { name: 'memory', title: 'Peak memory per method', critique: 'Report GPU memory (here: what this backend can measure, each labelled).', spec: spec('Peak memory', memoryFigure(rows)) },
-    { name: 'test-time-cost', title: 'Accuracy against test-time FLOPs per image', critique: 'EMP-SSL averages many patches per test image: its test-time cost belongs next to its accuracy.', spec: spec('Accuracy against test-time cost', testCostFigure(rows)) },
-    { name: 'multi-crop-baselines', title: 'Baselines with many views and multi-crop on the same axes', critique: 'Tuned, intense multi-crop baselines (SimCLR and VICReg with many views, SwAV multi-crop) against EMP-SSL.', spec: spec('Multi-view baselines against EMP-SSL', accuracyVsCost(rows, multiCrop)) },
-    { name: 'evaluation-variance', title: 'Bag-of-features accuracy over random repeats', critique: 'Bag-of-features evaluation is random: report its mean and spread.', spec: spec('Evaluation variance', varianceFigure(rows)) },
-    { name: 'pareto', title: 'Who is best for a budget: the Pareto frontier', critique: 'Which method gives the best accuracy for a given training cost.', spec: spec('Accuracy against training FLOPs: Pareto frontier', paretoFigure(rows)) },
+    {
+      name: 'accuracy-vs-cost',
+      title: 'Accuracy against epochs, wall-clock, training FLOPs and crops processed',
+      critique: '"Epochs" hide 10-100x more work per epoch: compare by what training cost.',
+      spec: spec('Accuracy against training cost', accuracyVsCost(rows)),
+    },
+    {
+      name: 'time-to-target',
+      title: 'Training time to reach a target accuracy',
+      critique: 'Time to reach a target accuracy, with a confidence interval across seeds.',
+      spec: spec('Time to target accuracy', timeToTargetFigure(rows, targets)),
+    },
+    {
+      name: 'memory',
+      title: 'Peak memory per method',
+      critique: 'Report GPU memory (here: what this backend can measure, each labelled).',
+      spec: spec('Peak memory', memoryFigure(rows)),
+    },
+    {
+      name: 'test-time-cost',
+      title: 'Accuracy against test-time FLOPs per image',
+      critique: 'EMP-SSL averages many patches per test image: its test-time cost belongs next to its accuracy.',
+      spec: spec('Accuracy against test-time cost', testCostFigure(rows)),
+    },
+    {
+      name: 'multi-crop-baselines',
+      title: 'Baselines with many views and multi-crop on the same axes',
+      critique: 'Tuned, intense multi-crop baselines (SimCLR and VICReg with many views, SwAV multi-crop) against EMP-SSL.',
+      spec: spec('Multi-view baselines against EMP-SSL', accuracyVsCost(rows, multiCrop)),
+    },
+    {
+      name: 'evaluation-variance',
+      title: 'Bag-of-features accuracy over random repeats',
+      critique: 'Bag-of-features evaluation is random: report its mean and spread.',
+      spec: spec('Evaluation variance', varianceFigure(rows)),
+    },
+    {
+      name: 'pareto',
+      title: 'Who is best for a budget: the Pareto frontier',
+      critique: 'Which method gives the best accuracy for a given training cost.',
+      spec: spec('Accuracy against training FLOPs: Pareto frontier', paretoFigure(rows)),
+    },
   ];
 }
 

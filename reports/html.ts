@@ -11,7 +11,12 @@ export function escapeHtml(s: string): string {
 
 /** JSON safe inside a <script> element (no "</script>", no HTML comment openers). */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 const fmt = (v: number | null, digits = 1, scale = 1) => (v === null ? '-' : (v * scale).toFixed(digits));
@@ -27,7 +32,10 @@ export interface HtmlReport {
 
 export function reportHtml(r: HtmlReport): string {
   const rows = r.summary
-    .map((s) => `<tr><td>${escapeHtml(s.method)}</td><td>${escapeHtml(s.dataset)}</td><td>${escapeHtml(s.budget)}</td><td>${s.seeds}</td><td>${s.linear_mean === null ? '-' : s.linear_sd === null ? fmt(s.linear_mean, 1, 100) : `${fmt(s.linear_mean, 1, 100)} ± ${fmt(s.linear_sd, 1, 100)}`}</td><td>${fmt(s.knn20_mean, 1, 100)}</td><td>${fmt(s.train_seconds, 1)}</td><td>${s.train_flops === null ? '-' : s.train_flops.toExponential(2)}</td><td>${fmt(s.crops, 0)}</td><td>${fmt(s.epochs, 2)}</td><td>${fmt(s.step_peak_mib, 0)}</td><td>${s.failed}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr><td>${escapeHtml(s.method)}</td><td>${escapeHtml(s.dataset)}</td><td>${escapeHtml(s.budget)}</td><td>${s.seeds}</td><td>${s.linear_mean === null ? '-' : s.linear_sd === null ? fmt(s.linear_mean, 1, 100) : `${fmt(s.linear_mean, 1, 100)} ± ${fmt(s.linear_sd, 1, 100)}`}</td><td>${fmt(s.knn20_mean, 1, 100)}</td><td>${fmt(s.train_seconds, 1)}</td><td>${s.train_flops === null ? '-' : s.train_flops.toExponential(2)}</td><td>${fmt(s.crops, 0)}</td><td>${fmt(s.epochs, 2)}</td><td>${fmt(s.step_peak_mib, 0)}</td><td>${s.failed}</td></tr>`,
+    )
     .join('\n');
   const figures = r.figures
     .map(

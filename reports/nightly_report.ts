@@ -57,7 +57,8 @@ export function loadNights(root: string, fingerprint: string): Night[] {
     .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 }
 
-const fmtValue = (v: number | null, unit: string) => (v === null ? '-' : unit === 'accuracy' ? `${(100 * v).toFixed(1)}%` : `${v.toFixed(2)} ${unit}`);
+const fmtValue = (v: number | null, unit: string) =>
+  v === null ? '-' : unit === 'accuracy' ? `${(100 * v).toFixed(1)}%` : `${v.toFixed(2)} ${unit}`;
 const fmtChange = (c: number | null) => (c === null ? '-' : `${c >= 0 ? '+' : ''}${(100 * c).toFixed(1)}%`);
 
 function status(j: Judgement): string {
@@ -68,11 +69,28 @@ function status(j: Judgement): string {
   return 'ok';
 }
 
-export function nightlyMarkdown(judgements: Judgement[], selfcheck: NightFile['selfcheck'], failedTrials: string[], context: { fingerprint: string; nights: number; commit: string | null; o: DetectorOptions }): string {
+export function nightlyMarkdown(
+  judgements: Judgement[],
+  selfcheck: NightFile['selfcheck'],
+  failedTrials: string[],
+  context: { fingerprint: string; nights: number; commit: string | null; o: DetectorOptions },
+): string {
   const confirmed = judgements.filter((j) => j.confirmed);
   const flagged = judgements.filter((j) => j.direction === 'regression' && !j.confirmed);
-  const headline = selfcheck.failed.length > 0 ? `Self-check FAILED: ${selfcheck.failed.join(', ')}` : failedTrials.length > 0 ? `${failedTrials.length} accuracy trial(s) FAILED` : confirmed.length > 0 ? `${confirmed.length} confirmed regression(s): ${confirmed.map((j) => j.name).join(', ')}` : flagged.length > 0 ? `No confirmed regression; ${flagged.length} flagged tonight, to confirm tomorrow` : 'No regression';
-  const rows = judgements.map((j) => `| ${j.name} | ${fmtValue(j.value, j.unit)} | ${fmtValue(j.baselineMedian, j.unit)} | ${fmtChange(j.change)} | ${j.p === null ? '-' : j.p.toExponential(1)} | ${status(j)} |`);
+  const headline =
+    selfcheck.failed.length > 0
+      ? `Self-check FAILED: ${selfcheck.failed.join(', ')}`
+      : failedTrials.length > 0
+        ? `${failedTrials.length} accuracy trial(s) FAILED`
+        : confirmed.length > 0
+          ? `${confirmed.length} confirmed regression(s): ${confirmed.map((j) => j.name).join(', ')}`
+          : flagged.length > 0
+            ? `No confirmed regression; ${flagged.length} flagged tonight, to confirm tomorrow`
+            : 'No regression';
+  const rows = judgements.map(
+    (j) =>
+      `| ${j.name} | ${fmtValue(j.value, j.unit)} | ${fmtValue(j.baselineMedian, j.unit)} | ${fmtChange(j.change)} | ${j.p === null ? '-' : j.p.toExponential(1)} | ${status(j)} |`,
+  );
   return [
     `## Nightly ssl-budget-bench: ${headline}`,
     '',
@@ -92,9 +110,19 @@ export function trendSpec(name: string, nights: Night[], o: DetectorOptions): Re
     .map((n, i) => {
       const m = n.measurements[name];
       if (!m) return null;
-      const before = nights.slice(0, i).map((x) => x.measurements[name]).filter((x): x is Measurement => !!x).slice(-o.baseline);
+      const before = nights
+        .slice(0, i)
+        .map((x) => x.measurements[name])
+        .filter((x): x is Measurement => !!x)
+        .slice(-o.baseline);
       const j = judge(name, m, before, o);
-      return { night: i + 1, date: n.date.slice(0, 16), commit: (n.commit ?? '').slice(0, 10), median: median(m.samples), status: j.direction === 'regression' ? 'flagged regression' : j.direction === 'improvement' ? 'improvement' : 'normal' };
+      return {
+        night: i + 1,
+        date: n.date.slice(0, 16),
+        commit: (n.commit ?? '').slice(0, 10),
+        median: median(m.samples),
+        status: j.direction === 'regression' ? 'flagged regression' : j.direction === 'improvement' ? 'improvement' : 'normal',
+      };
     })
     .filter((v) => v !== null);
   const unit = nights[nights.length - 1].measurements[name]?.unit ?? '';
@@ -106,32 +134,74 @@ export function trendSpec(name: string, nights: Night[], o: DetectorOptions): Re
     height: 140,
     data: { values },
     layer: [
-      { mark: { type: 'line', color: '#888' }, encoding: { x: { field: 'night', type: 'quantitative', title: 'night', axis: { tickMinStep: 1 } }, y: { field: 'median', type: 'quantitative', title: unit === 'accuracy' ? 'accuracy' : `median (${unit})`, scale: { zero: false } } } },
-      { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: { field: 'night', type: 'quantitative' }, y: { field: 'median', type: 'quantitative' }, color: { field: 'status', type: 'nominal', scale: { domain: ['normal', 'flagged regression', 'improvement'], range: ['#4c78a8', '#e45756', '#54a24b'] } }, tooltip: [{ field: 'date' }, { field: 'commit' }, { field: 'median', format: '.4g' }] } },
+      {
+        mark: { type: 'line', color: '#888' },
+        encoding: {
+          x: { field: 'night', type: 'quantitative', title: 'night', axis: { tickMinStep: 1 } },
+          y: {
+            field: 'median',
+            type: 'quantitative',
+            title: unit === 'accuracy' ? 'accuracy' : `median (${unit})`,
+            scale: { zero: false },
+          },
+        },
+      },
+      {
+        mark: { type: 'point', filled: true, size: 60 },
+        encoding: {
+          x: { field: 'night', type: 'quantitative' },
+          y: { field: 'median', type: 'quantitative' },
+          color: {
+            field: 'status',
+            type: 'nominal',
+            scale: { domain: ['normal', 'flagged regression', 'improvement'], range: ['#4c78a8', '#e45756', '#54a24b'] },
+          },
+          tooltip: [{ field: 'date' }, { field: 'commit' }, { field: 'median', format: '.4g' }],
+        },
+      },
     ],
   };
 }
 
-export async function writeNightlyReport(outDir: string, nights: Night[], judgements: Judgement[], markdown: string, o: DetectorOptions): Promise<{ html: string; markdown: string }> {
+export async function writeNightlyReport(
+  outDir: string,
+  nights: Night[],
+  judgements: Judgement[],
+  markdown: string,
+  o: DetectorOptions,
+): Promise<{ html: string; markdown: string }> {
   fs.mkdirSync(outDir, { recursive: true });
   const sections: string[] = [];
   for (const j of judgements) {
     const spec = trendSpec(j.name, nights, o);
     const stem = j.name.replace(/[^A-Za-z0-9._-]+/g, '_');
     writeFileAtomic(path.join(outDir, `${stem}.vl.json`), `${JSON.stringify(spec, null, 2)}\n`);
-    sections.push(`<section><h3>${escapeHtml(j.name)}</h3><p>${escapeHtml(status(j).replace(/\*/g, ''))}; change ${escapeHtml(fmtChange(j.change))}</p>${await renderSvg(spec)}</section>`);
+    sections.push(
+      `<section><h3>${escapeHtml(j.name)}</h3><p>${escapeHtml(status(j).replace(/\*/g, ''))}; change ${escapeHtml(fmtChange(j.change))}</p>${await renderSvg(spec)}</section>`,
+    );
   }
   const mdFile = path.join(outDir, 'summary.md');
   writeFileAtomic(mdFile, markdown);
   const html = path.join(outDir, 'nightly.html');
   const tableLines = markdown.split('\n').filter((l) => l.startsWith('|') && !l.startsWith('| ---'));
-  const table = tableLines.map((l, i) => `<tr>${l.split('|').slice(1, -1).map((c) => (i === 0 ? `<th>${escapeHtml(c.trim())}</th>` : `<td>${escapeHtml(c.trim().replace(/\*/g, ''))}</td>`)).join('')}</tr>`).join('\n');
+  const table = tableLines
+    .map(
+      (l, i) =>
+        `<tr>${l
+          .split('|')
+          .slice(1, -1)
+          .map((c) => (i === 0 ? `<th>${escapeHtml(c.trim())}</th>` : `<td>${escapeHtml(c.trim().replace(/\*/g, ''))}</td>`))
+          .join('')}</tr>`,
+    )
+    .join('\n');
   const heading = markdown.split('\n')[0].replace(/^## /, '');
-  writeFileAtomic(html, `<!doctype html>
+  writeFileAtomic(
+    html,
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(heading)}</title>
 <style>body{font-family:"DejaVu Sans",sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px}section{display:inline-block;margin:0 1em 1em 0;vertical-align:top}</style>
 </head><body><h1>${escapeHtml(heading)}</h1><p>${escapeHtml(markdown.split('\n')[2] ?? '')}</p><table>${table}</table><h2>Trends</h2>${sections.join('\n')}</body></html>
-`);
+`,
+  );
   return { html, markdown: mdFile };
 }
-

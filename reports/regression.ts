@@ -94,7 +94,21 @@ export interface Judgement {
 /** Judges one measurement against baseline nights (oldest first). */
 export function judge(name: string, m: Measurement, baseline: Measurement[], o: DetectorOptions = DEFAULT_DETECTOR): Judgement {
   const value = median(m.samples);
-  const base: Judgement = { name, unit: m.unit, better: m.better, value, baselineMedian: null, baselineNights: baseline.length, change: null, large: false, clear: false, p: null, direction: 'none', flagged: false, confirmed: false };
+  const base: Judgement = {
+    name,
+    unit: m.unit,
+    better: m.better,
+    value,
+    baselineMedian: null,
+    baselineNights: baseline.length,
+    change: null,
+    large: false,
+    clear: false,
+    p: null,
+    direction: 'none',
+    flagged: false,
+    confirmed: false,
+  };
   if (baseline.length === 0) return base;
   const medians = baseline.map((b) => median(b.samples));
   const ref = median(medians);
@@ -110,7 +124,16 @@ export function judge(name: string, m: Measurement, baseline: Measurement[], o: 
   const large = Math.abs(change) >= o.threshold;
   const clear = p < o.alpha || beyondMad;
   const flagged = large && clear;
-  return { ...base, baselineMedian: ref, change, large, clear, p, direction: flagged ? (worse ? 'regression' : 'improvement') : 'none', flagged };
+  return {
+    ...base,
+    baselineMedian: ref,
+    change,
+    large,
+    clear,
+    p,
+    direction: flagged ? (worse ? 'regression' : 'improvement') : 'none',
+    flagged,
+  };
 }
 
 /**
@@ -122,7 +145,8 @@ export function judgeTonight(nights: Night[], o: DetectorOptions = DEFAULT_DETEC
   const tonight = nights[nights.length - 1];
   const before = nights.slice(0, -1);
   return Object.entries(tonight.measurements).map(([name, m]) => {
-    const history = (ns: Night[]) => ns.map((n) => n.measurements[name]).filter((x): x is Measurement => x !== undefined && x.samples.length > 0);
+    const history = (ns: Night[]) =>
+      ns.map((n) => n.measurements[name]).filter((x): x is Measurement => x !== undefined && x.samples.length > 0);
     const j = judge(name, m, history(before).slice(-o.baseline), o);
     const yesterday = before[before.length - 1]?.measurements[name];
     if (j.direction === 'regression' && yesterday) {

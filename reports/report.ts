@@ -20,7 +20,13 @@ export class ReportError extends Error {}
 interface Manifest {
   run_id: string;
   suite?: { name?: string; evaluation?: { targets?: Record<string, number[]> } };
-  provenance?: { machine?: { cpu?: string; cores?: number; memory_bytes?: number; gpus?: { model: string }[]; os?: string }; backend?: string; node?: string; git?: { commit: string | null; dirty: boolean | null }; fingerprint?: string };
+  provenance?: {
+    machine?: { cpu?: string; cores?: number; memory_bytes?: number; gpus?: { model: string }[]; os?: string };
+    backend?: string;
+    node?: string;
+    git?: { commit: string | null; dirty: boolean | null };
+    fingerprint?: string;
+  };
   rules?: { training_flops?: string; memory?: Record<string, string>; time?: string };
 }
 
@@ -36,7 +42,8 @@ export function loadRuns(dirs: string[]): LoadedRuns {
   const manifests: Manifest[] = [];
   for (const dir of dirs) {
     const file = path.join(dir, 'manifest.json');
-    if (!fs.existsSync(file)) throw new ReportError(`${dir} is not a run directory (no manifest.json); give the directory that npm run bench printed`);
+    if (!fs.existsSync(file))
+      throw new ReportError(`${dir} is not a run directory (no manifest.json); give the directory that npm run bench printed`);
     manifests.push(JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest);
     rows.push(...readRows(dir, (w) => warnings.push(w)));
   }
@@ -50,7 +57,10 @@ function summaryMarkdown(lines: SummaryLine[]): string {
   return [
     '| method | dataset | budget | seeds | linear % | kNN-20 % | train s | training FLOPs | crops | epochs | step peak MiB | failed |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...lines.map((l) => `| ${md(l.method)} | ${md(l.dataset)} | ${l.budget} | ${l.seeds} | ${l.linear_mean === null ? '-' : l.linear_sd === null ? f(l.linear_mean, 1, 100) : `${f(l.linear_mean, 1, 100)} ± ${f(l.linear_sd, 1, 100)}`} | ${f(l.knn20_mean, 1, 100)} | ${f(l.train_seconds, 1)} | ${l.train_flops === null ? '-' : l.train_flops.toExponential(2)} | ${f(l.crops, 0)} | ${f(l.epochs, 2)} | ${f(l.step_peak_mib, 0)} | ${l.failed} |`),
+    ...lines.map(
+      (l) =>
+        `| ${md(l.method)} | ${md(l.dataset)} | ${l.budget} | ${l.seeds} | ${l.linear_mean === null ? '-' : l.linear_sd === null ? f(l.linear_mean, 1, 100) : `${f(l.linear_mean, 1, 100)} ± ${f(l.linear_sd, 1, 100)}`} | ${f(l.knn20_mean, 1, 100)} | ${f(l.train_seconds, 1)} | ${l.train_flops === null ? '-' : l.train_flops.toExponential(2)} | ${f(l.crops, 0)} | ${f(l.epochs, 2)} | ${f(l.step_peak_mib, 0)} | ${l.failed} |`,
+    ),
   ].join('\n');
 }
 
@@ -101,7 +111,10 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
     written.push({ name: figure.name, files });
   }
   const lines = summaryLines(rows);
-  writeFileAtomic(path.join(outDir, 'summary.csv'), stringify(lines as unknown as Record<string, unknown>[], { header: true, columns: Object.keys(lines[0] ?? { method: '' }) }));
+  writeFileAtomic(
+    path.join(outDir, 'summary.csv'),
+    stringify(lines as unknown as Record<string, unknown>[], { header: true, columns: Object.keys(lines[0] ?? { method: '' }) }),
+  );
   writeFileAtomic(path.join(outDir, 'summary.md'), `${summaryMarkdown(lines)}\n`);
   let html: string | null = null;
   if (formats.includes('html')) {
@@ -117,7 +130,17 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
     fs.copyFileSync(path.join(path.dirname(require.resolve('vega')), 'vega.min.js'), path.join(outDir, 'vega.min.js'));
     html = path.join(outDir, 'index.html');
     const name = [...new Set(manifests.map((m) => m.suite?.name ?? 'run'))].join(' + ');
-    writeFileAtomic(html, reportHtml({ title: `ssl-budget-bench report: ${name}`, figures: compiled, summary: lines, rules, provenance: provenanceLines(manifests), runs: dirs }));
+    writeFileAtomic(
+      html,
+      reportHtml({
+        title: `ssl-budget-bench report: ${name}`,
+        figures: compiled,
+        summary: lines,
+        rules,
+        provenance: provenanceLines(manifests),
+        runs: dirs,
+      }),
+    );
   }
   return { outDir, figures: written, html, warnings };
 }

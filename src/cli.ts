@@ -15,7 +15,9 @@ export function parseFlags<O extends Options>(argv: string[], options: O, usage:
   try {
     parsed = parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
   } catch (e) {
-    const valid = Object.keys(all).map((k) => `--${k}`).join(', ');
+    const valid = Object.keys(all)
+      .map((k) => `--${k}`)
+      .join(', ');
     throw new UsageError(`${(e as Error).message}\nvalid flags: ${valid}\n\n${usage}`);
   }
   if ((parsed.values as Record<string, unknown>).help) {
@@ -41,7 +43,8 @@ export function parseIntFlag(name: string, value: string | undefined, fallback: 
 /** The value of --backend (default auto), or a UsageError listing the valid names. */
 export function parseBackendFlag(value: string | undefined): BackendChoice {
   const choice = value ?? 'auto';
-  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) throw new UsageError(`unknown --backend=${choice}; valid: ${BACKEND_CHOICES.join(', ')}`);
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice))
+    throw new UsageError(`unknown --backend=${choice}; valid: ${BACKEND_CHOICES.join(', ')}`);
   return choice as BackendChoice;
 }
 

@@ -53,7 +53,8 @@ export function relativeL2(got: ArrayLike<number>, want: ArrayLike<number>): num
 export async function checkFixture(fixture: Fixture, label: string): Promise<CheckResult> {
   const base = { fixture: label, method: fixture.method };
   const lossFn = LOSSES[fixture.method];
-  if (!lossFn) return { ...base, loss_error: NaN, grad_error: NaN, pass: false, error: `unknown method; known: ${Object.keys(LOSSES).join(', ')}` };
+  if (!lossFn)
+    return { ...base, loss_error: NaN, grad_error: NaN, pass: false, error: `unknown method; known: ${Object.keys(LOSSES).join(', ')}` };
   const names = Object.keys(fixture.inputs);
   const { value, terms, grads } = tf.tidy(() => {
     const inputs = names.map((n) => tf.tensor(fixture.inputs[n].data, fixture.inputs[n].shape));
@@ -86,14 +87,24 @@ export async function checkFixture(fixture: Fixture, label: string): Promise<Che
 /** Checks every *.json fixture in `dir`. */
 export async function checkFixtureDir(dir: string): Promise<CheckResult[]> {
   if (!fs.existsSync(dir)) throw new Error(`no fixture folder ${dir}`);
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   if (files.length === 0) throw new Error(`no *.json fixtures in ${dir}`);
   const results: CheckResult[] = [];
   for (const file of files) {
     try {
       results.push(await checkFixture(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Fixture, file));
     } catch (e) {
-      results.push({ fixture: file, method: '?', loss_error: NaN, grad_error: NaN, pass: false, error: (e as Error).message.split('\n')[0] });
+      results.push({
+        fixture: file,
+        method: '?',
+        loss_error: NaN,
+        grad_error: NaN,
+        pass: false,
+        error: (e as Error).message.split('\n')[0],
+      });
     }
   }
   return results;

@@ -3,10 +3,14 @@ import { resultRow as row } from './helpers.js';
 import { costToTarget, paretoFrontier, timeToTarget } from '../reports/analysis.js';
 import { meanCi95 } from '../src/stats.js';
 
-
 describe('time to target', () => {
   it('interpolates linearly between the points around the first crossing', () => {
-    const pts = [{ cost: 10, accuracy: 0.2 }, { cost: 20, accuracy: 0.4 }, { cost: 30, accuracy: 0.3 }, { cost: 40, accuracy: 0.8 }];
+    const pts = [
+      { cost: 10, accuracy: 0.2 },
+      { cost: 20, accuracy: 0.4 },
+      { cost: 30, accuracy: 0.3 },
+      { cost: 40, accuracy: 0.8 },
+    ];
     expect(costToTarget(pts, 0.3)).toBeCloseTo(15, 12);
     expect(costToTarget(pts, 0.4)).toBe(20);
     expect(costToTarget(pts, 0.6)).toBeCloseTo(36, 12); // from the dip at 30 (0.3) to 40 (0.8)
@@ -15,7 +19,10 @@ describe('time to target', () => {
   });
 
   it('averages over the seeds that reach it, with a t-interval, and counts the others', () => {
-    const trial = (seed: number, accs: number[]) => accs.map((a, i) => row({ trial_id: `s${seed}`, seed, point: i, train_seconds: 10 * (i + 1), metrics: { linear: a }, final: i === accs.length - 1 }));
+    const trial = (seed: number, accs: number[]) =>
+      accs.map((a, i) =>
+        row({ trial_id: `s${seed}`, seed, point: i, train_seconds: 10 * (i + 1), metrics: { linear: a }, final: i === accs.length - 1 }),
+      );
     const rows = [...trial(0, [0.2, 0.6]), ...trial(1, [0.6, 0.7]), ...trial(2, [0.1, 0.2])];
     const [t] = timeToTarget(rows, { synthetic: [0.5] });
     expect(t.reached).toBe(2);
@@ -30,8 +37,15 @@ describe('time to target', () => {
 
 describe('Pareto frontier', () => {
   it('marks the points no other point beats on both cost and accuracy', () => {
-    const f = (label: string, flops: number, acc: number) => row({ trial_id: label, label, final: true, train_flops: flops, metrics: { linear: acc } });
-    const points = paretoFrontier([f('a', 1, 0.5), f('b', 2, 0.7), f('c', 3, 0.6), f('d', 4, 0.9), row({ trial_id: 'e', label: 'e', final: true, status: 'diverged' })]);
+    const f = (label: string, flops: number, acc: number) =>
+      row({ trial_id: label, label, final: true, train_flops: flops, metrics: { linear: acc } });
+    const points = paretoFrontier([
+      f('a', 1, 0.5),
+      f('b', 2, 0.7),
+      f('c', 3, 0.6),
+      f('d', 4, 0.9),
+      row({ trial_id: 'e', label: 'e', final: true, status: 'diverged' }),
+    ]);
     expect(Object.fromEntries(points.map((p) => [p.label.split(' ')[0], p.onFrontier]))).toEqual({ a: true, b: true, c: false, d: true });
   });
 });

@@ -11,7 +11,10 @@ import { METHODS } from '../methods/registry.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 function sources(dir: string): string[] {
-  return fs.readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f));
+  return fs
+    .readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(dir, f));
 }
 
 /** The project files a source file imports, as paths relative to the repository root. */
@@ -22,7 +25,11 @@ function projectImports(file: string): string[] {
 }
 
 function violations(dir: string, allowed: string[]): string[] {
-  return sources(dir).flatMap((f) => projectImports(f).filter((i) => !allowed.some((a) => i === a || i.startsWith(`${a}/`))).map((i) => `${f} imports ${i}`));
+  return sources(dir).flatMap((f) =>
+    projectImports(f)
+      .filter((i) => !allowed.some((a) => i === a || i.startsWith(`${a}/`)))
+      .map((i) => `${f} imports ${i}`),
+  );
 }
 
 describe('floors import only downward', () => {

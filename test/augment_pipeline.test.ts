@@ -33,7 +33,19 @@ describe('augmentation pipeline', () => {
     const identity: Recipe = {
       name: 'identity',
       source: 'test',
-      views: [{ count: 1, size: 32, crop: { scale: [1, 1], ratio: [1, 1] }, flip: 0, jitter: null, grayscale: 0, blur: null, solarize: 0, normalize: { mean: [0, 0, 0], std: [1, 1, 1] } }],
+      views: [
+        {
+          count: 1,
+          size: 32,
+          crop: { scale: [1, 1], ratio: [1, 1] },
+          flip: 0,
+          jitter: null,
+          grayscale: 0,
+          blur: null,
+          solarize: 0,
+          normalize: { mean: [0, 0, 0], std: [1, 1, 1] },
+        },
+      ],
     };
     const input = images(2, 3);
     const out = augmentBatch(input, 2, 32, 32, identity, new Rng(4)).views[0].data;

@@ -97,7 +97,10 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
         const ta_ = tf.tensor(aData, a);
         const tb_ = tf.tensor(bData, b);
         const plain = tf.matMul(ta_, tb_, ta, tb).dataSync().slice();
-        const fused = tf.fused.matMul({ a: ta_ as tf.Tensor2D, b: tb_ as tf.Tensor2D, transposeA: ta, transposeB: tb, bias: tf.tensor1d(biasData) }).dataSync().slice();
+        const fused = tf.fused
+          .matMul({ a: ta_ as tf.Tensor2D, b: tb_ as tf.Tensor2D, transposeA: ta, transposeB: tb, bias: tf.tensor1d(biasData) })
+          .dataSync()
+          .slice();
         return { plain, fused };
       });
     };
@@ -107,10 +110,7 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
     expect(relativeError(got.fused, ref.fused)).toBeLessThan(tol);
   });
 
-  it.each([
-    { shape: [4, 5, 3, 6] },
-    { shape: [7, 9] },
-  ])('training batch norm $shape: output, statistics and gradients', ({ shape }) => {
+  it.each([{ shape: [4, 5, 3, 6] }, { shape: [7, 9] }])('training batch norm $shape: output, statistics and gradients', ({ shape }) => {
     if (!available) return;
     useNativeKernels(native);
     const c = shape[shape.length - 1];
@@ -123,9 +123,15 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
     const run = (backend: string) => {
       tf.setBackend(backend);
       return tf.tidy(() => {
-        const ctx = { params: {}, buffers: { 'bn.running_mean': tf.zeros([c]), 'bn.running_var': tf.ones([c]) }, training: true, bufferUpdates: new Map() };
+        const ctx = {
+          params: {},
+          buffers: { 'bn.running_mean': tf.zeros([c]), 'bn.running_var': tf.ones([c]) },
+          training: true,
+          bufferUpdates: new Map(),
+        };
         const dy = tf.tensor(dyData, shape);
-        const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(bn.forward(x, { ...ctx, params: { 'bn.weight': g, 'bn.bias': b } }), dy));
+        const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(bn.forward(x, { ...ctx, params: { 'bn.weight': g, 'bn.bias': b } }), dy));
         const { value, grads } = tf.valueAndGrads(f)([tf.tensor(xData, shape), tf.tensor1d(gData), tf.tensor1d(bData)]);
         const stats = [...ctx.bufferUpdates.values()].map((t) => t.dataSync().slice());
         tf.dispose([...ctx.bufferUpdates.values()]);
@@ -146,7 +152,13 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
     const c = cases[5];
     const before = tf.memory().numTensors;
     const rng = new Rng(3);
-    gradsOn('wasm', c, rng.fillNormal(new Float32Array(c.n * c.h * c.w * c.ci)), rng.fillNormal(new Float32Array(c.k * c.k * c.ci * c.co)), (s) => new Float32Array(s).fill(1));
+    gradsOn(
+      'wasm',
+      c,
+      rng.fillNormal(new Float32Array(c.n * c.h * c.w * c.ci)),
+      rng.fillNormal(new Float32Array(c.k * c.k * c.ci * c.co)),
+      (s) => new Float32Array(s).fill(1),
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 });

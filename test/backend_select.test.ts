@@ -17,7 +17,11 @@ describe('backend selection', () => {
     expect(info.skipped.map((s) => s.candidate)).toEqual(['tfjs-node-gpu', 'webgpu', 'tfjs-node']);
     expect(info.skipped[0].reason).toMatch(/not installed/);
     // No GPU here: lavapipe is a software adapter, which auto never picks (it is ~100x slower than wasm).
-    expect(info.skipped[1].reason).toMatch(WEBGPU ? /only a software adapter \(.*llvmpipe.*\[software fallback\]\); ask for --backend=webgpu/ : /no WebGPU adapter|not installed/);
+    expect(info.skipped[1].reason).toMatch(
+      WEBGPU
+        ? /only a software adapter \(.*llvmpipe.*\[software fallback\]\); ask for --backend=webgpu/
+        : /no WebGPU adapter|not installed/,
+    );
     expect(info.adapter).toBeNull();
     expect(describeBackend(info)).toMatch(/tfjs-node-gpu skipped/);
     expect(process.env.TF_FORCE_GPU_ALLOW_GROWTH).toBe('true');
@@ -50,7 +54,9 @@ describe('backend selection', () => {
   });
 
   it('explicit tensorflow fails with the reasons when the packages are absent', async () => {
-    await expect(initBackend({ backend: 'tensorflow' })).rejects.toThrow(/no usable backend for --backend=tensorflow:\n {2}tfjs-node-gpu: .*not installed/);
+    await expect(initBackend({ backend: 'tensorflow' })).rejects.toThrow(
+      /no usable backend for --backend=tensorflow:\n {2}tfjs-node-gpu: .*not installed/,
+    );
   });
 
   it('rejects unknown names and bad thread counts', async () => {

@@ -38,16 +38,25 @@ describe('npm run bench:engine', () => {
   });
 
   it('--backend=webgpu without a Vulkan driver fails with the reason and the fix, no stack trace', () => {
-    const r = bench(['--backend=webgpu', '--no-torch'], { ...process.env, VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    const r = bench(['--backend=webgpu', '--no-torch'], {
+      ...process.env,
+      VK_DRIVER_FILES: '/nonexistent/icd.json',
+      VK_ICD_FILENAMES: '/nonexistent/icd.json',
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/error: no usable backend for --backend=webgpu:\n {2}webgpu: no WebGPU adapter \(.*mesa-vulkan-drivers from bookworm-backports\)/);
+    expect(r.stderr).toMatch(
+      /error: no usable backend for --backend=webgpu:\n {2}webgpu: no WebGPU adapter \(.*mesa-vulkan-drivers from bookworm-backports\)/,
+    );
     expect(r.stderr).not.toMatch(/at initBackend/);
   });
 
   it('--json prints one object per case and kernel path with the figures', () => {
     const r = bench(['--json', '--cases=resnet18-cifar', '--steps=1', '--warmup=0', '--no-torch']);
     expect(r.status, r.stderr).toBe(0);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     // Both kernel paths side by side where the oneDNN addon is built (CI installs libdnnl-dev).
     const nativeBuilt = fs.existsSync(path.join(ROOT, 'native', 'build', 'Release', 'onednn.node'));
     expect(rows.map((row) => row.kernels_path)).toEqual(nativeBuilt ? ['wasm', 'wasm+onednn'] : ['wasm']);
@@ -63,7 +72,16 @@ describe('npm run bench:engine', () => {
   }, 300_000);
 
   it('the emp-ssl case trains with the EMP-SSL loss, in micro-batches of whole image sets', () => {
-    const r = bench(['--json', '--cases=emp-ssl', '--crops=40', '--micro-batches=2', '--steps=1', '--warmup=0', '--no-torch', '--native=off']);
+    const r = bench([
+      '--json',
+      '--cases=emp-ssl',
+      '--crops=40',
+      '--micro-batches=2',
+      '--steps=1',
+      '--warmup=0',
+      '--no-torch',
+      '--native=off',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const row = JSON.parse(r.stdout.trim().split('\n')[0]);
     expect(row).toMatchObject({ case: 'emp-ssl', crops_per_step: 40, micro_batches: 2 });
@@ -76,7 +94,10 @@ describe('npm run bench:engine', () => {
   it('--native=off measures the plain wasm kernels only', () => {
     const r = bench(['--json', '--cases=resnet18-cifar', '--steps=1', '--warmup=0', '--no-torch', '--native=off']);
     expect(r.status, r.stderr).toBe(0);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((row) => row.kernels_path)).toEqual(['wasm']);
     expect(rows[0].backend).not.toMatch(/oneDNN/);
   }, 300_000);
@@ -84,7 +105,11 @@ describe('npm run bench:engine', () => {
 
 describe('npm run bench:augment', () => {
   it('--json reports crops per second for the EMP-SSL recipe', () => {
-    const r = spawnSync(TSX, ['bench/augment.ts', '--json', '--time=200', '--images=2', '--patches=4'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(TSX, ['bench/augment.ts', '--json', '--time=200', '--images=2', '--patches=4'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const row = JSON.parse(r.stdout.trim());
     expect(row.recipe).toBe('emp-ssl-4-patches');
@@ -98,7 +123,11 @@ describe('npm run bench:augment', () => {
 
 describe('npm run bench:methods', () => {
   it('--json reports training crops per second per method', () => {
-    const r = spawnSync(TSX, ['bench/methods.ts', '--json', '--methods=simclr', '--images=4', '--steps=1'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(TSX, ['bench/methods.ts', '--json', '--methods=simclr', '--images=4', '--steps=1'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const row = JSON.parse(r.stdout.trim());
     expect(row).toMatchObject({ method: 'simclr', backbone: 'resnet-small-cifar', images_per_step: 4, crops_per_step: 8 });

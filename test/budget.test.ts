@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { BudgetError, parseAmount, parseBudget, progress, reached, takeAnotherStep, ZERO_COUNTERS, type Budget, type Counters } from '../src/runner/budget.js';
+import {
+  BudgetError,
+  parseAmount,
+  parseBudget,
+  progress,
+  reached,
+  takeAnotherStep,
+  ZERO_COUNTERS,
+  type Budget,
+  type Counters,
+} from '../src/runner/budget.js';
 import { warmupCosine } from '../engine/optim/schedule.js';
 import { getMethod } from '../methods/registry.js';
 import { SslModel } from '../src/model/ssl_model.js';
@@ -71,7 +81,11 @@ describe('budget arithmetic', () => {
 
   it('the learning rate follows progress through the budget, whatever the budget kind', async () => {
     await initBackend({ backend: 'cpu' });
-    const model = new SslModel({ ...getMethod('simclr'), optimizer: { ...getMethod('simclr').optimizer, lr: 0.4, warmup: 0.1 } }, 'resnet-small', 0);
+    const model = new SslModel(
+      { ...getMethod('simclr'), optimizer: { ...getMethod('simclr').optimizer, lr: 0.4, warmup: 0.1 } },
+      'resnet-small',
+      0,
+    );
     try {
       expect(model.learningRate(0)).toBeCloseTo(warmupCosine(0, { base: 0.4, warmup: 0.1 }), 12);
       expect(model.learningRate(0.1)).toBeCloseTo(0.4, 6); // warm-up ends at 10 % of the budget

@@ -35,7 +35,9 @@ describe('npm run data', () => {
   });
 
   it('bad commands and names fail with exit 2 and say what is valid', () => {
-    expect(data(['inspect', 'mnist']).stderr).toMatch(/unknown dataset "mnist"; valid: synthetic, cifar10, cifar100, cifar100-coarse, tinyimagenet, imagenet100/);
+    expect(data(['inspect', 'mnist']).stderr).toMatch(
+      /unknown dataset "mnist"; valid: synthetic, cifar10, cifar100, cifar100-coarse, tinyimagenet, imagenet100/,
+    );
     expect(data(['fetch', 'synthetic']).stderr).toMatch(/cannot fetch "synthetic"/);
     const r = data(['explode', 'cifar10']);
     expect(r.status).toBe(2);

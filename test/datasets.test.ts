@@ -36,7 +36,13 @@ describe('CIFAR binary loader', () => {
     expect(Array.from(ds.train.labels)).toEqual([3, 7]);
     const [img] = [ds.train.readImages([1])];
     // pixel p, channel c comes from planar byte c * 1024 + p of record 1 (seed 2)
-    for (const [p, c] of [[0, 0], [5, 1], [1023, 2], [517, 2]]) expect(img[3 * p + c]).toBe(((c * 1024 + p) * 7 + 26) % 256);
+    for (const [p, c] of [
+      [0, 0],
+      [5, 1],
+      [1023, 2],
+      [517, 2],
+    ])
+      expect(img[3 * p + c]).toBe(((c * 1024 + p) * 7 + 26) % 256);
     expect(() => ds.train.readImages([2])).toThrow(/outside 0\.\.1/);
   });
 

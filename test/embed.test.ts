@@ -30,8 +30,18 @@ describe('evaluation embeddings', () => {
   });
 
   it('the centre view is deterministic and per image (eval-mode batch norm)', async () => {
-    const both = await embed(model, data.test.readImages([0, 1]), 2, 32, 32, { layer: 'backbone', patches: null, recipe: recipe(), rng: new Rng(1) });
-    const one = await embed(model, data.test.readImages([0]), 1, 32, 32, { layer: 'backbone', patches: null, recipe: recipe(), rng: new Rng(99) });
+    const both = await embed(model, data.test.readImages([0, 1]), 2, 32, 32, {
+      layer: 'backbone',
+      patches: null,
+      recipe: recipe(),
+      rng: new Rng(1),
+    });
+    const one = await embed(model, data.test.readImages([0]), 1, 32, 32, {
+      layer: 'backbone',
+      patches: null,
+      recipe: recipe(),
+      rng: new Rng(99),
+    });
     const d = model.backbone.featureDim;
     for (let i = 0; i < d; i++) expect(both[i]).toBeCloseTo(one[i], 5);
   });

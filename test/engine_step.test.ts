@@ -28,7 +28,9 @@ async function train(backend: 'wasm' | 'cpu' | 'webgpu', stem: 'cifar' | 'imagen
     return tf.mean(tf.square(tf.sub(y, 0.5))) as tf.Scalar;
   };
   // Gradients of the first step, for parity.
-  const { grads } = tf.variableGrads(() => loss({ params: state.params, buffers: state.buffers, training: true, bufferUpdates: new Map() }));
+  const { grads } = tf.variableGrads(() =>
+    loss({ params: state.params, buffers: state.buffers, training: true, bufferUpdates: new Map() }),
+  );
   const firstGrads: Record<string, Float32Array> = {};
   for (const [name, v] of Object.entries(state.params)) firstGrads[name] = (await grads[v.name].data()) as Float32Array;
   tf.dispose(grads);

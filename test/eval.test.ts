@@ -69,7 +69,13 @@ describe('linear probe', () => {
 
 describe('evaluation splits', () => {
   const labels = Int32Array.from({ length: 500 }, (_, i) => i % 10);
-  const dataset = { name: 'fake', classes: Array.from({ length: 10 }, String), imageShape: [32, 32, 3], train: { size: 500, labels, readImages: () => new Uint8Array() }, test: { size: 100, labels: labels.slice(0, 100), readImages: () => new Uint8Array() } } as unknown as Dataset;
+  const dataset = {
+    name: 'fake',
+    classes: Array.from({ length: 10 }, String),
+    imageShape: [32, 32, 3],
+    train: { size: 500, labels, readImages: () => new Uint8Array() },
+    test: { size: 100, labels: labels.slice(0, 100), readImages: () => new Uint8Array() },
+  } as unknown as Dataset;
 
   it('carve validation from the training split, disjoint, fixed per dataset, with caps', () => {
     const a = evalSplits(dataset, { valFraction: 0.1, maxTrainImages: 300, maxTestImages: 50 });

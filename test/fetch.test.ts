@@ -44,7 +44,13 @@ beforeAll(async () => {
       z.outputStream.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks)));
       z.end();
     });
-  files.set('/tiny.zip', await zipOf([['tiny-imagenet-200/wnids.txt', 'n01\n'], ['tiny-imagenet-200/train/n01/images/a.txt', 'x']]));
+  files.set(
+    '/tiny.zip',
+    await zipOf([
+      ['tiny-imagenet-200/wnids.txt', 'n01\n'],
+      ['tiny-imagenet-200/train/n01/images/a.txt', 'x'],
+    ]),
+  );
   fs.writeFileSync(path.join(tmp, 'link.zip'), await zipOf([['tiny-imagenet-200/evil', '/etc/passwd', 0o120777]]));
 
   server = http.createServer((req, res) => {
@@ -79,7 +85,13 @@ afterAll(() => {
 
 function specFor(urlPath: string): ArchiveSpec {
   const body = files.get('/cifar-10-binary.tar.gz')!;
-  return { url: `${base}${urlPath}`, format: 'tar.gz', bytes: body.length, md5: createHash('md5').update(body).digest('hex'), extractsTo: CIFAR10_DIR };
+  return {
+    url: `${base}${urlPath}`,
+    format: 'tar.gz',
+    bytes: body.length,
+    md5: createHash('md5').update(body).digest('hex'),
+    extractsTo: CIFAR10_DIR,
+  };
 }
 
 describe('fetching an archive', () => {
@@ -107,7 +119,9 @@ describe('fetching an archive', () => {
 
   it('rejects a checksum mismatch and leaves no dataset behind', async () => {
     const root = path.join(tmp, 'root3');
-    await expect(fetchArchive({ ...specFor('/cifar-10-binary.tar.gz'), md5: '0'.repeat(32) }, root)).rejects.toThrow(/has md5 [0-9a-f]{32}, expected 0{32}: the download is corrupt/);
+    await expect(fetchArchive({ ...specFor('/cifar-10-binary.tar.gz'), md5: '0'.repeat(32) }, root)).rejects.toThrow(
+      /has md5 [0-9a-f]{32}, expected 0{32}: the download is corrupt/,
+    );
     expect(fs.existsSync(path.join(root, CIFAR10_DIR))).toBe(false);
   });
 
@@ -117,17 +131,27 @@ describe('fetching an archive', () => {
 
   it('fetches and extracts zip archives', async () => {
     const body = files.get('/tiny.zip')!;
-    const spec: ArchiveSpec = { url: `${base}/tiny.zip`, format: 'zip', bytes: body.length, md5: createHash('md5').update(body).digest('hex'), extractsTo: 'tiny-imagenet-200' };
+    const spec: ArchiveSpec = {
+      url: `${base}/tiny.zip`,
+      format: 'zip',
+      bytes: body.length,
+      md5: createHash('md5').update(body).digest('hex'),
+      extractsTo: 'tiny-imagenet-200',
+    };
     const dir = await fetchArchive(spec, path.join(tmp, 'root6'));
     expect(fs.readFileSync(path.join(dir, 'wnids.txt'), 'utf8')).toBe('n01\n');
     expect(fs.readFileSync(path.join(dir, 'train', 'n01', 'images', 'a.txt'), 'utf8')).toBe('x');
-    await expect(extractZip(path.join(tmp, 'link.zip'), path.join(tmp, 'root7'), 'tiny-imagenet-200')).rejects.toThrow(/refusing to extract .*evil is a symbolic link/);
+    await expect(extractZip(path.join(tmp, 'link.zip'), path.join(tmp, 'root7'), 'tiny-imagenet-200')).rejects.toThrow(
+      /refusing to extract .*evil is a symbolic link/,
+    );
     expect(fs.existsSync(path.join(tmp, 'root7', 'tiny-imagenet-200'))).toBe(false);
   });
 
   it('refuses archives with entries outside the target or links', async () => {
     const root = path.join(tmp, 'root5');
-    await expect(extractTarGz(path.join(tmp, 'climb.tar.gz'), root, CIFAR10_DIR)).rejects.toThrow(/refusing to extract .*\.\.\/escape\.txt leaves the target folder/);
+    await expect(extractTarGz(path.join(tmp, 'climb.tar.gz'), root, CIFAR10_DIR)).rejects.toThrow(
+      /refusing to extract .*\.\.\/escape\.txt leaves the target folder/,
+    );
     await expect(extractTarGz(path.join(tmp, 'link.tar.gz'), root, CIFAR10_DIR)).rejects.toThrow(/batches\.meta\.txt is a SymbolicLink/);
     expect(fs.existsSync(path.join(tmp, 'escape.txt'))).toBe(false);
     expect(fs.existsSync(path.join(root, CIFAR10_DIR))).toBe(false);

@@ -18,7 +18,9 @@ export function relativeError(got: ArrayLike<number>, expected: ArrayLike<number
 
 /** A parameter tree's values, flattened in name order (for one relative error over a whole tree). */
 export function flatTree(tree: Record<string, Float32Array>): number[] {
-  return Object.keys(tree).sort().flatMap((n) => Array.from(tree[n]));
+  return Object.keys(tree)
+    .sort()
+    .flatMap((n) => Array.from(tree[n]));
 }
 
 /** A method with small heads: the same code at smaller sizes, for tests. */
@@ -41,10 +43,34 @@ export function readReference<T>(name: string): T {
 /** A results row with plausible defaults, for tests of what reads rows. */
 export function resultRow(over: Partial<ResultRow> = {}): ResultRow {
   return {
-    schema: ROW_SCHEMA, run_id: 'r', trial_id: 't1', method: 'simclr', label: 'simclr', dataset: 'synthetic', backbone: 'resnet-small', seed: 0,
-    budget_kind: 'steps', budget_amount: 10, batch_images: 8, crops_per_step: 16, point: 0, fraction: 0.5, final: false, status: 'ok',
-    train_seconds: 1, train_flops: 1e9, crops: 80, images: 40, steps: 5, epochs: 0.1, loss: 1, lr: 0.1, eval_seconds: 0.5,
-    metrics: { knn20: 0.5, linear: 0.6 }, memory: { tensor_peak_bytes: 1, step_peak_bytes: 2, rss_peak_bytes: 3, gpu_peak_bytes: null }, time: 'now',
+    schema: ROW_SCHEMA,
+    run_id: 'r',
+    trial_id: 't1',
+    method: 'simclr',
+    label: 'simclr',
+    dataset: 'synthetic',
+    backbone: 'resnet-small',
+    seed: 0,
+    budget_kind: 'steps',
+    budget_amount: 10,
+    batch_images: 8,
+    crops_per_step: 16,
+    point: 0,
+    fraction: 0.5,
+    final: false,
+    status: 'ok',
+    train_seconds: 1,
+    train_flops: 1e9,
+    crops: 80,
+    images: 40,
+    steps: 5,
+    epochs: 0.1,
+    loss: 1,
+    lr: 0.1,
+    eval_seconds: 0.5,
+    metrics: { knn20: 0.5, linear: 0.6 },
+    memory: { tensor_peak_bytes: 1, step_peak_bytes: 2, rss_peak_bytes: 3, gpu_peak_bytes: null },
+    time: 'now',
     ...over,
   };
 }
@@ -63,7 +89,8 @@ export async function webgpuAvailable(): Promise<boolean> {
   } catch (e) {
     reason = (e as Error).message;
   }
-  if (process.env.CI) throw new Error(`webgpu tests cannot run under CI: ${reason} (.ci/run installs mesa-vulkan-drivers from bookworm-backports)`);
+  if (process.env.CI)
+    throw new Error(`webgpu tests cannot run under CI: ${reason} (.ci/run installs mesa-vulkan-drivers from bookworm-backports)`);
   return false;
 }
 

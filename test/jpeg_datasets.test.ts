@@ -15,11 +15,17 @@ async function writeJpeg(file: string, w: number, h: number, color: [number, num
   const raw = Buffer.alloc(w * h * 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w / 2; x++) raw.set(color, (y * w + x) * 3);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 100 }).toFile(file);
+  await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .jpeg({ quality: 100 })
+    .toFile(file);
 }
 
 const WNIDS = ['n02000003', 'n01000001', 'n01500002'];
-const COLORS: [number, number, number][] = [[250, 0, 0], [0, 250, 0], [0, 0, 250]];
+const COLORS: [number, number, number][] = [
+  [250, 0, 0],
+  [0, 250, 0],
+  [0, 0, 250],
+];
 
 async function fakeTiny(root: string): Promise<string> {
   const dir = path.join(root, TINY_IMAGENET_DIR);
@@ -86,12 +92,16 @@ describe('ImageNet-100', () => {
     const imagenet = path.join(tmp, 'ilsvrc');
     const wnids = [...imagenet100Classes()].sort();
     // every class needs a train folder; give the first two images, the rest one each
-    for (const [i, w] of wnids.entries()) await writeJpeg(path.join(imagenet, 'train', w, `${w}_0.JPEG`), 20, 12, i === 0 ? COLORS[0] : COLORS[1]);
+    for (const [i, w] of wnids.entries())
+      await writeJpeg(path.join(imagenet, 'train', w, `${w}_0.JPEG`), 20, 12, i === 0 ? COLORS[0] : COLORS[1]);
     await writeJpeg(path.join(imagenet, 'train', 'n09999999', 'x.JPEG'), 8, 8, COLORS[2]); // not in the subset
     await writeJpeg(path.join(imagenet, 'val', 'ILSVRC2012_val_00000001.JPEG'), 12, 20, COLORS[0]);
     await writeJpeg(path.join(imagenet, 'val', 'ILSVRC2012_val_00000002.JPEG'), 12, 20, COLORS[2]);
     const labels = path.join(tmp, 'val_labels.csv');
-    fs.writeFileSync(labels, `ImageId,PredictionString\nILSVRC2012_val_00000001,${wnids[5]} 1 2 3 4\nILSVRC2012_val_00000002,n09999999 1 2 3 4\n`);
+    fs.writeFileSync(
+      labels,
+      `ImageId,PredictionString\nILSVRC2012_val_00000001,${wnids[5]} 1 2 3 4\nILSVRC2012_val_00000002,n09999999 1 2 3 4\n`,
+    );
     const root = path.join(tmp, 'prepared');
     await expect(prepareImageNet100({ imagenetDir: imagenet, root, resolution: 8 })).rejects.toThrow(/flat .*--val-labels/);
     await prepareImageNet100({ imagenetDir: imagenet, root, resolution: 8, valLabels: labels });

@@ -9,7 +9,10 @@ import { backendsUnderTest, REFERENCE_DIR, relativeError } from './helpers.js';
 import { Rng } from '../engine/random.js';
 
 const dir = path.join(REFERENCE_DIR, 'losses');
-const fixtures = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const fixtures = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const read = (file: string) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Fixture;
 
 describe.each(await backendsUnderTest('cpu', 'wasm'))('losses against the PyTorch reference values (%s backend)', (backend) => {
@@ -36,14 +39,30 @@ describe.each(await backendsUnderTest('cpu', 'wasm'))('losses against the PyTorc
 describe('logdet', () => {
   it('matches a closed form and its gradient is the inverse', async () => {
     await initBackend({ backend: 'cpu' });
-    const a = tf.tensor3d([[[4, 1], [1, 3]], [[2, 0], [0, 5]]]);
+    const a = tf.tensor3d([
+      [
+        [4, 1],
+        [1, 3],
+      ],
+      [
+        [2, 0],
+        [0, 5],
+      ],
+    ]);
     const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => tf.sum(logdet(x)))([a]);
     expect(value.dataSync()[0]).toBeCloseTo(Math.log(11) + Math.log(10), 5);
     const g = grads[0].arraySync() as number[][][];
     expect(g[0][0][0]).toBeCloseTo(3 / 11, 6);
     expect(g[0][0][1]).toBeCloseTo(-1 / 11, 6);
     expect(g[1][1][1]).toBeCloseTo(1 / 5, 6);
-    expect(() => logdet(tf.tensor2d([[1, 2], [2, 1]]))).toThrow(/not positive definite/);
+    expect(() =>
+      logdet(
+        tf.tensor2d([
+          [1, 2],
+          [2, 1],
+        ]),
+      ),
+    ).toThrow(/not positive definite/);
   });
 
   // The device path (webgpu's: float32 sweeps in tensor ops) against the host path (float64 Cholesky), on the
@@ -68,6 +87,13 @@ describe('logdet', () => {
     const device = await run(logdetDevice);
     expect(relativeError(device.value, host.value)).toBeLessThan(1e-5);
     expect(relativeError(device.grad, host.grad)).toBeLessThan(1e-4);
-    expect(await logdetDevice(tf.tensor2d([[1, 2], [2, 1]])).data()).toEqual(new Float32Array([NaN])); // not positive definite
+    expect(
+      await logdetDevice(
+        tf.tensor2d([
+          [1, 2],
+          [2, 1],
+        ]),
+      ).data(),
+    ).toEqual(new Float32Array([NaN])); // not positive definite
   });
 });

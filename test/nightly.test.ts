@@ -10,18 +10,32 @@ const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-nightly-'));
 const HISTORY = path.join(TMP, 'history');
 const SUITE = path.join(TMP, 'suite.json');
-fs.writeFileSync(SUITE, JSON.stringify({
-  name: 'tiny-nightly',
-  methods: [{ method: 'simclr', batchImages: 8 }],
-  datasets: ['synthetic'],
-  backbone: 'resnet-small',
-  budgets: ['steps:2'],
-  seeds: 2,
-  evaluation: { fractions: [1], maxTrainImages: 40, maxTestImages: 20, linear: { iterations: 10, lr: 0.05 }, bag: { patches: [] }, testCost: { patches: [1], throughputCrops: 4 } },
-}));
+fs.writeFileSync(
+  SUITE,
+  JSON.stringify({
+    name: 'tiny-nightly',
+    methods: [{ method: 'simclr', batchImages: 8 }],
+    datasets: ['synthetic'],
+    backbone: 'resnet-small',
+    budgets: ['steps:2'],
+    seeds: 2,
+    evaluation: {
+      fractions: [1],
+      maxTrainImages: 40,
+      maxTestImages: 20,
+      linear: { iterations: 10, lr: 0.05 },
+      bag: { patches: [] },
+      testCost: { patches: [1], throughputCrops: 4 },
+    },
+  }),
+);
 
 function nightly(args: string[]) {
-  return spawnSync(TSX, ['bench/nightly.ts', `--history=${HISTORY}`, `--suite=${SUITE}`, '--bench-time=50', `--data-dir=${path.join(TMP, 'data')}`, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+  return spawnSync(
+    TSX,
+    ['bench/nightly.ts', `--history=${HISTORY}`, `--suite=${SUITE}`, '--bench-time=50', `--data-dir=${path.join(TMP, 'data')}`, ...args],
+    { cwd: ROOT, encoding: 'utf8', timeout: 600_000 },
+  );
 }
 
 describe('npm run nightly', () => {
@@ -32,7 +46,15 @@ describe('npm run nightly', () => {
     expect(one.selfcheck.failed).toEqual([]);
     expect(one.selfcheck.passed).toBeGreaterThan(0);
     const names = one.judgements.map((j: { name: string }) => j.name);
-    for (const n of ['step/simclr', 'augment/emp-ssl-20-patches-x10', 'eval/knn-2000x500x128', 'eval/linear-probe-2000x128-50it', 'op/logdet-20x64x64-with-grad', 'accuracy/simclr/synthetic']) expect(names).toContain(n);
+    for (const n of [
+      'step/simclr',
+      'augment/emp-ssl-20-patches-x10',
+      'eval/knn-2000x500x128',
+      'eval/linear-probe-2000x128-50it',
+      'op/logdet-20x64x64-with-grad',
+      'accuracy/simclr/synthetic',
+    ])
+      expect(names).toContain(n);
     expect(one.judgements.every((j: { baselineNights: number }) => j.baselineNights === 0)).toBe(true);
     const night = JSON.parse(fs.readFileSync(one.night, 'utf8'));
     expect(night.measurements['step/simclr'].samples.length).toBeGreaterThanOrEqual(3); // raw samples kept

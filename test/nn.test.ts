@@ -92,7 +92,14 @@ describe.each(await backendsUnderTest('cpu'))('nn layer (%s backend)', (backend)
   it('MLP heads: Linear-BN-ReLU hidden layers, plain last layer', () => {
     const head = mlpHead('projector', [8, 16, 4]);
     const names = head.params().map((p) => p.name);
-    expect(names).toEqual(['projector.0.weight', 'projector.0.bias', 'projector.1.weight', 'projector.1.bias', 'projector.3.weight', 'projector.3.bias']);
+    expect(names).toEqual([
+      'projector.0.weight',
+      'projector.0.bias',
+      'projector.1.weight',
+      'projector.1.bias',
+      'projector.3.weight',
+      'projector.3.bias',
+    ]);
     const state = initModel([head], 0);
     expect(head.forward(randomTensor([5, 8], 4), trainingContext(state)).shape).toEqual([5, 4]);
   });
@@ -116,8 +123,14 @@ describe.each(await backendsUnderTest('cpu'))('batch norm run twice in one step 
     const bn = new BatchNorm('bn', 2);
     const state = initModel([bn], 0);
     const ctx = trainingContext(state);
-    const a = tf.tensor2d([[1, 2], [3, 6]]);
-    const b = tf.tensor2d([[5, 0], [7, 2]]);
+    const a = tf.tensor2d([
+      [1, 2],
+      [3, 6],
+    ]);
+    const b = tf.tensor2d([
+      [5, 0],
+      [7, 2],
+    ]);
     bn.forward(a, ctx);
     const before = tf.memory().numTensors;
     bn.forward(b, ctx);

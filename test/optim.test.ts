@@ -82,7 +82,10 @@ describe.each(await backendsUnderTest('cpu'))('optimizers (%s backend)', (backen
   });
 
   it('plain SGD is p - lr g', async () => {
-    expectClose(await run(() => new Sgd(specs)), reference((_, p, g, lr) => p.map((pi, i) => pi - lr * g[i])));
+    expectClose(
+      await run(() => new Sgd(specs)),
+      reference((_, p, g, lr) => p.map((pi, i) => pi - lr * g[i])),
+    );
   });
 
   for (const clip of [false, true]) {

@@ -6,7 +6,14 @@ const rng = new Rng(42);
 /** One night's samples of a step time around `centre` ms: `noise` per sample, and a nightly shift of a third of it. */
 function night(i: number, centre: number, noise = 0.03, samples = 30): Night {
   const shift = 1 + rng.normal() * noise * 0.3;
-  return { file: `n${i}`, date: `2026-11-${String(i + 1).padStart(2, '0')}`, commit: null, measurements: { step: { unit: 'ms', better: 'lower', samples: Array.from({ length: samples }, () => centre * shift * (1 + rng.normal() * noise)) } } };
+  return {
+    file: `n${i}`,
+    date: `2026-11-${String(i + 1).padStart(2, '0')}`,
+    commit: null,
+    measurements: {
+      step: { unit: 'ms', better: 'lower', samples: Array.from({ length: samples }, () => centre * shift * (1 + rng.normal() * noise)) },
+    },
+  };
 }
 
 describe('Mann-Whitney U', () => {
@@ -54,7 +61,12 @@ describe('nightly regression detector', () => {
   });
 
   it('treats a higher-is-better measurement the other way round', () => {
-    const acc = (i: number, v: number): Night => ({ file: `a${i}`, date: '', commit: null, measurements: { acc: { unit: 'accuracy', better: 'higher', samples: [v - 0.005, v + 0.005] } } });
+    const acc = (i: number, v: number): Night => ({
+      file: `a${i}`,
+      date: '',
+      commit: null,
+      measurements: { acc: { unit: 'accuracy', better: 'higher', samples: [v - 0.005, v + 0.005] } },
+    });
     const base = [0.6, 0.61, 0.59, 0.6, 0.605].map((v, i) => acc(i, v));
     expect(judgeTonight([...base, acc(5, 0.45)])[0].direction).toBe('regression');
     expect(judgeTonight([...base, acc(5, 0.75)])[0].direction).toBe('improvement');

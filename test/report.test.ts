@@ -23,16 +23,34 @@ const FIGURES = ['accuracy-vs-cost', 'time-to-target', 'memory', 'test-time-cost
 
 beforeAll(() => {
   const suite = path.join(TMP, 'suite.json');
-  fs.writeFileSync(suite, JSON.stringify({
-    name: 'tiny-report',
-    methods: [{ method: 'simclr', batchImages: 8 }, { method: 'emp-ssl', batchImages: 2, views: 4 }],
-    datasets: ['synthetic'],
-    backbone: 'resnet-small',
-    budgets: ['steps:3'],
-    seeds: 2,
-    evaluation: { fractions: [0.5, 1], maxTrainImages: 60, maxTestImages: 30, linear: { iterations: 20, lr: 0.05 }, bag: { patches: [2], repeats: 2, maxTrainImages: 20, maxTestImages: 10 }, testCost: { patches: [1, 2], throughputCrops: 4 }, targets: { synthetic: [0.05, 0.99] } },
-  }));
-  const r = spawnSync(TSX, ['bench/bench.ts', `--suite=${suite}`, `--out=${RUN}`, `--data-dir=${path.join(TMP, 'data')}`], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+  fs.writeFileSync(
+    suite,
+    JSON.stringify({
+      name: 'tiny-report',
+      methods: [
+        { method: 'simclr', batchImages: 8 },
+        { method: 'emp-ssl', batchImages: 2, views: 4 },
+      ],
+      datasets: ['synthetic'],
+      backbone: 'resnet-small',
+      budgets: ['steps:3'],
+      seeds: 2,
+      evaluation: {
+        fractions: [0.5, 1],
+        maxTrainImages: 60,
+        maxTestImages: 30,
+        linear: { iterations: 20, lr: 0.05 },
+        bag: { patches: [2], repeats: 2, maxTrainImages: 20, maxTestImages: 10 },
+        testCost: { patches: [1, 2], throughputCrops: 4 },
+        targets: { synthetic: [0.05, 0.99] },
+      },
+    }),
+  );
+  const r = spawnSync(TSX, ['bench/bench.ts', `--suite=${suite}`, `--out=${RUN}`, `--data-dir=${path.join(TMP, 'data')}`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   if (r.status !== 0) throw new Error(`the bench run failed:\n${r.stderr}`);
 }, 600_000);
 
@@ -60,7 +78,8 @@ describe('npm run report', () => {
   it('bench ends by writing the report; every figure has its spec, SVG and PNG, plus summary tables', () => {
     expect(fs.existsSync(path.join(REPORT, 'index.html'))).toBe(true);
     for (const f of FIGURES) {
-      for (const ext of ['vl.json', 'svg', 'png']) expect(fs.statSync(path.join(REPORT, `${f}.${ext}`)).size, `${f}.${ext}`).toBeGreaterThan(200);
+      for (const ext of ['vl.json', 'svg', 'png'])
+        expect(fs.statSync(path.join(REPORT, `${f}.${ext}`)).size, `${f}.${ext}`).toBeGreaterThan(200);
       const spec = JSON.parse(fs.readFileSync(path.join(REPORT, `${f}.vl.json`), 'utf8'));
       expect(spec.$schema).toMatch(/vega-lite/);
       expect(spec.data.values.length, f).toBeGreaterThan(0);
@@ -90,7 +109,8 @@ describe('npm run report', () => {
 
   it('SVGs carry their axis titles and method names as text', () => {
     const svg = (f: string) => fs.readFileSync(path.join(REPORT, `${f}.svg`), 'utf8');
-    for (const title of ['epochs', 'training wall-clock (s)', 'training FLOPs', 'crops processed', 'accuracy (linear probe)']) expect(svg('accuracy-vs-cost')).toContain(title);
+    for (const title of ['epochs', 'training wall-clock (s)', 'training FLOPs', 'crops processed', 'accuracy (linear probe)'])
+      expect(svg('accuracy-vs-cost')).toContain(title);
     expect(svg('accuracy-vs-cost')).toContain('emp-ssl-x4');
     expect(svg('memory')).toContain('peak memory (MiB, max over seeds)');
     expect(svg('test-time-cost')).toContain('test-time FLOPs per image (log scale)');
@@ -109,7 +129,9 @@ describe('npm run report', () => {
     }
     // The failure this guards against: resvg with no font file renders no glyphs at all.
     const svg = fs.readFileSync(path.join(REPORT, 'pareto.svg'), 'utf8');
-    const fontless = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { loadSystemFonts: false } }).render().asPng();
+    const fontless = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { loadSystemFonts: false } })
+      .render()
+      .asPng();
     const blank = await darkPixels(fontless);
     const bare = await darkPixels(svgToPng(withoutText(svg)));
     expect(Math.abs(blank.all - bare.all)).toBeLessThan(50);
@@ -118,8 +140,29 @@ describe('npm run report', () => {
   it('escapes text from configuration in the HTML', () => {
     const html = reportHtml({
       title: 'report <b>x</b>',
-      figures: [{ figure: { name: 'f', title: 'T & "q"', critique: 'c', spec: {} }, vega: { data: [{ values: [{ label: '</script><script>alert(1)</script>' }] }] } }],
-      summary: [{ method: '<img src=x onerror=alert(1)>', dataset: 'd', budget: 'b', seeds: 1, failed: 0, linear_mean: 0.5, linear_sd: 0, knn20_mean: null, train_seconds: 1, train_flops: 1, crops: 1, epochs: 1, step_peak_mib: null }],
+      figures: [
+        {
+          figure: { name: 'f', title: 'T & "q"', critique: 'c', spec: {} },
+          vega: { data: [{ values: [{ label: '</script><script>alert(1)</script>' }] }] },
+        },
+      ],
+      summary: [
+        {
+          method: '<img src=x onerror=alert(1)>',
+          dataset: 'd',
+          budget: 'b',
+          seeds: 1,
+          failed: 0,
+          linear_mean: 0.5,
+          linear_sd: 0,
+          knn20_mean: null,
+          train_seconds: 1,
+          train_flops: 1,
+          crops: 1,
+          epochs: 1,
+          step_peak_mib: null,
+        },
+      ],
       rules: ['a < b'],
       provenance: ["it's"],
       runs: ['/tmp/<run>'],
@@ -133,34 +176,39 @@ describe('npm run report', () => {
   });
 
   const browser = fs.existsSync(CHROMIUM);
-  it.skipIf(!browser && !process.env.CI)(`renders every chart in headless Chromium with no console error${browser ? '' : ' (skipped: /usr/bin/chromium is not installed; apt-get install chromium)'}`, async () => {
-    const { chromium } = await import('playwright-core');
-    const b = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    try {
-      const page = await b.newPage({ viewport: { width: 1300, height: 900 } });
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('request', (r) => {
-        if (!r.url().startsWith('file://')) errors.push(`network request to ${r.url()} (the report must work offline)`);
-      });
-      await page.goto(`file://${path.join(REPORT, 'index.html')}`);
-      await page.waitForFunction((n) => document.body.dataset.chartsDone === String(n), FIGURES.length, { timeout: 60_000 });
-      const states = await page.$$eval('.chart', (els) => els.map((e) => [(e as HTMLElement).dataset.rendered, e.querySelectorAll('svg text').length] as [string, number]));
-      expect(states).toHaveLength(FIGURES.length);
-      for (const [state, texts] of states) {
-        expect(state).toBe('true');
-        expect(texts).toBeGreaterThan(5);
+  it.skipIf(!browser && !process.env.CI)(
+    `renders every chart in headless Chromium with no console error${browser ? '' : ' (skipped: /usr/bin/chromium is not installed; apt-get install chromium)'}`,
+    async () => {
+      const { chromium } = await import('playwright-core');
+      const b = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      try {
+        const page = await b.newPage({ viewport: { width: 1300, height: 900 } });
+        const errors: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text());
+        });
+        page.on('pageerror', (e) => errors.push(e.message));
+        page.on('request', (r) => {
+          if (!r.url().startsWith('file://')) errors.push(`network request to ${r.url()} (the report must work offline)`);
+        });
+        await page.goto(`file://${path.join(REPORT, 'index.html')}`);
+        await page.waitForFunction((n) => document.body.dataset.chartsDone === String(n), FIGURES.length, { timeout: 60_000 });
+        const states = await page.$$eval('.chart', (els) =>
+          els.map((e) => [(e as HTMLElement).dataset.rendered, e.querySelectorAll('svg text').length] as [string, number]),
+        );
+        expect(states).toHaveLength(FIGURES.length);
+        for (const [state, texts] of states) {
+          expect(state).toBe('true');
+          expect(texts).toBeGreaterThan(5);
+        }
+        expect(await page.textContent('table')).toContain('emp-ssl-x4');
+        const shot = path.join(REPORT, 'screenshot.png');
+        await page.screenshot({ path: shot, fullPage: true });
+        expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+        expect(errors).toEqual([]);
+      } finally {
+        await b.close();
       }
-      expect(await page.textContent('table')).toContain('emp-ssl-x4');
-      const shot = path.join(REPORT, 'screenshot.png');
-      await page.screenshot({ path: shot, fullPage: true });
-      expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
-      expect(errors).toEqual([]);
-    } finally {
-      await b.close();
-    }
-  });
+    },
+  );
 });

@@ -7,7 +7,6 @@ import { GpuMemoryPoller } from '../src/measure/gpu_memory.js';
 import { appendRow, finishedTrials, readRows, writeFileAtomic } from '../src/results/store.js';
 import { latestRows, summaryCsv, summaryTable } from '../src/results/summary.js';
 
-
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-store-'));
 
 describe('results store', () => {
@@ -52,9 +51,24 @@ describe('results store', () => {
 
   it('summary.csv has one header and stable, named columns; the table aggregates seeds', () => {
     const rows = [
-      row({ final: true, point: 1, metrics: { linear: 0.5, knn20: 0.4 }, test_cost: [{ protocol: 'bag16', patches: 16, flops_per_image: 5, latency_ms_batch1: 2, images_per_second: 3, throughput_batch_crops: 16 }] }),
+      row({
+        final: true,
+        point: 1,
+        metrics: { linear: 0.5, knn20: 0.4 },
+        test_cost: [
+          { protocol: 'bag16', patches: 16, flops_per_image: 5, latency_ms_batch1: 2, images_per_second: 3, throughput_batch_crops: 16 },
+        ],
+      }),
       row({ trial_id: 't2', seed: 1, final: true, point: 1, metrics: { linear: 0.7, knn20: 0.6 } }),
-      row({ trial_id: 't3', label: 'byol', method: 'byol', final: true, status: 'diverged', error: 'the loss became NaN, "x"', metrics: {} }),
+      row({
+        trial_id: 't3',
+        label: 'byol',
+        method: 'byol',
+        final: true,
+        status: 'diverged',
+        error: 'the loss became NaN, "x"',
+        metrics: {},
+      }),
     ];
     const csv = summaryCsv(rows).trim().split('\n');
     expect(csv).toHaveLength(4);
@@ -71,7 +85,7 @@ describe('results store', () => {
 });
 
 describe('GPU memory poller', () => {
-  it('reads this process\'s memory from nvidia-smi output, keeping the peak', async () => {
+  it("reads this process's memory from nvidia-smi output, keeping the peak", async () => {
     const dir = tmp();
     const fake = path.join(dir, 'nvidia-smi');
     const state = path.join(dir, 'mib');

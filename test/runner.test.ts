@@ -26,7 +26,15 @@ const EVALUATION = {
 
 function writeSuite(name: string, over: Record<string, unknown>): string {
   const file = path.join(TMP, `${name}.json`);
-  const suite = { name, methods: [{ method: 'simclr', batchImages: 8 }], datasets: ['synthetic'], backbone: 'resnet-small', budgets: ['steps:4'], evaluation: EVALUATION, ...over };
+  const suite = {
+    name,
+    methods: [{ method: 'simclr', batchImages: 8 }],
+    datasets: ['synthetic'],
+    backbone: 'resnet-small',
+    budgets: ['steps:4'],
+    evaluation: EVALUATION,
+    ...over,
+  };
   fs.writeFileSync(file, JSON.stringify(suite));
   return file;
 }
@@ -43,7 +51,14 @@ describe('npm run bench', () => {
   it('runs every trial to the same steps budget, with every counter, evaluation and cost recorded', () => {
     const out = path.join(TMP, 'steps');
     // Transfer to the same dataset: its centre-view metrics must equal the trial's own (same images, same encoder).
-    const suite = writeSuite('steps', { methods: [{ method: 'simclr', batchImages: 8 }, { method: 'emp-ssl', batchImages: 4, views: 4 }, { method: 'byol', batchImages: 8 }], evaluation: { ...EVALUATION, transfer: { synthetic: ['synthetic'] } } });
+    const suite = writeSuite('steps', {
+      methods: [
+        { method: 'simclr', batchImages: 8 },
+        { method: 'emp-ssl', batchImages: 4, views: 4 },
+        { method: 'byol', batchImages: 8 },
+      ],
+      evaluation: { ...EVALUATION, transfer: { synthetic: ['synthetic'] } },
+    });
     const r = bench([`--suite=${suite}`, `--out=${out}`, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const printed = JSON.parse(r.stdout);
@@ -97,7 +112,14 @@ describe('npm run bench', () => {
     // SimCLR's steps take ~0.25 s here, BYOL's ~0.65 s (its EMA target update), of 30 s. (EMP-SSL's
     // 21M-parameter projector makes even its smallest step ~1 s on 2 cores, too coarse for so short a budget.)
     const out = path.join(TMP, 'time');
-    const suite = writeSuite('time', { methods: [{ method: 'simclr', batchImages: 8 }, { method: 'byol', batchImages: 8 }], budgets: ['time:30s'], evaluation: { ...EVALUATION, bag: { patches: [] }, testCost: { patches: [] } } });
+    const suite = writeSuite('time', {
+      methods: [
+        { method: 'simclr', batchImages: 8 },
+        { method: 'byol', batchImages: 8 },
+      ],
+      budgets: ['time:30s'],
+      evaluation: { ...EVALUATION, bag: { patches: [] }, testCost: { patches: [] } },
+    });
     const r = bench([`--suite=${suite}`, `--out=${out}`]);
     expect(r.status, r.stderr).toBe(0);
     const f = finals(readRows(out));
@@ -107,7 +129,13 @@ describe('npm run bench', () => {
 
   it('records a diverged trial and carries on with the next', () => {
     const out = path.join(TMP, 'nan');
-    const suite = writeSuite('nan', { methods: [{ method: 'simclr', batchImages: 8, lr: 1e30, label: 'simclr-hot' }, { method: 'vicreg', batchImages: 8 }], budgets: ['steps:3'] });
+    const suite = writeSuite('nan', {
+      methods: [
+        { method: 'simclr', batchImages: 8, lr: 1e30, label: 'simclr-hot' },
+        { method: 'vicreg', batchImages: 8 },
+      ],
+      budgets: ['steps:3'],
+    });
     const r = bench([`--suite=${suite}`, `--out=${out}`]);
     expect(r.status, r.stderr).toBe(0);
     const f = finals(readRows(out));
@@ -120,10 +148,17 @@ describe('npm run bench', () => {
   });
 
   it('resumes a run killed with kill -9, losing at most the point in flight, to the same results', async () => {
-    const suite = writeSuite('resume', { budgets: ['steps:24'], evaluation: { ...EVALUATION, fractions: [0.25, 0.5, 0.75, 1], bag: { patches: [] } } });
+    const suite = writeSuite('resume', {
+      budgets: ['steps:24'],
+      evaluation: { ...EVALUATION, fractions: [0.25, 0.5, 0.75, 1], bag: { patches: [] } },
+    });
     const killed = path.join(TMP, 'killed');
     // Its own process group, so kill -9 reaches the node process under tsx as well.
-    const child = spawn(TSX, ['bench/bench.ts', `--data-dir=${DATA}`, `--suite=${suite}`, `--out=${killed}`], { cwd: ROOT, stdio: 'ignore', detached: true });
+    const child = spawn(TSX, ['bench/bench.ts', `--data-dir=${DATA}`, `--suite=${suite}`, `--out=${killed}`], {
+      cwd: ROOT,
+      stdio: 'ignore',
+      detached: true,
+    });
     const results = path.join(killed, 'results.jsonl');
     // Kill as soon as the first evaluation point is on disk.
     await new Promise<void>((resolve, reject) => {

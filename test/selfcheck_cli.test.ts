@@ -10,7 +10,8 @@ const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-selfcheck-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const selfcheck = (args: string[]) => spawnSync(TSX, ['bench/selfcheck.ts', '--backend=cpu', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+const selfcheck = (args: string[]) =>
+  spawnSync(TSX, ['bench/selfcheck.ts', '--backend=cpu', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
 
 describe('npm run selfcheck', () => {
   it('passes on the shared references and prints the table', () => {
@@ -31,7 +32,13 @@ describe('npm run selfcheck', () => {
     fs.writeFileSync(path.join(tmp, 'vicreg-bad-grad.json'), JSON.stringify(badGrad));
     const r = selfcheck(['--fixtures', tmp, '--json']);
     expect(r.status).toBe(1);
-    const rows = Object.fromEntries(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((row) => [row.fixture, row]));
+    const rows = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .map((row) => [row.fixture, row]),
+    );
     expect(rows['vicreg-good.json'].pass).toBe(true);
     expect(rows['vicreg-bad-loss.json'].pass).toBe(false);
     expect(rows['vicreg-bad-loss.json'].loss_error).toBeGreaterThan(0.009);

@@ -32,9 +32,21 @@ describe('shards', () => {
 
   it('come from a Slurm array task, refusing arrays with gaps', () => {
     expect(shardFromSlurm({})).toBeNull();
-    expect(shardFromSlurm({ SLURM_ARRAY_TASK_ID: '7', SLURM_ARRAY_TASK_MIN: '5', SLURM_ARRAY_TASK_MAX: '8', SLURM_ARRAY_TASK_COUNT: '4' })).toEqual({ index: 3, count: 4 });
-    expect(() => shardFromSlurm({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '9', SLURM_ARRAY_TASK_COUNT: '3' })).toThrow(/ids 1-9 are not contiguous \(3 tasks\); submit --array=1-3/);
-    expect(() => shardFromSlurm({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '5', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_STEP: '2' })).toThrow(/not contiguous/);
+    expect(
+      shardFromSlurm({ SLURM_ARRAY_TASK_ID: '7', SLURM_ARRAY_TASK_MIN: '5', SLURM_ARRAY_TASK_MAX: '8', SLURM_ARRAY_TASK_COUNT: '4' }),
+    ).toEqual({ index: 3, count: 4 });
+    expect(() =>
+      shardFromSlurm({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '9', SLURM_ARRAY_TASK_COUNT: '3' }),
+    ).toThrow(/ids 1-9 are not contiguous \(3 tasks\); submit --array=1-3/);
+    expect(() =>
+      shardFromSlurm({
+        SLURM_ARRAY_TASK_ID: '3',
+        SLURM_ARRAY_TASK_MIN: '1',
+        SLURM_ARRAY_TASK_MAX: '5',
+        SLURM_ARRAY_TASK_COUNT: '3',
+        SLURM_ARRAY_TASK_STEP: '2',
+      }),
+    ).toThrow(/not contiguous/);
     expect(() => shardFromSlurm({ SLURM_ARRAY_TASK_ID: '3' })).toThrow(/pass --shard=i\/n/);
   });
 });
@@ -42,15 +54,28 @@ describe('shards', () => {
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-slurm-test-'));
 const DATA = path.join(TMP, 'data');
 const SUITE = path.join(TMP, 'suite.json');
-fs.writeFileSync(SUITE, JSON.stringify({
-  name: 'tiny-slurm',
-  methods: [{ method: 'simclr', batchImages: 8 }, { method: 'byol', batchImages: 8 }],
-  datasets: ['synthetic'],
-  backbone: 'resnet-small',
-  budgets: ['steps:2'],
-  seeds: 2,
-  evaluation: { fractions: [1], maxTrainImages: 40, maxTestImages: 20, linear: { iterations: 10, lr: 0.05 }, bag: { patches: [] }, testCost: { patches: [1], throughputCrops: 4 } },
-}));
+fs.writeFileSync(
+  SUITE,
+  JSON.stringify({
+    name: 'tiny-slurm',
+    methods: [
+      { method: 'simclr', batchImages: 8 },
+      { method: 'byol', batchImages: 8 },
+    ],
+    datasets: ['synthetic'],
+    backbone: 'resnet-small',
+    budgets: ['steps:2'],
+    seeds: 2,
+    evaluation: {
+      fractions: [1],
+      maxTrainImages: 40,
+      maxTestImages: 20,
+      linear: { iterations: 10, lr: 0.05 },
+      bag: { patches: [] },
+      testCost: { patches: [1], throughputCrops: 4 },
+    },
+  }),
+);
 
 /** Starts Slurm (or finds it running); null and a reason when it cannot. */
 function startSlurm(): { state: string | null; reason: string | null } {
@@ -67,48 +92,72 @@ afterAll(() => {
   if (slurm.state) spawnSync(path.join(ROOT, 'slurm', 'stop-local-slurm.sh'), [slurm.state]);
 });
 
-const key = (r: { trial_id: string; point: number; steps: number; crops: number; status: string }) => `${r.trial_id}/${r.point}/${r.steps}/${r.crops}/${r.status}`;
+const key = (r: { trial_id: string; point: number; steps: number; crops: number; status: string }) =>
+  `${r.trial_id}/${r.point}/${r.steps}/${r.crops}/${r.status}`;
 
 describe('on a real Slurm', () => {
   if (slurm.reason && process.env.CI) throw new Error(`CI must run the Slurm test: ${slurm.reason}`);
-  it.skipIf(slurm.reason !== null)(`a 2-task array with the template gives the unsharded run's rows, merged and reported${slurm.reason ? ` (skipped: ${slurm.reason})` : ''}`, () => {
-    const sharded = path.join(TMP, 'sharded');
-    const submit = spawnSync('sbatch', ['--wait', '--array=1-2', '--cpus-per-task=1', `--output=${TMP}/slurm-%A_%a.out`, '--export=ALL', 'slurm/bench.sbatch'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 600_000,
-      env: { ...process.env, SUITE, RUN_DIR: sharded, REPO: ROOT, BENCH_ARGS: `--data-dir=${DATA}` },
-    });
-    const logs = fs.readdirSync(TMP).filter((f) => f.startsWith('slurm-')).map((f) => fs.readFileSync(path.join(TMP, f), 'utf8')).join('\n');
-    expect(submit.status, `${submit.stderr}\n${logs}`).toBe(0);
-    expect(logs).toMatch(/shard-1-of-2: 2 of 4 trials/);
-    expect(logs).toMatch(/shard-2-of-2: 2 of 4 trials/);
-    expect(fs.readdirSync(sharded).filter((f) => f.startsWith('results')).sort()).toEqual(['results.shard-1-of-2.jsonl', 'results.shard-2-of-2.jsonl']);
-    const perTask = JSON.parse(fs.readFileSync(path.join(sharded, 'manifests', 'shard-2-of-2.json'), 'utf8'));
-    expect(perTask.provenance.slurm.SLURM_ARRAY_TASK_ID).toBeDefined();
-    expect(perTask.provenance.slurm.SLURMD_NODENAME).toBeDefined();
+  it.skipIf(slurm.reason !== null)(
+    `a 2-task array with the template gives the unsharded run's rows, merged and reported${slurm.reason ? ` (skipped: ${slurm.reason})` : ''}`,
+    () => {
+      const sharded = path.join(TMP, 'sharded');
+      const submit = spawnSync(
+        'sbatch',
+        ['--wait', '--array=1-2', '--cpus-per-task=1', `--output=${TMP}/slurm-%A_%a.out`, '--export=ALL', 'slurm/bench.sbatch'],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          timeout: 600_000,
+          env: { ...process.env, SUITE, RUN_DIR: sharded, REPO: ROOT, BENCH_ARGS: `--data-dir=${DATA}` },
+        },
+      );
+      const logs = fs
+        .readdirSync(TMP)
+        .filter((f) => f.startsWith('slurm-'))
+        .map((f) => fs.readFileSync(path.join(TMP, f), 'utf8'))
+        .join('\n');
+      expect(submit.status, `${submit.stderr}\n${logs}`).toBe(0);
+      expect(logs).toMatch(/shard-1-of-2: 2 of 4 trials/);
+      expect(logs).toMatch(/shard-2-of-2: 2 of 4 trials/);
+      expect(
+        fs
+          .readdirSync(sharded)
+          .filter((f) => f.startsWith('results'))
+          .sort(),
+      ).toEqual(['results.shard-1-of-2.jsonl', 'results.shard-2-of-2.jsonl']);
+      const perTask = JSON.parse(fs.readFileSync(path.join(sharded, 'manifests', 'shard-2-of-2.json'), 'utf8'));
+      expect(perTask.provenance.slurm.SLURM_ARRAY_TASK_ID).toBeDefined();
+      expect(perTask.provenance.slurm.SLURMD_NODENAME).toBeDefined();
 
-    const merged = spawnSync(TSX, ['bench/bench.ts', 'merge', sharded, '--json'], { cwd: ROOT, encoding: 'utf8' });
-    expect(merged.status, merged.stderr).toBe(0);
-    const m = JSON.parse(merged.stdout);
-    expect(m.finished).toHaveLength(4);
-    expect(m.missing).toEqual([]);
-    expect(fs.existsSync(path.join(sharded, 'report', 'pareto.png'))).toBe(true);
+      const merged = spawnSync(TSX, ['bench/bench.ts', 'merge', sharded, '--json'], { cwd: ROOT, encoding: 'utf8' });
+      expect(merged.status, merged.stderr).toBe(0);
+      const m = JSON.parse(merged.stdout);
+      expect(m.finished).toHaveLength(4);
+      expect(m.missing).toEqual([]);
+      expect(fs.existsSync(path.join(sharded, 'report', 'pareto.png'))).toBe(true);
 
-    const plain = path.join(TMP, 'plain');
-    const unsharded = spawnSync(TSX, ['bench/bench.ts', `--suite=${SUITE}`, `--out=${plain}`, `--data-dir=${DATA}`, '--threads=1'], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
-    expect(unsharded.status, unsharded.stderr).toBe(0);
-    const a = latestRows(readRows(sharded));
-    expect(new Set(a.map((r) => `${r.trial_id}/${r.point}`)).size).toBe(a.length); // each row exactly once
-    expect(a.map(key).sort()).toEqual(latestRows(readRows(plain)).map(key).sort());
-  });
-
+      const plain = path.join(TMP, 'plain');
+      const unsharded = spawnSync(TSX, ['bench/bench.ts', `--suite=${SUITE}`, `--out=${plain}`, `--data-dir=${DATA}`, '--threads=1'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 600_000,
+      });
+      expect(unsharded.status, unsharded.stderr).toBe(0);
+      const a = latestRows(readRows(sharded));
+      expect(new Set(a.map((r) => `${r.trial_id}/${r.point}`)).size).toBe(a.length); // each row exactly once
+      expect(a.map(key).sort()).toEqual(latestRows(readRows(plain)).map(key).sort());
+    },
+  );
 });
 
 describe('merge', () => {
   it('merge says which trials are missing', () => {
     const partial = path.join(TMP, 'partial');
-    const r = spawnSync(TSX, ['bench/bench.ts', `--suite=${SUITE}`, `--out=${partial}`, `--data-dir=${DATA}`, '--shard=1/2'], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(TSX, ['bench/bench.ts', `--suite=${SUITE}`, `--out=${partial}`, `--data-dir=${DATA}`, '--shard=1/2'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const merged = spawnSync(TSX, ['bench/bench.ts', 'merge', partial], { cwd: ROOT, encoding: 'utf8' });
     expect(merged.status).toBe(1);

@@ -71,7 +71,10 @@ describe('suite files', () => {
 });
 
 describe('trial lists', () => {
-  const suite = resolveSuite({ ...minimal, methods: ['simclr', 'byol', { method: 'vicreg', views: 4 }], budgets: ['steps:10', 'time:1m'], seeds: 2 }, null);
+  const suite = resolveSuite(
+    { ...minimal, methods: ['simclr', 'byol', { method: 'vicreg', views: 4 }], budgets: ['steps:10', 'time:1m'], seeds: 2 },
+    null,
+  );
 
   it('are sorted, complete and have ids derived from content', () => {
     const trials = expandTrials(suite);
@@ -79,10 +82,25 @@ describe('trial lists', () => {
     expect(new Set(trials.map((t) => t.id)).size).toBe(trials.length);
     expect(trials.map((t) => t.method.label)).toContain('vicreg-x4');
     // The same suite written differently (key order) gives the same list.
-    const again = expandTrials(resolveSuite({ seeds: 2, budgets: ['steps:10', 'time:60s'], datasets: ['synthetic'], methods: [{ views: 4, method: 'vicreg' }, 'byol', 'simclr'], name: 't' }, null));
+    const again = expandTrials(
+      resolveSuite(
+        {
+          seeds: 2,
+          budgets: ['steps:10', 'time:60s'],
+          datasets: ['synthetic'],
+          methods: [{ views: 4, method: 'vicreg' }, 'byol', 'simclr'],
+          name: 't',
+        },
+        null,
+      ),
+    );
     expect(again.map((t) => t.id)).toEqual(trials.map((t) => t.id));
     // A changed setting changes the id of the trials it touches and no other.
-    const changed = expandTrials({ ...suite, seeds: [0, 1], methods: suite.methods.map((m) => (m.method === 'byol' ? { ...m, lr: 0.1 } : m)) });
+    const changed = expandTrials({
+      ...suite,
+      seeds: [0, 1],
+      methods: suite.methods.map((m) => (m.method === 'byol' ? { ...m, lr: 0.1 } : m)),
+    });
     const moved = changed.filter((t) => !trials.some((u) => u.id === t.id));
     expect(moved.every((t) => t.method.method === 'byol')).toBe(true);
     expect(moved).toHaveLength(4);

@@ -76,15 +76,26 @@ describe.runIf(WEBGPU)('webgpu backend', () => {
         datasets: ['synthetic'],
         backbone: 'resnet-small',
         budgets: ['steps:1'],
-        evaluation: { fractions: [1], maxTrainImages: 40, maxTestImages: 20, linear: { iterations: 10, lr: 0.05 }, bag: { patches: [], repeats: 1 }, testCost: { patches: [1], throughputCrops: 4 } },
+        evaluation: {
+          fractions: [1],
+          maxTrainImages: 40,
+          maxTestImages: 20,
+          linear: { iterations: 10, lr: 0.05 },
+          bag: { patches: [], repeats: 1 },
+          testCost: { patches: [1], throughputCrops: 4 },
+        },
       }),
     );
     const out = path.join(TMP, 'run');
-    const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['bench/bench.ts', `--suite=${suite}`, '--backend=webgpu', `--data-dir=${path.join(TMP, 'data')}`, `--out=${out}`, '--json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 600_000,
-    });
+    const r = spawnSync(
+      path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+      ['bench/bench.ts', `--suite=${suite}`, '--backend=webgpu', `--data-dir=${path.join(TMP, 'data')}`, `--out=${out}`, '--json'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 600_000,
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     const rows = readRows(out).filter((row) => row.final);
     expect(rows.map((row) => row.method).sort()).toEqual(['barlow-twins', 'byol', 'emp-ssl', 'simclr', 'swav', 'vicreg']);

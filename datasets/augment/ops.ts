@@ -5,7 +5,7 @@
  */
 import { makeImage, type Image } from './image.js';
 
-const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+const clamp01 = (v: number) => Math.min(Math.max(v, 0), 1);
 
 /** ITU-R 601-2 luma with torchvision's weights. */
 const lumaOf = (r: number, g: number, b: number) => 0.2989 * r + 0.587 * g + 0.114 * b;
@@ -41,10 +41,14 @@ export function contrast(img: Image, factor: number): Image {
 /** Blends with the per-pixel luma. */
 export function saturation(img: Image, factor: number): Image {
   const d = img.data;
-  return blend(img, (i) => {
-    const p = i - (i % 3);
-    return lumaOf(d[p], d[p + 1], d[p + 2]);
-  }, factor);
+  return blend(
+    img,
+    (i) => {
+      const p = i - (i % 3);
+      return lumaOf(d[p], d[p + 1], d[p + 2]);
+    },
+    factor,
+  );
 }
 
 /** Grayscale with three equal channels (RandomGrayscale's output for RGB input). */
@@ -182,7 +186,15 @@ function sourceIndex(dst: number, scale: number): number {
  * Crops rows [top, top + height) and columns [left, left + width), then resizes to outHeight x outWidth
  * bilinearly without antialiasing (F.resized_crop with antialias=False). Out-of-range crops are errors.
  */
-export function resizedCrop(img: Image, top: number, left: number, height: number, width: number, outHeight: number, outWidth: number): Image {
+export function resizedCrop(
+  img: Image,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+  outHeight: number,
+  outWidth: number,
+): Image {
   if (top < 0 || left < 0 || top + height > img.height || left + width > img.width || height < 1 || width < 1) {
     throw new Error(`crop ${height}x${width} at (${top}, ${left}) does not fit a ${img.height}x${img.width} image`);
   }

@@ -52,7 +52,8 @@ export function augmentView(image: Image, spec: ViewSpec, rng: Rng): Image {
     for (const step of steps) img = step(img);
   }
   if (rng.uniform() < spec.grayscale) img = ops.grayscale(img);
-  if (spec.blur && rng.uniform() < spec.blur.p) img = ops.gaussianBlur(img, spec.blur.kernel, uniformIn(rng, spec.blur.sigma[0], spec.blur.sigma[1]));
+  if (spec.blur && rng.uniform() < spec.blur.p)
+    img = ops.gaussianBlur(img, spec.blur.kernel, uniformIn(rng, spec.blur.sigma[0], spec.blur.sigma[1]));
   if (rng.uniform() < spec.solarize) img = ops.solarize(img, 0.5);
   return ops.normalize(img, spec.normalize.mean, spec.normalize.std);
 }

@@ -95,5 +95,9 @@ export function swavMultiCrop(): Recipe {
 export function scaleRecipe(recipe: Recipe, imageSide: number): Recipe {
   if (imageSide === 32) return recipe;
   const f = imageSide / 32;
-  return { ...recipe, name: `${recipe.name}@${imageSide}px`, views: recipe.views.map((v) => ({ ...v, size: Math.max(8, Math.round(v.size * f)) })) };
+  return {
+    ...recipe,
+    name: `${recipe.name}@${imageSide}px`,
+    views: recipe.views.map((v) => ({ ...v, size: Math.max(8, Math.round(v.size * f)) })),
+  };
 }

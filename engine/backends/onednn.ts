@@ -17,8 +17,28 @@ interface OneDnnAddon {
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, params: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, params: Int32Array): void;
   matMul(a: Float32Array, b: Float32Array, c: Float32Array, bias: Float32Array | null, params: Int32Array): void;
-  batchNormForward(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, params: Int32Array, eps: number): void;
-  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array, dx: Float32Array, dscale: Float32Array, dshift: Float32Array, params: Int32Array, eps: number): void;
+  batchNormForward(
+    x: Float32Array,
+    scale: Float32Array,
+    shift: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    params: Int32Array,
+    eps: number,
+  ): void;
+  batchNormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array,
+    dx: Float32Array,
+    dscale: Float32Array,
+    dshift: Float32Array,
+    params: Int32Array,
+    eps: number,
+  ): void;
   setThreads(n: number): void;
   threads(): number;
   version(): string;
@@ -39,7 +59,8 @@ export function configureOneDnn(addon: OneDnnAddon, threads: number): OneDnnStat
 
 /** Loads the addon; never throws. `SSL_BENCH_NO_NATIVE=1` disables it (to compare or to debug). */
 export function loadOneDnn(threads: number): { addon: OneDnnAddon | null; status: OneDnnStatus } {
-  if (process.env.SSL_BENCH_NO_NATIVE === '1') return { addon: null, status: { loaded: false, reason: 'disabled by SSL_BENCH_NO_NATIVE=1' } };
+  if (process.env.SSL_BENCH_NO_NATIVE === '1')
+    return { addon: null, status: { loaded: false, reason: 'disabled by SSL_BENCH_NO_NATIVE=1' } };
   try {
     const require = createRequire(import.meta.url);
     const addon = require('ssl-budget-bench-native') as OneDnnAddon;
@@ -58,9 +79,21 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs
 function convParams(info: backend_util.Conv2DInfo): Int32Array {
   const p = info.padInfo;
   return Int32Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-    info.filterHeight, info.filterWidth, info.outChannels, info.outHeight, info.outWidth,
-    info.strideHeight, info.strideWidth, p.top, p.bottom, p.left, p.right,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    p.top,
+    p.bottom,
+    p.left,
+    p.right,
   ]);
 }
 
@@ -70,7 +103,12 @@ function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap):
   const info = backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
-    strides, dilations ?? 1, pad, dimRoundingMode, false, 'channelsLast',
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
   );
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) throw new Error('oneDNN kernels: dilated convolutions are not wired up');
   return info;
@@ -120,24 +158,36 @@ export function registerOneDnnKernels(addon: OneDnnAddon): void {
     return dw;
   };
 
-  const matMul = (a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, bias: TensorInfo | undefined, backend: KernelBackend) => {
+  const matMul = (
+    a: TensorInfo,
+    b: TensorInfo,
+    transposeA: boolean,
+    transposeB: boolean,
+    bias: TensorInfo | undefined,
+    backend: KernelBackend,
+  ) => {
     const ra = a.shape.length;
     const rb = b.shape.length;
     const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
     const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
     const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
     const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-    if (k !== kb) throw new Error(`matMul: inner sizes differ (${a.shape} x ${b.shape}, transposeA=${transposeA}, transposeB=${transposeB})`);
+    if (k !== kb)
+      throw new Error(`matMul: inner sizes differ (${a.shape} x ${b.shape}, transposeA=${transposeA}, transposeB=${transposeB})`);
     const batchA = a.shape.slice(0, -2).reduce((s, d) => s * d, 1);
     const batchB = b.shape.slice(0, -2).reduce((s, d) => s * d, 1);
     if (batchA !== batchB && batchA !== 1 && batchB !== 1) throw new Error(`matMul: batch sizes ${batchA} and ${batchB} do not broadcast`);
-    if (bias && bias.shape.length > 1 && bias.shape.slice(0, -1).some((d) => d !== 1)) throw new Error('matMul: only a per-column bias is supported');
+    if (bias && bias.shape.length > 1 && bias.shape.slice(0, -1).some((d) => d !== 1))
+      throw new Error('matMul: only a per-column bias is supported');
     const outer = (batchA >= batchB ? a.shape : b.shape).slice(0, -2);
     const heap = heapOf(backend);
     const out = heap.makeOutput([...outer, m, n], 'float32');
     const biasView = bias ? heap.typedArrayFromHeap(bias) : null;
     addon.matMul(
-      heap.typedArrayFromHeap(a), heap.typedArrayFromHeap(b), heap.typedArrayFromHeap(out), biasView,
+      heap.typedArrayFromHeap(a),
+      heap.typedArrayFromHeap(b),
+      heap.typedArrayFromHeap(out),
+      biasView,
       Int32Array.from([batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, bias ? 1 : 0]),
     );
     return out;
@@ -151,7 +201,11 @@ export function registerOneDnnKernels(addon: OneDnnAddon): void {
 
   const fusedMatMul = (args: KernelArgs) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
-    const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const { transposeA, transposeB, activation } = args.attrs as unknown as {
+      transposeA: boolean;
+      transposeB: boolean;
+      activation?: string;
+    };
     // Activations other than none are left to the kernel this replaced.
     if ((activation && activation !== 'linear') || preluActivationWeights || (bias && bias.shape.length !== 1)) {
       return replaced.get('_FusedMatMul')!.kernelFunc(args) as TensorInfo;
@@ -178,11 +232,25 @@ export function registerOneDnnKernels(addon: OneDnnAddon): void {
     const outs = [heap.makeOutput(x.shape, 'float32'), heap.makeOutput([channels], 'float32'), heap.makeOutput([channels], 'float32')];
     const h = (t: TensorInfo) => heap.typedArrayFromHeap(t);
     const params = Int32Array.from([tf.util.sizeFromShape(x.shape) / channels, channels]);
-    addon.batchNormBackward(h(dy), h(x), h(mean), h(variance), h(scale), h(outs[0]), h(outs[1]), h(outs[2]), params, (attrs as { eps: number }).eps);
+    addon.batchNormBackward(
+      h(dy),
+      h(x),
+      h(mean),
+      h(variance),
+      h(scale),
+      h(outs[0]),
+      h(outs[1]),
+      h(outs[2]),
+      params,
+      (attrs as { eps: number }).eps,
+    );
     return outs;
   };
 
-  for (const [kernelName, kernelFunc] of [[BATCH_NORM_TRAIN, batchNormTrain], [BATCH_NORM_GRAD, batchNormGrad]] as const) {
+  for (const [kernelName, kernelFunc] of [
+    [BATCH_NORM_TRAIN, batchNormTrain],
+    [BATCH_NORM_GRAD, batchNormGrad],
+  ] as const) {
     if (tf.getKernel(kernelName, BACKEND)) tf.unregisterKernel(kernelName, BACKEND);
     tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
@@ -199,7 +267,12 @@ export function registerOneDnnKernels(addon: OneDnnAddon): void {
     if (!previous) throw new Error(`the wasm backend has no ${kernelName} kernel to replace`);
     if (!replaced.has(kernelName)) replaced.set(kernelName, previous);
     tf.unregisterKernel(kernelName, BACKEND);
-    tf.registerKernel({ kernelName, backendName: BACKEND, setupFunc: previous.setupFunc, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName,
+      backendName: BACKEND,
+      setupFunc: previous.setupFunc,
+      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    });
   }
 }
 

@@ -58,7 +58,15 @@ function convInfoFor(
   return backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
 }
 
-function conv2dBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo {
+function conv2dBackpropFilter({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: KernelBackend;
+  attrs?: NamedAttrMap;
+}): TensorInfo {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const info = convInfoFor(x.shape as [number, number, number, number], filterShape, attrs!);
@@ -80,21 +88,30 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTens
     right = Math.max(right, 0);
   }
   const filter = t.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [OH, OW, N, Co]
-  const conv = t.run(
-    'Conv2D',
-    { x: input, filter },
-    {
-      strides: [1, 1],
-      dilations: [sh, sw],
-      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
-      dataFormat: 'NHWC',
-      dimRoundingMode: undefined as unknown as string,
-    } as unknown as NamedAttrMap,
-  ); // [Ci, KH, KW, Co]
+  const conv = t.run('Conv2D', { x: input, filter }, {
+    strides: [1, 1],
+    dilations: [sh, sw],
+    pad: [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    dataFormat: 'NHWC',
+    dimRoundingMode: undefined as unknown as string,
+  } as unknown as NamedAttrMap); // [Ci, KH, KW, Co]
   return t.release(t.run('Transpose', { x: conv }, { perm: [1, 2, 0, 3] }));
 }
 
-function conv2dBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo {
+function conv2dBackpropInput({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: KernelBackend;
+  attrs?: NamedAttrMap;
+}): TensorInfo {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const { inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const info = convInfoFor(inputShape, filter.shape as [number, number, number, number], attrs!);
@@ -138,7 +155,14 @@ function conv2dBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTenso
  * taps kh = r, r + s, ... with r = (ph + top) mod s, i.e. a stride-1 correlation of dy with those taps
  * flipped. Returns [N, ceil((H - ph) / s), ceil((W - pw) / s), Ci].
  */
-function inputGradientPhase(t: Temps, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, ph: number, pw: number): TensorInfo {
+function inputGradientPhase(
+  t: Temps,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  ph: number,
+  pw: number,
+): TensorInfo {
   const [n, h, w, ci] = info.inShape;
   const axes = [
     { size: h, k: info.filterHeight, s: info.strideHeight, pad: info.padInfo.top, out: info.outHeight, phase: ph },
@@ -157,18 +181,30 @@ function inputGradientPhase(t: Temps, dy: TensorInfo, filter: TensorInfo, info: 
     return t.run('Fill', {}, { shape: [n, ah.rows, aw.rows, ci], value: 0, dtype: 'float32' } as unknown as NamedAttrMap);
   }
   let input = dy;
-  const crop = (a: (typeof axes)[number]) => ({ begin: Math.max(0, -a.before), size: a.out - Math.max(0, -a.before) - Math.max(0, -a.after) });
+  const crop = (a: (typeof axes)[number]) => ({
+    begin: Math.max(0, -a.before),
+    size: a.out - Math.max(0, -a.before) - Math.max(0, -a.after),
+  });
   if (ah.before < 0 || ah.after < 0 || aw.before < 0 || aw.after < 0) {
     const [ch, cw] = [crop(ah), crop(aw)];
     input = t.run('Slice', { x: dy }, { begin: [0, ch.begin, cw.begin, 0], size: [n, ch.size, cw.size, dy.shape[3]] });
   }
   const rowsTaps = Array.from({ length: ah.taps }, (_, j) => ah.r + info.strideHeight * j);
   const colsTaps = Array.from({ length: aw.taps }, (_, j) => aw.r + info.strideWidth * j);
-  const swapped = t.run('Reshape', { x: flippedSwapped(t, filter, rowsTaps, colsTaps) }, { shape: [ah.taps, aw.taps, filter.shape[3], ci] }); // [kh, kw, Co, Ci]
+  const swapped = t.run(
+    'Reshape',
+    { x: flippedSwapped(t, filter, rowsTaps, colsTaps) },
+    { shape: [ah.taps, aw.taps, filter.shape[3], ci] },
+  ); // [kh, kw, Co, Ci]
   return t.run('Conv2D', { x: input, filter: swapped }, {
     strides: [1, 1],
     dilations: [1, 1],
-    pad: [[0, 0], [Math.max(0, ah.before), Math.max(0, ah.after)], [Math.max(0, aw.before), Math.max(0, aw.after)], [0, 0]],
+    pad: [
+      [0, 0],
+      [Math.max(0, ah.before), Math.max(0, ah.after)],
+      [Math.max(0, aw.before), Math.max(0, aw.after)],
+      [0, 0],
+    ],
     dataFormat: 'NHWC',
     dimRoundingMode: undefined as unknown as string,
   } as unknown as NamedAttrMap);

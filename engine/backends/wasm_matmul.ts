@@ -33,7 +33,11 @@ function withExplicitTransposes(kernel: tf.KernelFunc, args: KernelArgs, which: 
     return kernel({
       inputs: { ...args.inputs, a: aIn, b: bIn },
       backend: args.backend,
-      attrs: { ...args.attrs, transposeA: attrs.transposeA && !which.a, transposeB: attrs.transposeB && !which.b } as unknown as NamedAttrMap,
+      attrs: {
+        ...args.attrs,
+        transposeA: attrs.transposeA && !which.a,
+        transposeB: attrs.transposeB && !which.b,
+      } as unknown as NamedAttrMap,
     }) as TensorInfo;
   } finally {
     for (const t of temps) args.backend.disposeData(t.dataId);
@@ -54,7 +58,11 @@ export function registerWasmMatMul(): void {
     return withExplicitTransposes(stock.get('BatchMatMul')!.kernelFunc, { ...args, inputs: { a, b } }, { a: transposeA, b: false });
   };
   const fusedMatMul = (args: KernelArgs) => {
-    const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const { transposeA, transposeB, activation } = args.attrs as unknown as {
+      transposeA: boolean;
+      transposeB: boolean;
+      activation?: string;
+    };
     const { a, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const plain = (!activation || activation === 'linear') && !preluActivationWeights;
     if (a!.shape.length > 2 && plain) {
@@ -62,15 +70,25 @@ export function registerWasmMatMul(): void {
       const product = batchMatMul({ ...args, attrs: { transposeA, transposeB } as unknown as NamedAttrMap });
       if (!bias) return product;
       try {
-        return tf.getKernel('Add', BACKEND)!.kernelFunc({ inputs: { a: product, b: bias }, backend: args.backend, attrs: {} }) as TensorInfo;
+        return tf
+          .getKernel('Add', BACKEND)!
+          .kernelFunc({ inputs: { a: product, b: bias }, backend: args.backend, attrs: {} }) as TensorInfo;
       } finally {
         args.backend.disposeData(product.dataId);
       }
     }
     return withExplicitTransposes(stock.get('_FusedMatMul')!.kernelFunc, args, { a: transposeA, b: transposeB });
   };
-  for (const [kernelName, kernelFunc] of [['BatchMatMul', batchMatMul], ['_FusedMatMul', fusedMatMul]] as const) {
+  for (const [kernelName, kernelFunc] of [
+    ['BatchMatMul', batchMatMul],
+    ['_FusedMatMul', fusedMatMul],
+  ] as const) {
     tf.unregisterKernel(kernelName, BACKEND);
-    tf.registerKernel({ kernelName, backendName: BACKEND, setupFunc: stock.get(kernelName)!.setupFunc, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName,
+      backendName: BACKEND,
+      setupFunc: stock.get(kernelName)!.setupFunc,
+      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    });
   }
 }

@@ -73,7 +73,13 @@ export async function findGpuAdapter(): Promise<GpuAdapterInfo | null> {
   if (!adapter) return null;
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const { vendor, architecture, device, description } = info;
-  return adapterInfo({ vendor, architecture, device, description, isFallbackAdapter: info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter });
+  return adapterInfo({
+    vendor,
+    architecture,
+    device,
+    description,
+    isFallbackAdapter: info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  });
 }
 
 /**
@@ -116,7 +122,8 @@ export function describeAdapter(a: GpuAdapterInfo): string {
  * lavapipe runs convolutions at a few GFLOP/s, far slower than the wasm backend on the same cores.
  */
 export async function loadWebGpu(hardwareOnly: boolean): Promise<WebGpuLoad> {
-  const noAdapter = 'no WebGPU adapter (no GPU with a Vulkan driver; on a CPU-only machine install Mesa >= 25 lavapipe: mesa-vulkan-drivers from bookworm-backports)';
+  const noAdapter =
+    'no WebGPU adapter (no GPU with a Vulkan driver; on a CPU-only machine install Mesa >= 25 lavapipe: mesa-vulkan-drivers from bookworm-backports)';
   if (hardwareOnly) {
     const probed = await probeGpuAdapter();
     if (!probed) throw new Error(noAdapter);

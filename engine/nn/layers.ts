@@ -79,7 +79,12 @@ export class BatchNorm implements Module {
 
   params(): ParamSpec[] {
     return [
-      { name: joinName(this.name, 'weight'), shape: [this.channels], group: 'norm', init: { kind: 'constant', value: this.zeroInit ? 0 : 1 } },
+      {
+        name: joinName(this.name, 'weight'),
+        shape: [this.channels],
+        group: 'norm',
+        init: { kind: 'constant', value: this.zeroInit ? 0 : 1 },
+      },
       { name: joinName(this.name, 'bias'), shape: [this.channels], group: 'norm', init: { kind: 'constant', value: 0 } },
     ];
   }
@@ -191,9 +196,15 @@ export class Linear implements Module {
   params(): ParamSpec[] {
     const bound = 1 / Math.sqrt(this.inFeatures);
     const specs: ParamSpec[] = [
-      { name: joinName(this.name, 'weight'), shape: [this.inFeatures, this.outFeatures], group: 'weight', init: { kind: 'uniform', bound } },
+      {
+        name: joinName(this.name, 'weight'),
+        shape: [this.inFeatures, this.outFeatures],
+        group: 'weight',
+        init: { kind: 'uniform', bound },
+      },
     ];
-    if (this.bias) specs.push({ name: joinName(this.name, 'bias'), shape: [this.outFeatures], group: 'bias', init: { kind: 'uniform', bound } });
+    if (this.bias)
+      specs.push({ name: joinName(this.name, 'bias'), shape: [this.outFeatures], group: 'bias', init: { kind: 'uniform', bound } });
     return specs;
   }
 
@@ -250,7 +261,11 @@ export function maxPool(name: string, kernel: number, stride: number, padding: n
 
 /** Global average pooling: [N, H, W, C] -> [N, C]. */
 export function globalAvgPool(name = 'avgpool'): Module {
-  return new Stateless(name, (x) => tf.mean(x, [1, 2]), ([, , c]) => [c]);
+  return new Stateless(
+    name,
+    (x) => tf.mean(x, [1, 2]),
+    ([, , c]) => [c],
+  );
 }
 
 /** Runs modules in order. */

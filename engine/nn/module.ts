@@ -12,10 +12,7 @@ import type * as tf from '../tf.js';
 /** What an optimizer needs to know: biases and norm parameters are excluded from decay and LARS. */
 export type ParamGroup = 'weight' | 'bias' | 'norm';
 
-export type Init =
-  | { kind: 'normal'; std: number }
-  | { kind: 'uniform'; bound: number }
-  | { kind: 'constant'; value: number };
+export type Init = { kind: 'normal'; std: number } | { kind: 'uniform'; bound: number } | { kind: 'constant'; value: number };
 
 export interface ParamSpec {
   name: string;

@@ -42,8 +42,14 @@ export function initModel(modules: Module[], seed: number): ModelState {
   const rng = new Rng(seed);
   const specs = modules.flatMap((m) => m.params());
   const bufferSpecs = modules.flatMap((m) => m.buffers());
-  checkUnique(specs.map((s) => s.name), 'parameter');
-  checkUnique(bufferSpecs.map((s) => s.name), 'buffer');
+  checkUnique(
+    specs.map((s) => s.name),
+    'parameter',
+  );
+  checkUnique(
+    bufferSpecs.map((s) => s.name),
+    'buffer',
+  );
   const params: ParamTree = {};
   const byName: Record<string, ParamSpec> = {};
   for (const spec of specs) {

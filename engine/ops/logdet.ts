@@ -64,7 +64,8 @@ export const logdetHost = tf.customGrad(((a: tf.Tensor, save: tf.GradSaveFunc) =
   for (let n = 0; n < count; n++) {
     // Symmetrise in float64 (float32 products are symmetric only up to rounding).
     const sym = new Float64Array(m * m);
-    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) sym[i * m + j] = 0.5 * (values[n * m * m + i * m + j] + values[n * m * m + j * m + i]);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < m; j++) sym[i * m + j] = 0.5 * (values[n * m * m + i * m + j] + values[n * m * m + j * m + i]);
     const l = cholesky(sym, m);
     let s = 0;
     for (let i = 0; i < m; i++) s += Math.log(l[i * m + i]);

@@ -94,7 +94,6 @@ export interface StepTiming {
   kernels?: { kernel: string; calls: number; ms: number }[];
 }
 
-
 export interface RunCaseOptions {
   warmup: number;
   steps: number;

@@ -61,7 +61,11 @@ export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]
     await knnAccuracy(bank, labels(2000), query, labels(500), [20, 200], 0.07, 10);
   });
   bench.add('eval/linear-probe-2000x128-50it', async () => {
-    await linearProbe({ x: bank, y: labels(2000) }, { x: query, y: labels(500) }, { x: query, y: labels(500) }, 10, { iterations: 50, lr: 0.01, weightDecays: [0, 1e-4] });
+    await linearProbe({ x: bank, y: labels(2000) }, { x: query, y: labels(500) }, { x: query, y: labels(500) }, 10, {
+      iterations: 50,
+      lr: 0.01,
+      weightDecays: [0, 1e-4],
+    });
   });
   const z = tf.randomNormal([20, 64, 32], 0, 1, 'float32', 1);
   const spd = tf.tidy(() => tf.add(tf.matMul(z, z, false, true), tf.mul(tf.eye(64), 0.1)));

@@ -39,7 +39,14 @@ export function embedBlock(model: SslModel, x: tf.Tensor4D, layer: EmbeddingLaye
 }
 
 /** Features of `count` uint8 NHWC images (height x width x 3): [count, D]. */
-export async function embed(model: SslModel, images: Uint8Array, count: number, height: number, width: number, options: EmbedOptions): Promise<Float32Array> {
+export async function embed(
+  model: SslModel,
+  images: Uint8Array,
+  count: number,
+  height: number,
+  width: number,
+  options: EmbedOptions,
+): Promise<Float32Array> {
   const spec: ViewSpec = options.recipe.views[0];
   const views = options.patches ?? 1;
   let x: tf.Tensor4D;
@@ -50,7 +57,14 @@ export async function embed(model: SslModel, images: Uint8Array, count: number, 
     for (let i = 0; i < data.length; i++) data[i] = (images[i] / 255 - mean[i % 3]) / std[i % 3];
     x = tf.tensor4d(data, [count, height, width, 3]);
   } else {
-    const block = augmentBatch(images, count, height, width, { ...options.recipe, views: [{ ...spec, count: options.patches }] }, options.rng).views[0];
+    const block = augmentBatch(
+      images,
+      count,
+      height,
+      width,
+      { ...options.recipe, views: [{ ...spec, count: options.patches }] },
+      options.rng,
+    ).views[0];
     x = tf.tensor4d(block.data, block.shape);
   }
   try {

@@ -28,7 +28,16 @@ export interface EvaluateOptions {
 /** Crops per forward pass during evaluation (bounds memory). */
 const CROPS_PER_CHUNK = 1024;
 
-async function features(model: SslModel, split: Split, indices: Int32Array, dataset: Dataset, recipe: Recipe, layer: EmbeddingLayer, patches: number | null, rng: Rng): Promise<Features> {
+async function features(
+  model: SslModel,
+  split: Split,
+  indices: Int32Array,
+  dataset: Dataset,
+  recipe: Recipe,
+  layer: EmbeddingLayer,
+  patches: number | null,
+  rng: Rng,
+): Promise<Features> {
   const [h, w] = dataset.imageShape;
   const perChunk = Math.max(1, Math.floor(CROPS_PER_CHUNK / (patches ?? 1)));
   const parts: Float32Array[] = [];
@@ -54,17 +63,38 @@ function subsample(split: EvalSplit, max: number | null): EvalSplit {
   return { indices: keep.map((i) => split.indices[i]), labels: keep.map((i) => split.labels[i]) };
 }
 
-
-export async function evaluate(model: SslModel, dataset: Dataset, splits: EvalSplits, recipe: Recipe, options: EvaluateOptions, rng: Rng): Promise<Record<string, number>> {
-  const of = (split: EvalSplit, which: Split, patches: number | null, r: Rng) => features(model, which, split.indices, dataset, recipe, options.layer, patches, r);
+export async function evaluate(
+  model: SslModel,
+  dataset: Dataset,
+  splits: EvalSplits,
+  recipe: Recipe,
+  options: EvaluateOptions,
+  rng: Rng,
+): Promise<Record<string, number>> {
+  const of = (split: EvalSplit, which: Split, patches: number | null, r: Rng) =>
+    features(model, which, split.indices, dataset, recipe, options.layer, patches, r);
   const classes = dataset.classes.length;
   const centre = {
     train: await of(splits.train, dataset.train, null, rng),
     val: await of(splits.val, dataset.train, null, rng),
     test: await of(splits.test, dataset.test, null, rng),
   };
-  const knn = await knnAccuracy(centre.train, splits.train.labels, centre.test, splits.test.labels, options.knn.k, options.knn.temperature, classes);
-  const probe = await linearProbe({ x: centre.train, y: splits.train.labels }, { x: centre.val, y: splits.val.labels }, { x: centre.test, y: splits.test.labels }, classes, options.linear);
+  const knn = await knnAccuracy(
+    centre.train,
+    splits.train.labels,
+    centre.test,
+    splits.test.labels,
+    options.knn.k,
+    options.knn.temperature,
+    classes,
+  );
+  const probe = await linearProbe(
+    { x: centre.train, y: splits.train.labels },
+    { x: centre.val, y: splits.val.labels },
+    { x: centre.test, y: splits.test.labels },
+    classes,
+    options.linear,
+  );
   const metrics: Record<string, number> = { linear: probe.test, linear_val: probe.val, linear_wd: probe.weightDecay };
   for (const k of options.knn.k) metrics[`knn${k}`] = knn[k];
   // Bags: the probe keeps the centre view's weight decay (no validation pass), on optional subsets.

@@ -13,7 +13,15 @@ export interface Features {
 }
 
 /** Top-1 accuracy for each k in `ks`, from one similarity search at the largest k. */
-export async function knnAccuracy(bank: Features, bankLabels: Int32Array, query: Features, queryLabels: Int32Array, ks: number[], temperature: number, classes: number): Promise<Record<number, number>> {
+export async function knnAccuracy(
+  bank: Features,
+  bankLabels: Int32Array,
+  query: Features,
+  queryLabels: Int32Array,
+  ks: number[],
+  temperature: number,
+  classes: number,
+): Promise<Record<number, number>> {
   const kMax = Math.min(Math.max(...ks), bank.count);
   const correct: Record<number, number> = Object.fromEntries(ks.map((k) => [k, 0]));
   const bankT = tf.tidy(() => tf.transpose(normalizeRows(tf.tensor2d(bank.data, [bank.count, bank.dim]))));

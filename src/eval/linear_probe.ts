@@ -36,7 +36,13 @@ async function accuracies(predicted: tf.Tensor, labels: Int32Array): Promise<num
   return ok.map((c) => c / n);
 }
 
-export async function linearProbe(train: Labelled, val: Labelled, test: Labelled, classes: number, settings: ProbeSettings): Promise<ProbeResult> {
+export async function linearProbe(
+  train: Labelled,
+  val: Labelled,
+  test: Labelled,
+  classes: number,
+  settings: ProbeSettings,
+): Promise<ProbeResult> {
   const d = train.x.dim;
   const g = settings.weightDecays.length;
   const [predVal, predTest] = tf.tidy(() => {

@@ -22,12 +22,21 @@ function pick(indices: Int32Array, labels: Int32Array): EvalSplit {
   return { indices, labels: indices.map((i) => labels[i]) };
 }
 
-export function evalSplits(dataset: Dataset, options: { valFraction: number; maxTrainImages: number | null; maxTestImages: number | null }): EvalSplits {
+export function evalSplits(
+  dataset: Dataset,
+  options: { valFraction: number; maxTrainImages: number | null; maxTestImages: number | null },
+): EvalSplits {
   const rng = new Rng(0).fork(`eval-splits/${dataset.name}`);
-  const train = rng.fork('train').permutation(dataset.train.size).slice(0, options.maxTrainImages ?? dataset.train.size);
+  const train = rng
+    .fork('train')
+    .permutation(dataset.train.size)
+    .slice(0, options.maxTrainImages ?? dataset.train.size);
   const nVal = Math.max(1, Math.round(train.length * options.valFraction));
   if (train.length - nVal < 2) throw new Error(`evaluation needs at least 3 training images, ${dataset.name} gives ${train.length}`);
-  const test = rng.fork('test').permutation(dataset.test.size).slice(0, options.maxTestImages ?? dataset.test.size);
+  const test = rng
+    .fork('test')
+    .permutation(dataset.test.size)
+    .slice(0, options.maxTestImages ?? dataset.test.size);
   // Sorted indices read the image cache in order.
   const sorted = (a: Int32Array) => a.slice().sort();
   return {

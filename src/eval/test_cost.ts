@@ -10,7 +10,6 @@ import { forwardCost } from '../../engine/flops.js';
 import * as tf from '../../engine/tf.js';
 import type { TestCost } from '../results/rows.js';
 
-
 async function timeForward(model: SslModel, crops: number, size: number, layer: EmbeddingLayer, repeats: number): Promise<number> {
   const x = tf.randomUniform([crops, size, size, 3]) as tf.Tensor4D;
   const times: number[] = [];
@@ -30,8 +29,18 @@ async function timeForward(model: SslModel, crops: number, size: number, layer: 
 }
 
 /** `imageSize`: side of the whole test image (single view); `patchSize`: side of a patch. */
-export async function measureTestCost(model: SslModel, layer: EmbeddingLayer, imageSize: number, patchSize: number, bagSizes: number[], throughputCrops: number): Promise<TestCost[]> {
-  const protocols = [{ protocol: 'single', patches: 1, size: imageSize }, ...bagSizes.map((k) => ({ protocol: `bag${k}`, patches: k, size: patchSize }))];
+export async function measureTestCost(
+  model: SslModel,
+  layer: EmbeddingLayer,
+  imageSize: number,
+  patchSize: number,
+  bagSizes: number[],
+  throughputCrops: number,
+): Promise<TestCost[]> {
+  const protocols = [
+    { protocol: 'single', patches: 1, size: imageSize },
+    ...bagSizes.map((k) => ({ protocol: `bag${k}`, patches: k, size: patchSize })),
+  ];
   const out: TestCost[] = [];
   for (const p of protocols) {
     const flopsPerCrop = forwardCost(embeddingModules(model, layer), [p.size, p.size, 3]).flops;

@@ -44,19 +44,27 @@ export class GpuMemoryPoller {
     if (this.inFlight || this.unavailable) return Promise.resolve();
     this.inFlight = true;
     return new Promise((resolve) => {
-      execFile(this.command, ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { timeout: 5000 }, (err, stdout) => {
-        this.inFlight = false;
-        if (err) {
-          this.unavailable = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'nvidia-smi not found (not an NVIDIA machine)' : `nvidia-smi failed: ${err.message}`;
-          this.stop();
-        } else {
-          for (const line of stdout.split('\n')) {
-            const [pid, mib] = line.split(',').map((s) => Number(s.trim()));
-            if (pid === this.pid && Number.isFinite(mib)) this.peakMiB = Math.max(this.peakMiB ?? 0, mib);
+      execFile(
+        this.command,
+        ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'],
+        { timeout: 5000 },
+        (err, stdout) => {
+          this.inFlight = false;
+          if (err) {
+            this.unavailable =
+              (err as NodeJS.ErrnoException).code === 'ENOENT'
+                ? 'nvidia-smi not found (not an NVIDIA machine)'
+                : `nvidia-smi failed: ${err.message}`;
+            this.stop();
+          } else {
+            for (const line of stdout.split('\n')) {
+              const [pid, mib] = line.split(',').map((s) => Number(s.trim()));
+              if (pid === this.pid && Number.isFinite(mib)) this.peakMiB = Math.max(this.peakMiB ?? 0, mib);
+            }
           }
-        }
-        resolve();
-      });
+          resolve();
+        },
+      );
     });
   }
 }

@@ -28,10 +28,16 @@ export const MEMORY_NOTES = {
   step_peak_bytes: 'tf.profile peakBytes of one training step (activations and gradients included)',
   rss_peak_bytes: 'process resident set at step ends (includes the wasm heap, which never shrinks)',
   gpu_peak_bytes: 'this process on the GPU, from nvidia-smi --query-compute-apps (NVIDIA only)',
-  webgpu_allocated_peak_bytes: "GPU buffers held by the webgpu backend at step ends, its reuse pool included (its own figure; webgpu only)",
+  webgpu_allocated_peak_bytes: 'GPU buffers held by the webgpu backend at step ends, its reuse pool included (its own figure; webgpu only)',
 };
 
-const NO_FIGURES: MemoryFigures = { tensor_peak_bytes: 0, step_peak_bytes: null, rss_peak_bytes: 0, gpu_peak_bytes: null, webgpu_allocated_peak_bytes: null };
+const NO_FIGURES: MemoryFigures = {
+  tensor_peak_bytes: 0,
+  step_peak_bytes: null,
+  rss_peak_bytes: 0,
+  gpu_peak_bytes: null,
+  webgpu_allocated_peak_bytes: null,
+};
 
 export class MemoryMonitor {
   private figures: MemoryFigures = { ...NO_FIGURES };

@@ -15,7 +15,17 @@ import type { GpuAdapterInfo } from '../../engine/backends/webgpu.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'ssl-budget-bench-native', 'sharp', 'systeminformation'];
+const PACKAGES = [
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-backend-webgpu',
+  'webgpu',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+  'ssl-budget-bench-native',
+  'sharp',
+  'systeminformation',
+];
 
 export interface Machine {
   cpu: string;
@@ -61,7 +71,12 @@ function git(args: string[]): string | null {
 }
 
 export async function describeMachine(): Promise<Machine> {
-  const [cpu, mem, osInfo, graphics] = await Promise.all([si.cpu(), si.mem(), si.osInfo(), si.graphics().catch(() => ({ controllers: [] }))]);
+  const [cpu, mem, osInfo, graphics] = await Promise.all([
+    si.cpu(),
+    si.mem(),
+    si.osInfo(),
+    si.graphics().catch(() => ({ controllers: [] })),
+  ]);
   return {
     cpu: `${cpu.manufacturer} ${cpu.brand}`.trim(),
     cores: cpu.cores,
@@ -91,7 +106,9 @@ export async function collectProvenance(info: Pick<BackendInfo, 'name' | 'label'
   }
   const commit = git(['rev-parse', 'HEAD']);
   const status = commit === null ? null : git(['status', '--porcelain', '--untracked-files=no']);
-  const slurmEntries = Object.entries(process.env).filter(([k]) => /^SLURM(D)?_(JOB_ID|ARRAY_JOB_ID|ARRAY_TASK_ID|ARRAY_TASK_MIN|ARRAY_TASK_COUNT|NODENAME|JOB_NODELIST|CPUS_PER_TASK|JOB_GPUS)$/.test(k));
+  const slurmEntries = Object.entries(process.env).filter(([k]) =>
+    /^SLURM(D)?_(JOB_ID|ARRAY_JOB_ID|ARRAY_TASK_ID|ARRAY_TASK_MIN|ARRAY_TASK_COUNT|NODENAME|JOB_NODELIST|CPUS_PER_TASK|JOB_GPUS)$/.test(k),
+  );
   return {
     machine,
     fingerprint: fingerprint(machine, backend),

@@ -25,7 +25,14 @@ class Prototypes implements Module {
     readonly dim: number,
   ) {}
   params(): ParamSpec[] {
-    return [{ name: joinName(this.name, 'weight'), shape: [this.count, this.dim], group: 'weight', init: { kind: 'uniform', bound: 1 / Math.sqrt(this.dim) } }];
+    return [
+      {
+        name: joinName(this.name, 'weight'),
+        shape: [this.count, this.dim],
+        group: 'weight',
+        init: { kind: 'uniform', bound: 1 / Math.sqrt(this.dim) },
+      },
+    ];
   }
   buffers(): BufferSpec[] {
     return [];
@@ -103,13 +110,23 @@ export class SslModel {
         // The target runs outside the differentiated set, with batch statistics (as in train mode);
         // its running statistics follow the online network's by EMA, so its own updates are dropped.
         const ctx: ForwardContext = { ...evalContext(this.target), training: true };
-        zt = tf.tidy(() => this.byView(inputs.map((x) => this.project(x, ctx, images)), images));
+        zt = tf.tidy(() =>
+          this.byView(
+            inputs.map((x) => this.project(x, ctx, images)),
+            images,
+          ),
+        );
         tf.dispose([...ctx.bufferUpdates.values()]);
       }
       const loss = trainStep(this.state, this.optimizer, lr, (ctx) => {
-        const z = this.byView(inputs.map((x) => this.project(x, ctx, images)), images);
+        const z = this.byView(
+          inputs.map((x) => this.project(x, ctx, images)),
+          images,
+        );
         const predictor = this.predictor;
-        const p = predictor ? this.byView([this.perView(tf.reshape(z, [-1, z.shape[2]!]), images, (v) => predictor.forward(v, ctx))], images) : undefined;
+        const p = predictor
+          ? this.byView([this.perView(tf.reshape(z, [-1, z.shape[2]!]), images, (v) => predictor.forward(v, ctx))], images)
+          : undefined;
         const prototypes = this.prototypes ? ctx.params[joinName(this.prototypes.name, 'weight')] : undefined;
         return this.method.loss({ z, p, zt, prototypes }).loss;
       });
@@ -117,7 +134,9 @@ export class SslModel {
       const [value] = await loss.data();
       loss.dispose();
       if (!Number.isFinite(value)) {
-        throw new DivergedError(`${this.method.name}: the loss became ${value} at progress ${progress.toFixed(3)}; lower the learning rate (${lr.toExponential(2)} now)`);
+        throw new DivergedError(
+          `${this.method.name}: the loss became ${value} at progress ${progress.toFixed(3)}; lower the learning rate (${lr.toExponential(2)} now)`,
+        );
       }
       if (this.target) emaUpdate(this.target, this.state, cosineRamp(progress, this.method.ema!.start, this.method.ema!.end));
       if (this.prototypes) this.normalizePrototypes();
@@ -139,7 +158,10 @@ export class SslModel {
    */
   stepFlops(images: number): number {
     const online: Module[] = [this.backbone, this.projector];
-    const backprop = this.method.recipe.views.map((v) => ({ flopsPerCrop: forwardCost(online, [v.size, v.size, 3]).flops, crops: v.count * images }));
+    const backprop = this.method.recipe.views.map((v) => ({
+      flopsPerCrop: forwardCost(online, [v.size, v.size, 3]).flops,
+      crops: v.count * images,
+    }));
     const crops = this.method.recipe.views.reduce((n, v) => n + v.count * images, 0);
     const embed = this.projector.trace([this.backbone.featureDim], []);
     if (this.predictor) backprop.push({ flopsPerCrop: forwardCost([this.predictor], embed).flops, crops });
@@ -166,7 +188,12 @@ export class SslModel {
   }
 
   restoreCheckpoint(tensors: Record<string, tf.Tensor>, counters: Record<string, number>): void {
-    const take = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}/`)).map(([k, v]) => [k.slice(prefix.length + 1), v]));
+    const take = (prefix: string) =>
+      Object.fromEntries(
+        Object.entries(tensors)
+          .filter(([k]) => k.startsWith(`${prefix}/`))
+          .map(([k, v]) => [k.slice(prefix.length + 1), v]),
+      );
     const assign = (tree: Record<string, tf.Variable>, values: Record<string, tf.Tensor>, what: string) => {
       for (const [k, v] of Object.entries(tree)) {
         if (!values[k]) throw new Error(`checkpoint has no ${what} "${k}" (it was written by a different model)`);

@@ -32,7 +32,11 @@ export function appendRow(file: string, row: ResultRow): void {
 
 export function resultFiles(runDir: string): string[] {
   if (!fs.existsSync(runDir)) return [];
-  return fs.readdirSync(runDir).filter((f) => /^results.*\.jsonl$/.test(f)).sort().map((f) => path.join(runDir, f));
+  return fs
+    .readdirSync(runDir)
+    .filter((f) => /^results.*\.jsonl$/.test(f))
+    .sort()
+    .map((f) => path.join(runDir, f));
 }
 
 /** Every row of a run directory; a torn final line is reported through `warn` and skipped. */

@@ -22,7 +22,27 @@ export function finalRows(rows: ResultRow[]): ResultRow[] {
   return latestRows(rows).filter((r) => r.final);
 }
 
-const BASE_COLUMNS = ['trial_id', 'label', 'method', 'dataset', 'backbone', 'budget_kind', 'budget_amount', 'seed', 'status', 'batch_images', 'crops_per_step', 'train_seconds', 'train_flops', 'crops', 'images', 'steps', 'epochs', 'loss', 'eval_seconds'] as const;
+const BASE_COLUMNS = [
+  'trial_id',
+  'label',
+  'method',
+  'dataset',
+  'backbone',
+  'budget_kind',
+  'budget_amount',
+  'seed',
+  'status',
+  'batch_images',
+  'crops_per_step',
+  'train_seconds',
+  'train_flops',
+  'crops',
+  'images',
+  'steps',
+  'epochs',
+  'loss',
+  'eval_seconds',
+] as const;
 const MEMORY_COLUMNS = ['tensor_peak_bytes', 'step_peak_bytes', 'rss_peak_bytes', 'gpu_peak_bytes', 'webgpu_allocated_peak_bytes'] as const;
 
 /** Flat records of the final rows with a fixed column order: base, metrics (sorted), memory, test-time cost. */
@@ -52,7 +72,6 @@ export function summaryCsv(rows: ResultRow[]): string {
   const { columns, records } = summaryRecords(rows);
   return stringify(records, { header: true, columns, cast: { number: (n) => String(n) } });
 }
-
 
 function pm(xs: number[], scale = 1, digits = 1): string {
   if (xs.length === 0) return '-';
@@ -102,7 +121,20 @@ export function summaryGroups(rows: ResultRow[]): SummaryGroup[] {
 
 /** One line per setting x dataset x budget, seeds aggregated; failed trials counted apart. */
 export function summaryTable(rows: ResultRow[]): string {
-  const header = ['method', 'dataset', 'budget', 'seeds', 'linear %', 'kNN-20 %', 'train s', 'TFLOP', 'crops', 'epochs', 'step peak MB', 'failed'];
+  const header = [
+    'method',
+    'dataset',
+    'budget',
+    'seeds',
+    'linear %',
+    'kNN-20 %',
+    'train s',
+    'TFLOP',
+    'crops',
+    'epochs',
+    'step peak MB',
+    'failed',
+  ];
   const lines: string[][] = [header];
   for (const g of summaryGroups(rows)) {
     const metric = (k: string) => g.ok.map((r) => r.metrics[k]).filter((v) => v !== undefined);
@@ -114,14 +146,36 @@ export function summaryTable(rows: ResultRow[]): string {
       String(g.seeds),
       pm(metric('linear'), 100),
       pm(metric('knn20'), 100),
-      pm(g.ok.map((r) => r.train_seconds), 1, 1),
-      pm(g.ok.map((r) => r.train_flops), 1e-12, 2),
-      pm(g.ok.map((r) => r.crops), 1, 0),
-      pm(g.ok.map((r) => r.epochs), 1, 2),
+      pm(
+        g.ok.map((r) => r.train_seconds),
+        1,
+        1,
+      ),
+      pm(
+        g.ok.map((r) => r.train_flops),
+        1e-12,
+        2,
+      ),
+      pm(
+        g.ok.map((r) => r.crops),
+        1,
+        0,
+      ),
+      pm(
+        g.ok.map((r) => r.epochs),
+        1,
+        2,
+      ),
       peaks.length ? pm(peaks, 1 / 2 ** 20, 0) : '-',
       g.failures.join(','),
     ]);
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  return lines.map((l, li) => l.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') + (li === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
+  return lines
+    .map(
+      (l, li) =>
+        l.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') +
+        (li === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : ''),
+    )
+    .join('\n');
 }

@@ -31,7 +31,13 @@ export const ZERO_COUNTERS: Counters = { seconds: 0, flops: 0, crops: 0, images:
 
 export class BudgetError extends Error {}
 
-const COUNTER_OF: Record<BudgetKind, keyof Counters> = { time: 'seconds', flops: 'flops', patches: 'crops', epochs: 'epochs', steps: 'steps' };
+const COUNTER_OF: Record<BudgetKind, keyof Counters> = {
+  time: 'seconds',
+  flops: 'flops',
+  patches: 'crops',
+  epochs: 'epochs',
+  steps: 'steps',
+};
 
 export function spent(counters: Counters, kind: BudgetKind): number {
   return counters[COUNTER_OF[kind]];
@@ -82,7 +88,8 @@ export function parseAmount(kind: BudgetKind, text: string): number {
 }
 
 export function checkKind(kind: string): BudgetKind {
-  if (!(BUDGET_KINDS as readonly string[]).includes(kind)) throw new BudgetError(`unknown budget kind "${kind}"; valid: ${BUDGET_KINDS.join(', ')}`);
+  if (!(BUDGET_KINDS as readonly string[]).includes(kind))
+    throw new BudgetError(`unknown budget kind "${kind}"; valid: ${BUDGET_KINDS.join(', ')}`);
   return kind as BudgetKind;
 }
 

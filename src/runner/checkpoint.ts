@@ -15,7 +15,12 @@ export interface CheckpointFile<S> {
   tensors: Record<string, tf.Tensor>;
 }
 
-export async function saveCheckpoint<S>(file: string, state: S, counters: Record<string, number>, tensors: Record<string, tf.Tensor>): Promise<void> {
+export async function saveCheckpoint<S>(
+  file: string,
+  state: S,
+  counters: Record<string, number>,
+  tensors: Record<string, tf.Tensor>,
+): Promise<void> {
   const entries: { name: string; shape: number[]; offset: number; length: number }[] = [];
   const arrays: Float32Array[] = [];
   let offset = 0;
@@ -45,7 +50,8 @@ export async function saveCheckpoint<S>(file: string, state: S, counters: Record
 export function loadCheckpoint<S>(file: string): CheckpointFile<S> | null {
   if (!fs.existsSync(file)) return null;
   const buf = fs.readFileSync(file);
-  if (buf.subarray(0, MAGIC.length).toString() !== MAGIC) throw new Error(`${file} is not a checkpoint of this harness; delete it to restart the trial`);
+  if (buf.subarray(0, MAGIC.length).toString() !== MAGIC)
+    throw new Error(`${file} is not a checkpoint of this harness; delete it to restart the trial`);
   const headerLength = buf.readUInt32LE(MAGIC.length);
   const start = MAGIC.length + 4;
   const header = JSON.parse(buf.subarray(start, start + headerLength).toString());

@@ -33,7 +33,14 @@ export function mergeRun(runDir: string, warn: (m: string) => void = () => {}): 
   const rows = readRows(runDir, warn);
   const finals = new Map(finalRows(rows).map((r) => [r.trial_id, r]));
   const known = new Set(trials.map((t) => t.id));
-  const result: MergeResult = { trials: trials.length, finished: [], failed: [], missing: [], strays: rows.filter((r) => !known.has(r.trial_id)).length, rows };
+  const result: MergeResult = {
+    trials: trials.length,
+    finished: [],
+    failed: [],
+    missing: [],
+    strays: rows.filter((r) => !known.has(r.trial_id)).length,
+    rows,
+  };
   for (const t of trials) {
     const f = finals.get(t.id);
     const ref = { id: t.id, label: t.label, dataset: t.dataset, seed: t.seed };

@@ -48,7 +48,9 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
     if (!o.resume && !o.shard) throw new RunError(`${o.runDir} already holds a run; add --resume to continue it, or choose another --out`);
     previous = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
     if (SUITE_KEY(previous!.suite) !== SUITE_KEY(o.suite)) {
-      throw new RunError(`${o.runDir} was started with a different suite or different overrides; resume it with the same flags, or choose another --out`);
+      throw new RunError(
+        `${o.runDir} was started with a different suite or different overrides; resume it with the same flags, or choose another --out`,
+      );
     }
   }
   const checkpointDir = path.join(o.runDir, 'checkpoints');
@@ -59,15 +61,29 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
     last_started: new Date().toISOString(),
     argv: o.argv,
     suite: o.suite,
-    trials: o.trials.map((t) => ({ id: t.id, label: t.method.label, dataset: t.dataset, backbone: t.backbone, budget: t.budget, seed: t.seed })),
+    trials: o.trials.map((t) => ({
+      id: t.id,
+      label: t.method.label,
+      dataset: t.dataset,
+      backbone: t.backbone,
+      budget: t.budget,
+      seed: t.seed,
+    })),
     provenance: o.provenance,
-    rules: { training_flops: TRAINING_FLOPS_RULE, memory: MEMORY_NOTES, time: 'training wall-clock from before data reading to the device sync ending each step; evaluation off the clock' },
+    rules: {
+      training_flops: TRAINING_FLOPS_RULE,
+      memory: MEMORY_NOTES,
+      time: 'training wall-clock from before data reading to the device sync ending each step; evaluation off the clock',
+    },
   };
   writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   if (o.shard) {
     // Per-task provenance (node, GPU, Slurm array ids), one file per shard.
     fs.mkdirSync(path.join(o.runDir, 'manifests'), { recursive: true });
-    writeFileAtomic(path.join(o.runDir, 'manifests', `${shardName(o.shard)}.json`), `${JSON.stringify({ shard: o.shard, started: manifest.last_started, argv: o.argv, provenance: o.provenance }, null, 2)}\n`);
+    writeFileAtomic(
+      path.join(o.runDir, 'manifests', `${shardName(o.shard)}.json`),
+      `${JSON.stringify({ shard: o.shard, started: manifest.last_started, argv: o.argv, provenance: o.provenance }, null, 2)}\n`,
+    );
   }
 
   // Each writer appends to its own file (no two processes share one, whatever the file system).
@@ -83,7 +99,11 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
   // Each dataset is loaded, and its evaluation splits drawn, once per run.
   const targets = new Map<string, Promise<EvalTarget>>();
   const target = (name: string): Promise<EvalTarget> => {
-    if (!targets.has(name)) targets.set(name, loadDataset(name, o.dataRoot).then((d) => ({ dataset: d, splits: evalSplits(d, o.suite.evaluation) })));
+    if (!targets.has(name))
+      targets.set(
+        name,
+        loadDataset(name, o.dataRoot).then((d) => ({ dataset: d, splits: evalSplits(d, o.suite.evaluation) })),
+      );
     return targets.get(name)!;
   };
   const memory = new MemoryMonitor();

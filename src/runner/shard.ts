@@ -22,12 +22,16 @@ export function parseShard(text: string): Shard {
 /** The shard of this Slurm array task, or null outside an array. Refuses arrays with gaps or steps. */
 export function shardFromSlurm(env: NodeJS.ProcessEnv = process.env): Shard | null {
   if (env.SLURM_ARRAY_TASK_ID === undefined) return null;
-  const [id, min, max, count, step] = ['ID', 'MIN', 'MAX', 'COUNT', 'STEP'].map((k) => (env[`SLURM_ARRAY_TASK_${k}`] === undefined ? NaN : Number(env[`SLURM_ARRAY_TASK_${k}`])));
+  const [id, min, max, count, step] = ['ID', 'MIN', 'MAX', 'COUNT', 'STEP'].map((k) =>
+    env[`SLURM_ARRAY_TASK_${k}`] === undefined ? NaN : Number(env[`SLURM_ARRAY_TASK_${k}`]),
+  );
   if (![id, min, max, count].every(Number.isInteger)) {
     throw new ShardError('inside a Slurm array task but SLURM_ARRAY_TASK_ID/_MIN/_MAX/_COUNT are incomplete; pass --shard=i/n explicitly');
   }
   if (max - min + 1 !== count || (Number.isFinite(step) && step !== 1)) {
-    throw new ShardError(`Slurm array ids ${min}-${max} are not contiguous (${count} tasks${Number.isFinite(step) ? `, step ${step}` : ''}); submit --array=${min}-${min + count - 1} or pass --shard=i/n`);
+    throw new ShardError(
+      `Slurm array ids ${min}-${max} are not contiguous (${count} tasks${Number.isFinite(step) ? `, step ${step}` : ''}); submit --array=${min}-${min + count - 1} or pass --shard=i/n`,
+    );
   }
   return { index: id - min + 1, count };
 }

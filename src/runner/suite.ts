@@ -10,7 +10,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { DATASET_NAMES } from '../../datasets/registry.js';
 import { METHODS } from '../../methods/registry.js';
 import { makeBackbone } from '../../engine/nn/resnet.js';
-import { BudgetError, parseAmount, parseBudget, type Budget, type BudgetKind } from './budget.js';
+import { type BudgetError, parseAmount, parseBudget, type Budget, type BudgetKind } from './budget.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const SUITES_DIR = path.resolve(HERE, '../../bench/suites');
@@ -78,7 +78,8 @@ const validate = ajv.compile(SCHEMA);
 
 function describeAjvError(e: ErrorObject): string {
   const where = `suite${e.instancePath.replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')}`;
-  if (e.keyword === 'additionalProperties') return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+  if (e.keyword === 'additionalProperties')
+    return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
   if (e.keyword === 'enum') return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
   return `${where}: ${e.message}`;
 }
@@ -104,11 +105,13 @@ export function resolveSuite(raw: unknown, file: string | null): Suite {
     return { ...entry, label: entry.label ?? defaultLabel(entry.method, entry.views) } as MethodEntry;
   });
   const labels = methods.map((m) => m.label);
-  for (const l of new Set(labels)) if (labels.filter((x) => x === l).length > 1) problems.push(`two method entries are labelled "${l}"; give one a "label"`);
+  for (const l of new Set(labels))
+    if (labels.filter((x) => x === l).length > 1) problems.push(`two method entries are labelled "${l}"; give one a "label"`);
   const backbone = s.backbone ?? 'resnet-small';
   const datasets: DatasetEntry[] = (s.datasets as (string | Record<string, any>)[]).map((d) => {
     const entry = typeof d === 'string' ? { name: d } : d;
-    if (!(DATASET_NAMES as readonly string[]).includes(entry.name)) problems.push(`unknown dataset "${entry.name}"; valid: ${DATASET_NAMES.join(', ')}`);
+    if (!(DATASET_NAMES as readonly string[]).includes(entry.name))
+      problems.push(`unknown dataset "${entry.name}"; valid: ${DATASET_NAMES.join(', ')}`);
     return { name: entry.name, backbone: entry.backbone ?? backbone };
   });
   for (const b of new Set(datasets.map((d) => d.backbone))) {
@@ -145,7 +148,8 @@ export function resolveSuite(raw: unknown, file: string | null): Suite {
   if (evaluation.fractions[evaluation.fractions.length - 1] !== 1) evaluation.fractions.push(1);
   const known = (name: string) => (DATASET_NAMES as readonly string[]).includes(name);
   for (const [from, tos] of Object.entries(evaluation.transfer)) {
-    for (const d of [from, ...tos]) if (!known(d)) problems.push(`evaluation.transfer: unknown dataset "${d}"; valid: ${DATASET_NAMES.join(', ')}`);
+    for (const d of [from, ...tos])
+      if (!known(d)) problems.push(`evaluation.transfer: unknown dataset "${d}"; valid: ${DATASET_NAMES.join(', ')}`);
   }
   if (problems.length > 0) throw new SuiteError(`invalid suite${from}:\n  ${problems.join('\n  ')}`);
   const seeds = typeof s.seeds === 'number' ? Array.from({ length: s.seeds }, (_, i) => i) : (s.seeds ?? [0]);
@@ -167,7 +171,10 @@ export function resolveSuite(raw: unknown, file: string | null): Suite {
 export function loadSuite(nameOrFile: string): Suite {
   const file = /[\\/]|\.json$/.test(nameOrFile) ? path.resolve(nameOrFile) : path.join(SUITES_DIR, `${nameOrFile}.json`);
   if (!fs.existsSync(file)) {
-    const shipped = fs.readdirSync(SUITES_DIR).filter((f) => f.endsWith('.json') && !f.includes('schema')).map((f) => f.replace(/\.json$/, ''));
+    const shipped = fs
+      .readdirSync(SUITES_DIR)
+      .filter((f) => f.endsWith('.json') && !f.includes('schema'))
+      .map((f) => f.replace(/\.json$/, ''));
     throw new SuiteError(`suite file ${file} not found; shipped suites: ${shipped.join(', ')} (or give a path to a .json file)`);
   }
   let raw: unknown;
@@ -200,7 +207,9 @@ export function applyOverrides(suite: Suite, o: SuiteOverrides): Suite {
     const amount = b.amount ?? suite.amounts[b.kind];
     if (amount === undefined) {
       const has = Object.keys(suite.amounts).join(', ') || 'none';
-      throw new SuiteError(`suite "${suite.name}" has no default amount for a ${b.kind} budget (it has: ${has}); write --budget=${b.kind}:AMOUNT`);
+      throw new SuiteError(
+        `suite "${suite.name}" has no default amount for a ${b.kind} budget (it has: ${has}); write --budget=${b.kind}:AMOUNT`,
+      );
     }
     out.budgets = [{ kind: b.kind, amount }];
   }
@@ -208,13 +217,17 @@ export function applyOverrides(suite: Suite, o: SuiteOverrides): Suite {
     out.methods = o.methods.map((name) => {
       const inSuite = suite.methods.find((m) => m.label === name || m.method === name);
       if (inSuite) return inSuite;
-      if (!METHODS[name]) throw new SuiteError(`unknown method "${name}"; valid: ${[...new Set([...suite.methods.map((m) => m.label), ...Object.keys(METHODS)])].join(', ')}`);
+      if (!METHODS[name])
+        throw new SuiteError(
+          `unknown method "${name}"; valid: ${[...new Set([...suite.methods.map((m) => m.label), ...Object.keys(METHODS)])].join(', ')}`,
+        );
       return { method: name, label: name };
     });
   }
   if (o.datasets) {
     out.datasets = o.datasets.map((name) => {
-      if (!(DATASET_NAMES as readonly string[]).includes(name)) throw new SuiteError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
+      if (!(DATASET_NAMES as readonly string[]).includes(name))
+        throw new SuiteError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
       return suite.datasets.find((d) => d.name === name) ?? { name, backbone: o.backbone ?? suite.datasets[0].backbone };
     });
   }
@@ -229,4 +242,3 @@ export function applyOverrides(suite: Suite, o: SuiteOverrides): Suite {
   if (o.seeds !== undefined) out.seeds = Array.from({ length: o.seeds }, (_, i) => i);
   return out;
 }
-

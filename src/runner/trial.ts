@@ -76,7 +76,9 @@ export function configureMethod(trial: Trial, imageSide: number): MethodConfig {
  * errors (a bug, a stack overflow, a wasm trap) stop the run instead of being recorded as a result.
  */
 function isOutOfMemory(e: unknown): boolean {
-  return /out of memory|\bOOM\b|cannot allocate|allocation failed|failed to allocate|could not allocate/i.test(String((e as Error)?.message ?? e));
+  return /out of memory|\bOOM\b|cannot allocate|allocation failed|failed to allocate|could not allocate/i.test(
+    String((e as Error)?.message ?? e),
+  );
 }
 
 export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]> {
@@ -124,7 +126,13 @@ export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]
     }
   };
 
-  const row = (status: TrialStatus, final: boolean, metrics: Record<string, number>, evalSeconds: number, extra: Partial<ResultRow> = {}): ResultRow => ({
+  const row = (
+    status: TrialStatus,
+    final: boolean,
+    metrics: Record<string, number>,
+    evalSeconds: number,
+    extra: Partial<ResultRow> = {},
+  ): ResultRow => ({
     schema: ROW_SCHEMA,
     run_id: env.runId,
     trial_id: trial.id,
@@ -179,20 +187,40 @@ export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]
     if (final) {
       for (const t of env.transfer) {
         const recipe = scaleRecipe(getMethod(trial.method.method, trial.method.views).recipe, t.dataset.imageShape[0]);
-        const m = await evaluate(model, t.dataset, t.splits, recipe, { ...options, bag: { ...e.bag, patches: [] } }, evalRng.fork(t.dataset.name));
+        const m = await evaluate(
+          model,
+          t.dataset,
+          t.splits,
+          recipe,
+          { ...options, bag: { ...e.bag, patches: [] } },
+          evalRng.fork(t.dataset.name),
+        );
         for (const [k, v] of Object.entries(m)) metrics[`transfer.${t.dataset.name}.${k}`] = v;
       }
-      extra.test_cost = await measureTestCost(model, e.layer, side, method.recipe.views[0].size, e.testCost.patches, e.testCost.throughputCrops);
+      extra.test_cost = await measureTestCost(
+        model,
+        e.layer,
+        side,
+        method.recipe.views[0].size,
+        e.testCost.patches,
+        e.testCost.throughputCrops,
+      );
     }
     const evalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const r = row('ok', final, metrics, evalSeconds, extra);
     write(r);
-    const shown = ['knn20', 'linear', ...e.bag.patches.map((k) => `bag${k}_linear_mean`)].filter((k) => k in metrics).map((k) => `${k} ${(100 * metrics[k]).toFixed(1)}%`);
-    env.progress.log(`  ${trial.method.label} ${(100 * (final ? 1 : fractions[r.point])).toFixed(1)}% of budget: ${shown.join(', ')}  (eval ${formatSeconds(evalSeconds)})`);
+    const shown = ['knn20', 'linear', ...e.bag.patches.map((k) => `bag${k}_linear_mean`)]
+      .filter((k) => k in metrics)
+      .map((k) => `${k} ${(100 * metrics[k]).toFixed(1)}%`);
+    env.progress.log(
+      `  ${trial.method.label} ${(100 * (final ? 1 : fractions[r.point])).toFixed(1)}% of budget: ${shown.join(', ')}  (eval ${formatSeconds(evalSeconds)})`,
+    );
   };
 
   env.progress.trialStarted();
-  env.progress.log(`[${env.index}/${env.total}] ${name}: ${formatBudget(trial.budget)}, ${images} images x ${crops / images} crops per step, ${(flopsPerStep / 1e9).toFixed(1)} GFLOP/step`);
+  env.progress.log(
+    `[${env.index}/${env.total}] ${name}: ${formatBudget(trial.budget)}, ${images} images x ${crops / images} crops per step, ${(flopsPerStep / 1e9).toFixed(1)} GFLOP/step`,
+  );
   let stepsThisProcess = 0;
   try {
     if (pendingEval) {
@@ -254,7 +282,9 @@ export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]
     const hint = status === 'oom' ? ' (lower batchImages or views in the suite, or use a backend with more memory)' : '';
     const r = row(status, true, {}, 0, { error: `${(e as Error).message}${hint}` });
     write(r);
-    env.progress.log(`  ${trial.method.label}: ${status} at ${(100 * progress(s.counters, trial.budget)).toFixed(1)}% of the budget: ${r.error}`);
+    env.progress.log(
+      `  ${trial.method.label}: ${status} at ${(100 * progress(s.counters, trial.budget)).toFixed(1)}% of the budget: ${r.error}`,
+    );
   } finally {
     model.dispose();
   }

@@ -24,7 +24,10 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -44,7 +47,15 @@ export function expandTrials(suite: Suite): Trial[] {
     for (const budget of suite.budgets) {
       for (const method of suite.methods) {
         for (const seed of suite.seeds) {
-          const content = { method, dataset: dataset.name, backbone: dataset.backbone, budget, seed, batchImages: suite.controls.batchImages, evaluation: suite.evaluation };
+          const content = {
+            method,
+            dataset: dataset.name,
+            backbone: dataset.backbone,
+            budget,
+            seed,
+            batchImages: suite.controls.batchImages,
+            evaluation: suite.evaluation,
+          };
           trials.push({ id: trialId(content), ...content });
         }
       }
