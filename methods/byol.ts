@@ -34,6 +34,7 @@ export function method(views?: number): MethodConfig {
     ema: { start: 0.99, end: 1.0 },
     optimizer: { kind: 'lars', lr: 1.0, weightDecay: 1e-5, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
+    role: 'ssl',
     loss: ({ p, zt }) => loss({ p: p!, zt: zt! }),
   };
 }

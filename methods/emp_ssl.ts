@@ -48,6 +48,7 @@ export function method(views?: number): MethodConfig {
     projector: [4096, 4096, 1024],
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, nesterov: true, eta: 0.005, clip: true },
     batchImages: 100,
+    role: 'ssl',
     jointBatchNorm: true,
     // Gram matrices (n of [m, m] from [m, k]) and their log-determinants, m = min(images, dim).
     lossFlops: (n, b, d) => 2 * n * Math.min(b, d) ** 2 * Math.max(b, d) + logdetFlops(n, Math.min(b, d)),

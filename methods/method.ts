@@ -23,6 +23,8 @@ export interface MethodDefinition {
   referenceLoss?: ReferenceLoss;
 }
 
+export type MethodRole = 'ssl' | 'floor' | 'ceiling';
+
 export interface OptimizerConfig {
   kind: 'lars' | 'sgd';
   lr: number;
@@ -51,6 +53,13 @@ export interface MethodConfig {
   optimizer: OptimizerConfig;
   batchImages: number;
   /**
+   * What the method is in a comparison: an SSL method, the untrained floor (`random-init`: evaluated,
+   * never trained) or the supervised ceiling. Reports read it from the result rows.
+   */
+  role: MethodRole;
+  /** Trained on the labels: the runner passes each image's label and appends the class count to the projector. */
+  labels?: boolean;
+  /**
    * Batch norm over all views of a step at once (EMP-SSL's code concatenates its patches); otherwise each
    * view is forwarded as its own batch, as solo-learn does for the baselines.
    */
@@ -61,7 +70,7 @@ export interface MethodConfig {
    * The loss from the step's outputs, each [views, images, dim]: `z` projections (online), `p`
    * predictions, `zt` target projections, and `prototypes` [K, dim].
    */
-  loss(out: { z: tf.Tensor; p?: tf.Tensor; zt?: tf.Tensor; prototypes?: tf.Tensor }): LossResult;
+  loss(out: { z: tf.Tensor; p?: tf.Tensor; zt?: tf.Tensor; prototypes?: tf.Tensor; labels?: tf.Tensor }): LossResult;
 }
 
 /** `recipe` with its first view spec drawn `views` times (the "views" setting), or unchanged. */

@@ -67,6 +67,7 @@ export function method(views?: number): MethodConfig {
     prototypes: 3000,
     optimizer: { kind: 'lars', lr: 0.6, weightDecay: 1e-6, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
+    role: 'ssl',
     loss: ({ z, prototypes }) => loss({ z, prototypes: prototypes! }),
   };
 }

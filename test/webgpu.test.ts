@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { augmentBatch, type AugmentedBatch } from '../datasets/augment/pipeline.js';
-import { scaleRecipe } from '../datasets/augment/recipes.js';
+import { adaptRecipe } from '../datasets/augment/recipes.js';
 import { loadSynthetic } from '../datasets/synthetic.js';
 import type { MethodConfig } from '../methods/method.js';
 import { getMethod, METHODS } from '../methods/registry.js';
@@ -27,7 +27,7 @@ const IMAGES = 4;
 
 /** Small heads and half-size crops: the cpu reference is slow. */
 function small(method: MethodConfig): MethodConfig {
-  return { ...smallHeads(method), recipe: scaleRecipe(method.recipe, 16) };
+  return { ...smallHeads(method), recipe: adaptRecipe(method.recipe, 16) };
 }
 
 /** One step on `backend`: the loss and what the step changed in every parameter (the optimizer applied to the gradients). */

@@ -29,17 +29,19 @@ export function brightness(img: Image, factor: number): Image {
   return blend(img, () => 0, factor);
 }
 
-/** Blends with the mean luma of the whole image. */
+/** Blends with the mean luma of the whole image (of a one-channel image: its mean). */
 export function contrast(img: Image, factor: number): Image {
   const d = img.data;
   let sum = 0;
-  for (let i = 0; i < d.length; i += 3) sum += lumaOf(d[i], d[i + 1], d[i + 2]);
+  if (img.channels === 1) for (const v of d) sum += v;
+  else for (let i = 0; i < d.length; i += 3) sum += lumaOf(d[i], d[i + 1], d[i + 2]);
   const mean = sum / (img.height * img.width);
   return blend(img, () => mean, factor);
 }
 
-/** Blends with the per-pixel luma. */
+/** Blends with the per-pixel luma. A one-channel image is returned as it is (torchvision's behaviour). */
 export function saturation(img: Image, factor: number): Image {
+  if (img.channels === 1) return img;
   const d = img.data;
   return blend(
     img,
@@ -51,8 +53,9 @@ export function saturation(img: Image, factor: number): Image {
   );
 }
 
-/** Grayscale with three equal channels (RandomGrayscale's output for RGB input). */
+/** Grayscale with three equal channels (RandomGrayscale's output for RGB input); one channel stays as it is. */
 export function grayscale(img: Image): Image {
+  if (img.channels === 1) return img;
   return mapPixels(img, (r, g, b, out, at) => {
     const l = lumaOf(r, g, b);
     out[at] = l;
@@ -61,9 +64,10 @@ export function grayscale(img: Image): Image {
   });
 }
 
-/** Rotates hue by `factor` turns (in [-0.5, 0.5]), through torchvision's RGB <-> HSV conversion. */
+/** Rotates hue by `factor` turns (in [-0.5, 0.5]), through torchvision's RGB <-> HSV conversion; one channel stays as it is. */
 export function hue(img: Image, factor: number): Image {
   if (!(factor >= -0.5 && factor <= 0.5)) throw new Error(`hue factor must be in [-0.5, 0.5], got ${factor}`);
+  if (img.channels === 1) return img;
   return mapPixels(img, (r, g, b, out, at) => {
     // _rgb2hsv
     const maxc = Math.max(r, g, b);

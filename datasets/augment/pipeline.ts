@@ -6,7 +6,7 @@
 import type { Rng } from '../../engine/random.js';
 import { makeImage, type Image } from './image.js';
 import * as ops from './ops.js';
-import type { Recipe, ViewSpec } from './recipes.js';
+import { recipeChannels, type Recipe, type ViewSpec } from './recipes.js';
 
 /** torchvision RandomResizedCrop.get_params: 10 tries at a random area and log-uniform ratio, then a centre crop. */
 export function randomResizedCropBox(height: number, width: number, scale: [number, number], ratio: [number, number], rng: Rng) {
@@ -59,30 +59,34 @@ export function augmentView(image: Image, spec: ViewSpec, rng: Rng): Image {
 }
 
 export interface AugmentedBatch {
-  /** One block per view spec: [count * images, size, size, 3] float32, view-major. */
+  /** One block per view spec: [count * images, size, size, channels] float32, view-major. */
   views: { spec: ViewSpec; shape: [number, number, number, number]; data: Float32Array }[];
   crops: number;
 }
 
-/** Augments `count` uint8 NHWC images of `height` x `width` x 3 with `recipe`. */
+/**
+ * Augments `count` uint8 NHWC images of `height` x `width` with `recipe`. The images have as many channels
+ * as the recipe normalises (3, or 1 for grey images: see adaptRecipe in recipes.ts).
+ */
 export function augmentBatch(images: Uint8Array, count: number, height: number, width: number, recipe: Recipe, rng: Rng): AugmentedBatch {
-  if (images.length !== count * height * width * 3) {
-    throw new Error(`augmentBatch: ${images.length} bytes is not ${count} images of ${height}x${width}x3`);
+  const channels = recipeChannels(recipe);
+  if (images.length !== count * height * width * channels) {
+    throw new Error(`augmentBatch: ${images.length} bytes is not ${count} images of ${height}x${width}x${channels}`);
   }
   const decoded: Image[] = [];
   for (let i = 0; i < count; i++) {
-    const img = makeImage(height, width, 3);
-    const base = i * height * width * 3;
+    const img = makeImage(height, width, channels);
+    const base = i * height * width * channels;
     for (let p = 0; p < img.data.length; p++) img.data[p] = images[base + p] / 255;
     decoded.push(img);
   }
   const views = recipe.views.map((spec) => {
-    const plane = spec.size * spec.size * 3;
+    const plane = spec.size * spec.size * channels;
     const data = new Float32Array(spec.count * count * plane);
     for (let v = 0; v < spec.count; v++) {
       for (let i = 0; i < count; i++) data.set(augmentView(decoded[i], spec, rng).data, (v * count + i) * plane);
     }
-    return { spec, shape: [spec.count * count, spec.size, spec.size, 3] as [number, number, number, number], data };
+    return { spec, shape: [spec.count * count, spec.size, spec.size, channels] as [number, number, number, number], data };
   });
   return { views, crops: views.reduce((s, v) => s + v.shape[0], 0) };
 }

@@ -18,7 +18,8 @@ export interface ViewSpec {
   /** Gaussian blur with probability p, sigma drawn uniformly from the range. */
   blur: { p: number; kernel: number; sigma: [number, number] } | null;
   solarize: number;
-  normalize: { mean: [number, number, number]; std: [number, number, number] };
+  /** Per-channel mean and std (three for RGB, one for grey images); all view specs of a recipe have the same count. */
+  normalize: { mean: number[]; std: number[] };
 }
 
 export interface Recipe {
@@ -88,16 +89,32 @@ export function swavMultiCrop(): Recipe {
   };
 }
 
+/** Channels the recipe's views have (the length of its normalisation). */
+export function recipeChannels(recipe: Recipe): number {
+  return recipe.views[0].normalize.mean.length;
+}
+
 /**
- * A CIFAR-sized recipe (32-pixel views) adapted to images of side `imageSide`: every view side scales by
- * imageSide / 32 (Tiny-ImageNet: 64 and 36 for SwAV's 32 and 18); the random transforms are unchanged.
+ * A CIFAR-sized RGB recipe (32-pixel views) adapted to images of side `imageSide` with `channels` channels.
+ * Every view side scales by imageSide / 32 (Tiny-ImageNet: 64 and 36 for SwAV's 32 and 18; Fashion-MNIST:
+ * 28 and 16). For grey images (one channel) the normalisation becomes the mean of the recipe's three
+ * channel values, and saturation, hue and grayscale do nothing (torchvision's behaviour on one channel):
+ * views then differ by crop, flip, brightness, contrast, blur and solarisation. The other random
+ * transforms are unchanged.
  */
-export function scaleRecipe(recipe: Recipe, imageSide: number): Recipe {
-  if (imageSide === 32) return recipe;
+export function adaptRecipe(recipe: Recipe, imageSide: number, channels = 3): Recipe {
+  if (channels !== 1 && channels !== 3) throw new Error(`images must have 1 or 3 channels, got ${channels}`);
+  if (imageSide === 32 && channels === recipeChannels(recipe)) return recipe;
   const f = imageSide / 32;
+  const average = (xs: number[]) => [xs.reduce((a, b) => a + b, 0) / xs.length];
+  const grey = channels === 1 && recipeChannels(recipe) !== 1;
   return {
     ...recipe,
-    name: `${recipe.name}@${imageSide}px`,
-    views: recipe.views.map((v) => ({ ...v, size: Math.max(8, Math.round(v.size * f)) })),
+    name: `${recipe.name}@${imageSide}px${grey ? '-grey' : ''}`,
+    views: recipe.views.map((v) => ({
+      ...v,
+      size: Math.max(8, Math.round(v.size * f)),
+      normalize: grey ? { mean: average(v.normalize.mean), std: average(v.normalize.std) } : v.normalize,
+    })),
   };
 }

@@ -80,10 +80,13 @@ export interface ResNetConfig {
 export interface Backbone extends Module {
   /** Size of the pooled feature vector. */
   readonly featureDim: number;
+  /** Channels of the input images. */
+  readonly inChannels: number;
 }
 
 export class ResNet extends Sequential implements Backbone {
   readonly featureDim: number;
+  readonly inChannels: number;
   constructor(config: ResNetConfig) {
     const stemWidth = config.widths[0];
     const inChannels = config.inChannels ?? 3;
@@ -106,26 +109,31 @@ export class ResNet extends Sequential implements Backbone {
     });
     super('', [...stem, ...stages, globalAvgPool()]);
     this.featureDim = channels;
+    this.inChannels = inChannels;
   }
 }
 
 const WIDTHS = [64, 128, 256, 512];
 
 export const BACKBONES = {
-  resnet18: (stem: Stem) => new ResNet({ block: 'basic', layers: [2, 2, 2, 2], widths: WIDTHS, stem }),
-  resnet50: (stem: Stem) => new ResNet({ block: 'bottleneck', layers: [3, 4, 6, 3], widths: WIDTHS, stem }),
+  resnet18: (stem: Stem, inChannels: number) => new ResNet({ block: 'basic', layers: [2, 2, 2, 2], widths: WIDTHS, stem, inChannels }),
+  resnet50: (stem: Stem, inChannels: number) => new ResNet({ block: 'bottleneck', layers: [3, 4, 6, 3], widths: WIDTHS, stem, inChannels }),
   /** Small ResNet for tests and the built-in synthetic default: one basic block per stage, 1/4 width. */
-  'resnet-small': (stem: Stem) => new ResNet({ block: 'basic', layers: [1, 1, 1, 1], widths: [16, 32, 64, 128], stem }),
+  'resnet-small': (stem: Stem, inChannels: number) =>
+    new ResNet({ block: 'basic', layers: [1, 1, 1, 1], widths: [16, 32, 64, 128], stem, inChannels }),
 } as const;
 
 export type BackboneName = keyof typeof BACKBONES;
 
-/** Parses "resnet18", "resnet18-cifar", "resnet50-imagenet", "resnet-small". Default stem: cifar. */
-export function makeBackbone(spec: string): Backbone {
+/**
+ * Parses "resnet18", "resnet18-cifar", "resnet50-imagenet", "resnet-small". Default stem: cifar. The stem
+ * takes `inChannels` input channels (1 for grey images: a one-channel stem, not a copy to three).
+ */
+export function makeBackbone(spec: string, inChannels = 3): Backbone {
   const match = /^(resnet18|resnet50|resnet-small)(?:-(cifar|imagenet))?$/.exec(spec);
   if (!match) {
     const valid = Object.keys(BACKBONES).flatMap((b) => [b, `${b}-cifar`, `${b}-imagenet`]);
     throw new Error(`unknown backbone "${spec}"; valid: ${valid.join(', ')}`);
   }
-  return BACKBONES[match[1] as BackboneName]((match[2] as Stem | undefined) ?? 'cifar');
+  return BACKBONES[match[1] as BackboneName]((match[2] as Stem | undefined) ?? 'cifar', inChannels);
 }

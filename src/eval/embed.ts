@@ -30,7 +30,7 @@ export function embeddingModules(model: SslModel, layer: EmbeddingLayer): Module
   return [model.backbone, new Sequential('pre-feature', (model.projector as Sequential).layers.slice(0, 3))];
 }
 
-/** Embeddings of a block of normalised crops [N, S, S, 3] -> [N, D], batch norm in eval mode. */
+/** Embeddings of a block of normalised crops [N, S, S, C] -> [N, D], batch norm in eval mode. */
 export function embedBlock(model: SslModel, x: tf.Tensor4D, layer: EmbeddingLayer): tf.Tensor2D {
   return tf.tidy(() => {
     const ctx = evalContext(model.state);
@@ -38,7 +38,7 @@ export function embedBlock(model: SslModel, x: tf.Tensor4D, layer: EmbeddingLaye
   });
 }
 
-/** Features of `count` uint8 NHWC images (height x width x 3): [count, D]. */
+/** Features of `count` uint8 NHWC images (height x width x the backbone's channels): [count, D]. */
 export async function embed(
   model: SslModel,
   images: Uint8Array,
@@ -53,9 +53,10 @@ export async function embed(
   if (options.patches === null) {
     // The whole image, normalised like the training views (what a full-size, scale-1 crop gives, without the resampling work).
     const { mean, std } = spec.normalize;
-    const data = new Float32Array(count * height * width * 3);
-    for (let i = 0; i < data.length; i++) data[i] = (images[i] / 255 - mean[i % 3]) / std[i % 3];
-    x = tf.tensor4d(data, [count, height, width, 3]);
+    const c = mean.length;
+    const data = new Float32Array(count * height * width * c);
+    for (let i = 0; i < data.length; i++) data[i] = (images[i] / 255 - mean[i % c]) / std[i % c];
+    x = tf.tensor4d(data, [count, height, width, c]);
   } else {
     const block = augmentBatch(
       images,

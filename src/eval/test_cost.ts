@@ -11,7 +11,7 @@ import * as tf from '../../engine/tf.js';
 import type { TestCost } from '../results/rows.js';
 
 async function timeForward(model: SslModel, crops: number, size: number, layer: EmbeddingLayer, repeats: number): Promise<number> {
-  const x = tf.randomUniform([crops, size, size, 3]) as tf.Tensor4D;
+  const x = tf.randomUniform([crops, size, size, model.backbone.inChannels]) as tf.Tensor4D;
   const times: number[] = [];
   try {
     for (let r = 0; r <= repeats; r++) {
@@ -43,7 +43,7 @@ export async function measureTestCost(
   ];
   const out: TestCost[] = [];
   for (const p of protocols) {
-    const flopsPerCrop = forwardCost(embeddingModules(model, layer), [p.size, p.size, 3]).flops;
+    const flopsPerCrop = forwardCost(embeddingModules(model, layer), [p.size, p.size, model.backbone.inChannels]).flops;
     const latency = await timeForward(model, p.patches, p.size, layer, 5);
     const images = Math.max(1, Math.floor(throughputCrops / p.patches));
     const batchSeconds = await timeForward(model, images * p.patches, p.size, layer, 3);

@@ -57,13 +57,19 @@ export class SslModel {
   readonly target: ModelState | null;
   private readonly optimizer: Optimizer;
 
+  /**
+   * `inChannels`: the images' channels (the stem's input); `classes`: the dataset's class count, which a
+   * method trained on labels (`method.labels`) appends to its projector as the classifier's output.
+   */
   constructor(
     readonly method: MethodConfig,
     backbone: string,
     seed: number,
+    { inChannels = 3, classes = 0 }: { inChannels?: number; classes?: number } = {},
   ) {
-    this.backbone = makeBackbone(backbone);
-    const proj = [this.backbone.featureDim, ...method.projector];
+    this.backbone = makeBackbone(backbone, inChannels);
+    if (method.labels && !(classes > 1)) throw new Error(`${method.name} trains on labels: give the model the dataset's class count`);
+    const proj = [this.backbone.featureDim, ...method.projector, ...(method.labels ? [classes] : [])];
     this.projector = mlpHead('projector', proj);
     const embed = proj[proj.length - 1];
     this.predictor = method.predictor ? mlpHead('predictor', [embed, ...method.predictor]) : null;
@@ -89,7 +95,7 @@ export class SslModel {
     return tf.concat(tf.split(x, x.shape[0] / images, 0).map(f), 0);
   }
 
-  /** Backbone then projector for one block of crops [N, S, S, 3]. */
+  /** Backbone then projector for one block of crops [N, S, S, C]. */
   private project(x: tf.Tensor, ctx: ForwardContext, images: number): tf.Tensor {
     return this.perView(x, images, (v) => this.projector.forward(this.backbone.forward(v, ctx), ctx));
   }
@@ -100,10 +106,14 @@ export class SslModel {
     return tf.reshape(all, [all.shape[0] / images, images, all.shape[1]!]);
   }
 
-  /** One optimisation step; `progress` in [0, 1] drives the learning rate and the EMA momentum. Returns the loss. */
-  async step(batch: AugmentedBatch, images: number, progress: number): Promise<number> {
+  /**
+   * One optimisation step; `progress` in [0, 1] drives the learning rate and the EMA momentum. `labels`
+   * (one per image) only for a method trained on them. Returns the loss.
+   */
+  async step(batch: AugmentedBatch, images: number, progress: number, labels?: Int32Array): Promise<number> {
     const lr = this.learningRate(progress);
     const inputs = batch.views.map((v) => tf.tensor4d(v.data, v.shape));
+    const labelTensor = this.method.labels ? tf.tensor1d(labels!, 'int32') : undefined;
     try {
       let zt: tf.Tensor | undefined;
       if (this.target) {
@@ -128,7 +138,7 @@ export class SslModel {
           ? this.byView([this.perView(tf.reshape(z, [-1, z.shape[2]!]), images, (v) => predictor.forward(v, ctx))], images)
           : undefined;
         const prototypes = this.prototypes ? ctx.params[joinName(this.prototypes.name, 'weight')] : undefined;
-        return this.method.loss({ z, p, zt, prototypes }).loss;
+        return this.method.loss({ z, p, zt, prototypes, labels: labelTensor }).loss;
       });
       zt?.dispose();
       const [value] = await loss.data();
@@ -143,6 +153,7 @@ export class SslModel {
       return value;
     } finally {
       tf.dispose(inputs);
+      labelTensor?.dispose();
     }
   }
 
@@ -159,7 +170,7 @@ export class SslModel {
   stepFlops(images: number): number {
     const online: Module[] = [this.backbone, this.projector];
     const backprop = this.method.recipe.views.map((v) => ({
-      flopsPerCrop: forwardCost(online, [v.size, v.size, 3]).flops,
+      flopsPerCrop: forwardCost(online, [v.size, v.size, this.backbone.inChannels]).flops,
       crops: v.count * images,
     }));
     const crops = this.method.recipe.views.reduce((n, v) => n + v.count * images, 0);

@@ -18,6 +18,8 @@ export interface TestCost {
   throughput_batch_crops: number;
 }
 
+export type RowRole = 'ssl' | 'floor' | 'ceiling';
+
 export type TrialStatus = 'ok' | 'diverged' | 'oom' | 'error';
 
 export interface ResultRow {
@@ -27,6 +29,11 @@ export interface ResultRow {
   method: string;
   /** The setting's label (e.g. simclr-x20); what figures group by. */
   label: string;
+  /**
+   * What the trial is in the comparison: an SSL method, the untrained floor (random-init) or the supervised
+   * ceiling; reports draw floor and ceiling as references. Absent in rows written before it existed: ssl.
+   */
+  role?: RowRole;
   dataset: string;
   backbone: string;
   seed: number;

@@ -5,27 +5,29 @@
  * and the device sync at its end (`await loss.data()`) all count; evaluation, checkpoints and result
  * writes do not, and the evaluation's own time is recorded beside it. The learning rate follows
  * progress = spent / budget. A checkpoint is written at each evaluation point before evaluating, so a
- * killed trial resumes from its last point.
+ * killed trial resumes from its last point. The floor (`random-init`) takes no step: it is evaluated once,
+ * at zero cost.
  */
 import path from 'node:path';
 import { augmentBatch } from '../../datasets/augment/pipeline.js';
-import { scaleRecipe } from '../../datasets/augment/recipes.js';
+import { adaptRecipe } from '../../datasets/augment/recipes.js';
 import type { Dataset } from '../../datasets/types.js';
+import { Rng } from '../../engine/random.js';
+import * as tf from '../../engine/tf.js';
 import type { MethodConfig } from '../../methods/method.js';
 import { getMethod } from '../../methods/registry.js';
-import { DivergedError, SslModel } from '../model/ssl_model.js';
 import { evaluate } from '../eval/evaluate.js';
 import type { EvalSplits } from '../eval/splits.js';
 import { measureTestCost } from '../eval/test_cost.js';
 import type { MemoryFigures, MemoryMonitor } from '../measure/memory.js';
-import { Rng } from '../../engine/random.js';
+import { DivergedError, SslModel } from '../model/ssl_model.js';
+import type { ResultRow, TrialStatus } from '../results/rows.js';
 import { appendRow } from '../results/store.js';
-import { ROW_SCHEMA, type ResultRow, type TrialStatus } from '../results/rows.js';
-import { median } from '../stats.js';
-import * as tf from '../../engine/tf.js';
-import { formatBudget, formatSeconds, progress, reached, spent, takeAnotherStep, ZERO_COUNTERS, type Counters } from './budget.js';
+import { type Counters, formatBudget, formatSeconds, progress, reached, spent, takeAnotherStep, ZERO_COUNTERS } from './budget.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { Progress } from './progress.js';
+import { StepClock } from './step_clock.js';
+import { buildRow, maxMemory } from './trial_row.js';
 import { describeTrial, type Trial } from './trials.js';
 
 export interface EvalTarget {
@@ -59,16 +61,16 @@ interface RunnerState {
 }
 
 /**
- * The method as this trial runs it: suite overrides applied, views sized for the dataset. A batch size
- * other than the method's own scales its learning rate linearly (lr x batch / default batch; Goyal et al.
- * 2017, as solo-learn scales its configs' rates), unless the suite sets the rate itself.
+ * The method as this trial runs it: suite overrides applied, views sized and normalised for the dataset's
+ * images. A batch size other than the method's own scales its learning rate linearly (lr x batch / default
+ * batch; Goyal et al. 2017, as solo-learn scales its configs' rates), unless the suite sets the rate itself.
  */
-export function configureMethod(trial: Trial, imageSide: number): MethodConfig {
+export function configureMethod(trial: Trial, imageShape: readonly number[]): MethodConfig {
   const base = getMethod(trial.method.method, trial.method.views);
   const batchImages = trial.batchImages ?? trial.method.batchImages ?? base.batchImages;
   const optimizer = { ...base.optimizer, lr: trial.method.lr ?? (base.optimizer.lr * batchImages) / base.batchImages };
   if (trial.method.warmup !== undefined) optimizer.warmup = trial.method.warmup;
-  return { ...base, recipe: scaleRecipe(base.recipe, imageSide), optimizer, batchImages };
+  return { ...base, recipe: adaptRecipe(base.recipe, imageShape[0], imageShape[2]), optimizer, batchImages };
 }
 
 /**
@@ -82,111 +84,173 @@ function isOutOfMemory(e: unknown): boolean {
 }
 
 export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]> {
-  const { dataset } = env.data;
-  const [side] = dataset.imageShape;
-  const method = configureMethod(trial, side);
-  const images = Math.min(method.batchImages, dataset.train.size);
-  const crops = method.recipe.views.reduce((n, v) => n + v.count, 0) * images;
-  const fractions = trial.evaluation.fractions;
-  const rng = new Rng(trial.seed).fork(`trial/${trial.dataset}`);
-  const model = new SslModel(method, trial.backbone, trial.seed);
-  const flopsPerStep = model.stepFlops(images);
-  const checkpointFile = path.join(env.checkpointDir, `${trial.id}.ckpt`);
-  const rows: ResultRow[] = [];
-  const name = describeTrial(trial);
+  const run = new TrialRun(trial, env);
+  try {
+    await run.run();
+  } finally {
+    run.dispose();
+  }
+  return run.rows;
+}
 
-  env.memory.startTrial();
-  let s: RunnerState = { point: 0, counters: { ...ZERO_COUNTERS }, lossSum: 0, lossCount: 0, stepSeconds: [], memory: env.memory.read() };
-  let pendingEval = false;
-  const saved = env.doneRows.length > 0 ? loadCheckpoint<RunnerState>(checkpointFile) : null;
-  if (saved) {
-    model.restoreCheckpoint(saved.tensors, saved.counters);
-    tf.dispose(Object.values(saved.tensors));
-    s = saved.state;
-    const written = new Set(env.doneRows.map((r) => r.point));
-    // The checkpoint is taken before its point is evaluated: evaluate it now unless its row is on disk.
-    pendingEval = !written.has(s.point);
-    if (!pendingEval) Object.assign(s, { point: s.point + 1, lossSum: 0, lossCount: 0 });
-    env.progress.log(`resuming ${name} at ${(100 * progress(s.counters, trial.budget)).toFixed(0)}% of ${formatBudget(trial.budget)}`);
+class TrialRun {
+  readonly rows: ResultRow[] = [];
+  private readonly method: MethodConfig;
+  private readonly model: SslModel;
+  private readonly images: number;
+  private readonly crops: number;
+  private readonly flopsPerStep: number;
+  private readonly rng: Rng;
+  private readonly checkpointFile: string;
+  private readonly name: string;
+  private s: RunnerState;
+  private clock: StepClock;
+  /** A resumed trial whose checkpointed point has no row yet. */
+  private pendingEval = false;
+  private stepsThisProcess = 0;
+
+  constructor(
+    private readonly trial: Trial,
+    private readonly env: TrialEnv,
+  ) {
+    const { dataset } = env.data;
+    this.method = configureMethod(trial, dataset.imageShape);
+    this.images = Math.min(this.method.batchImages, dataset.train.size);
+    this.crops = this.method.recipe.views.reduce((n, v) => n + v.count, 0) * this.images;
+    this.rng = new Rng(trial.seed).fork(`trial/${trial.dataset}`);
+    this.model = new SslModel(this.method, trial.backbone, trial.seed, {
+      inChannels: dataset.imageShape[2],
+      classes: dataset.classes.length,
+    });
+    this.flopsPerStep = this.model.stepFlops(this.images);
+    this.checkpointFile = path.join(env.checkpointDir, `${trial.id}.ckpt`);
+    this.name = describeTrial(trial);
+    env.memory.startTrial();
+    this.s = { point: 0, counters: { ...ZERO_COUNTERS }, lossSum: 0, lossCount: 0, stepSeconds: [], memory: env.memory.read() };
+    this.clock = this.makeClock();
   }
 
-  /** The next step's cost in the budget's unit (for time, the median of the last five steps). */
-  const nextCost = (): number => {
-    switch (trial.budget.kind) {
-      case 'time':
-        return s.stepSeconds.length ? median(s.stepSeconds.slice(-5)) : 0;
-      case 'flops':
-        return flopsPerStep;
-      case 'patches':
-        return crops;
-      case 'epochs':
-        return images / dataset.train.size;
-      case 'steps':
-        return 1;
+  private makeClock(): StepClock {
+    const shape = { images: this.images, crops: this.crops, flopsPerStep: this.flopsPerStep, trainSize: this.env.data.dataset.train.size };
+    return new StepClock(this.trial.budget, shape, this.s.counters, this.s.stepSeconds);
+  }
+
+  /** Continues from the checkpoint when rows of this trial are on disk already. */
+  private resume(): void {
+    const saved = this.env.doneRows.length > 0 ? loadCheckpoint<RunnerState>(this.checkpointFile) : null;
+    if (!saved) return;
+    this.model.restoreCheckpoint(saved.tensors, saved.counters);
+    tf.dispose(Object.values(saved.tensors));
+    this.s = saved.state;
+    this.clock = this.makeClock();
+    const written = new Set(this.env.doneRows.map((r) => r.point));
+    // The checkpoint is taken before its point is evaluated: evaluate it now unless its row is on disk.
+    this.pendingEval = !written.has(this.s.point);
+    if (!this.pendingEval) Object.assign(this.s, { point: this.s.point + 1, lossSum: 0, lossCount: 0 });
+    this.env.progress.log(
+      `resuming ${this.name} at ${(100 * progress(this.s.counters, this.trial.budget)).toFixed(0)}% of ${formatBudget(this.trial.budget)}`,
+    );
+  }
+
+  async run(): Promise<void> {
+    const { env, trial } = this;
+    const fractions = trial.evaluation.fractions;
+    this.resume();
+    env.progress.trialStarted();
+    const perStep = this.method.role === 'floor' ? 'untrained' : `${this.images} images x ${this.crops / this.images} crops per step`;
+    env.progress.log(
+      `[${env.index}/${env.total}] ${this.name}: ${formatBudget(trial.budget)}, ${perStep}, ${(this.flopsPerStep / 1e9).toFixed(1)} GFLOP/step`,
+    );
+    try {
+      if (this.pendingEval) {
+        await this.evaluatePoint(this.s.point === fractions.length - 1);
+        if (this.rows[this.rows.length - 1]?.final) return;
+        this.s.point++;
+      }
+      if (this.method.role !== 'floor') await this.train();
+      this.s.point = fractions.length - 1;
+      await this.evaluatePoint(true);
+    } catch (e) {
+      this.recordFailure(e);
     }
-  };
+  }
 
-  const row = (
-    status: TrialStatus,
-    final: boolean,
-    metrics: Record<string, number>,
-    evalSeconds: number,
-    extra: Partial<ResultRow> = {},
-  ): ResultRow => ({
-    schema: ROW_SCHEMA,
-    run_id: env.runId,
-    trial_id: trial.id,
-    method: trial.method.method,
-    label: trial.method.label,
-    dataset: trial.dataset,
-    backbone: trial.backbone,
-    seed: trial.seed,
-    budget_kind: trial.budget.kind,
-    budget_amount: trial.budget.amount,
-    batch_images: images,
-    crops_per_step: crops,
-    point: s.point,
-    fraction: final ? 1 : fractions[s.point],
-    final,
-    status,
-    train_seconds: s.counters.seconds,
-    train_flops: s.counters.flops,
-    crops: s.counters.crops,
-    images: s.counters.images,
-    steps: s.counters.steps,
-    epochs: s.counters.epochs,
-    loss: s.lossCount > 0 ? s.lossSum / s.lossCount : null,
-    lr: model.learningRate(progress(s.counters, trial.budget)),
-    eval_seconds: evalSeconds,
-    metrics,
-    memory: maxMemory(s.memory, env.memory.read()),
-    time: new Date().toISOString(),
-    ...extra,
-  });
+  /** Steps until the budget is spent, evaluating at each fraction it passes (all but the final one). */
+  private async train(): Promise<void> {
+    const { fractions } = this.trial.evaluation;
+    const { budget } = this.trial;
+    let evaluatedAtStep = -1;
+    for (;;) {
+      while (this.s.point < fractions.length - 1 && reached(this.s.counters, budget, fractions[this.s.point], this.clock.nextCost())) {
+        // Two points that fall on the same step (a budget of few steps) are evaluated once.
+        if (this.s.counters.steps !== evaluatedAtStep) await this.evaluatePoint(false);
+        evaluatedAtStep = this.s.counters.steps;
+        this.s.point++;
+      }
+      if (!takeAnotherStep(this.s.counters, budget, this.clock.nextCost())) return;
+      await this.step();
+    }
+  }
 
-  const write = (r: ResultRow) => {
-    appendRow(env.resultsFile, r);
-    rows.push(r);
-    s.lossSum = 0;
-    s.lossCount = 0;
-  };
+  /** One training step on the clock: read, augment, step, sync; then the counters and the progress line. */
+  private async step(): Promise<void> {
+    const { dataset } = this.env.data;
+    const { budget } = this.trial;
+    const t0 = process.hrtime.bigint();
+    const c = this.s.counters;
+    const indices = batchIndices(this.rng, dataset.train.size, c.images, this.images);
+    const [h, w] = dataset.imageShape;
+    const batch = augmentBatch(
+      dataset.train.readImages(indices),
+      this.images,
+      h,
+      w,
+      this.method.recipe,
+      this.rng.fork(`augment ${c.steps}`),
+    );
+    const labels = this.method.labels ? Int32Array.from(indices, (i) => dataset.train.labels[i]) : undefined;
+    const p = progress(c, budget);
+    // One step (the second this process runs, past one-time set-up) is profiled for its peak memory.
+    const run = () => this.model.step(batch, this.images, p, labels);
+    const loss = this.stepsThisProcess === 1 ? await this.env.memory.profileStep(run) : await run();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    this.stepsThisProcess++;
+    this.clock.advance(seconds, batch.crops);
+    this.s.lossSum += loss;
+    this.s.lossCount += 1;
+    this.env.memory.sample();
+    const left = budget.amount - spent(c, budget.kind);
+    this.env.progress.update({
+      trial: `${this.trial.method.label} ${this.trial.dataset} seed ${this.trial.seed}`,
+      index: this.env.index,
+      total: this.env.total,
+      fraction: progress(c, budget),
+      spentText: `${formatBudget({ kind: budget.kind, amount: spent(c, budget.kind) })} of ${formatBudget(budget).replace(/^\w+ /, '')}`,
+      loss,
+      cropsPerSecond: batch.crops / seconds,
+      trialEta: Math.max(0, (left / this.clock.nextCost()) * this.clock.secondsPerStep()),
+    });
+  }
 
-  const evaluatePoint = async (final: boolean): Promise<void> => {
-    if (!pendingEval) {
-      s.memory = maxMemory(s.memory, env.memory.read());
+  /** Checkpoint (unless resuming that very point), evaluate off the clock, write the row. */
+  private async evaluatePoint(final: boolean): Promise<void> {
+    const { trial, env, model, method } = this;
+    if (!this.pendingEval) {
+      this.s.memory = maxMemory(this.s.memory, env.memory.read());
       const { tensors, counters } = model.checkpointState();
-      await saveCheckpoint(checkpointFile, s, counters, tensors);
+      await saveCheckpoint(this.checkpointFile, this.s, counters, tensors);
     }
-    pendingEval = false;
+    this.pendingEval = false;
     const t0 = process.hrtime.bigint();
     const e = trial.evaluation;
     const options = { layer: e.layer, knn: e.knn, linear: e.linear, bag: final ? e.bag : { ...e.bag, patches: [] } };
-    const evalRng = rng.fork(`eval ${s.point}`);
-    const metrics = await evaluate(model, dataset, env.data.splits, method.recipe, options, evalRng);
+    const evalRng = this.rng.fork(`eval ${this.s.point}`);
+    const metrics = await evaluate(model, env.data.dataset, env.data.splits, method.recipe, options, evalRng);
     const extra: Partial<ResultRow> = {};
     if (final) {
       for (const t of env.transfer) {
-        const recipe = scaleRecipe(getMethod(trial.method.method, trial.method.views).recipe, t.dataset.imageShape[0]);
+        const base = getMethod(trial.method.method, trial.method.views).recipe;
+        const recipe = adaptRecipe(base, t.dataset.imageShape[0], t.dataset.imageShape[2]);
         const m = await evaluate(
           model,
           t.dataset,
@@ -197,6 +261,7 @@ export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]
         );
         for (const [k, v] of Object.entries(m)) metrics[`transfer.${t.dataset.name}.${k}`] = v;
       }
+      const side = env.data.dataset.imageShape[0];
       extra.test_cost = await measureTestCost(
         model,
         e.layer,
@@ -207,99 +272,61 @@ export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]
       );
     }
     const evalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const r = row('ok', final, metrics, evalSeconds, extra);
-    write(r);
+    const r = this.row('ok', final, metrics, evalSeconds, extra);
+    this.write(r);
     const shown = ['knn20', 'linear', ...e.bag.patches.map((k) => `bag${k}_linear_mean`)]
       .filter((k) => k in metrics)
       .map((k) => `${k} ${(100 * metrics[k]).toFixed(1)}%`);
     env.progress.log(
-      `  ${trial.method.label} ${(100 * (final ? 1 : fractions[r.point])).toFixed(1)}% of budget: ${shown.join(', ')}  (eval ${formatSeconds(evalSeconds)})`,
+      `  ${trial.method.label} ${(100 * r.fraction).toFixed(1)}% of budget: ${shown.join(', ')}  (eval ${formatSeconds(evalSeconds)})`,
     );
-  };
+  }
 
-  env.progress.trialStarted();
-  env.progress.log(
-    `[${env.index}/${env.total}] ${name}: ${formatBudget(trial.budget)}, ${images} images x ${crops / images} crops per step, ${(flopsPerStep / 1e9).toFixed(1)} GFLOP/step`,
-  );
-  let stepsThisProcess = 0;
-  try {
-    if (pendingEval) {
-      await evaluatePoint(s.point === fractions.length - 1);
-      if (rows[rows.length - 1]?.final) return rows;
-      s.point++;
-    }
-    let evaluatedAtStep = -1;
-    for (;;) {
-      while (s.point < fractions.length - 1 && reached(s.counters, trial.budget, fractions[s.point], nextCost())) {
-        // Two points that fall on the same step (a budget of few steps) are evaluated once.
-        if (s.counters.steps !== evaluatedAtStep) await evaluatePoint(false);
-        evaluatedAtStep = s.counters.steps;
-        s.point++;
-      }
-      if (!takeAnotherStep(s.counters, trial.budget, nextCost())) break;
-      const t0 = process.hrtime.bigint();
-      const step = s.counters.steps;
-      const indices = batchIndices(rng, dataset.train.size, s.counters.images, images);
-      const [h, w] = dataset.imageShape;
-      const batch = augmentBatch(dataset.train.readImages(indices), images, h, w, method.recipe, rng.fork(`augment ${step}`));
-      const p = progress(s.counters, trial.budget);
-      // One step (the second this process runs, past one-time set-up) is profiled for its peak memory.
-      const run = () => model.step(batch, images, p);
-      const loss = stepsThisProcess === 1 ? await env.memory.profileStep(run) : await run();
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      stepsThisProcess++;
-      const c = s.counters;
-      c.seconds += seconds;
-      c.steps += 1;
-      c.images += images;
-      c.crops += batch.crops;
-      c.flops += flopsPerStep;
-      c.epochs = c.images / dataset.train.size;
-      s.stepSeconds.push(seconds);
-      if (s.stepSeconds.length > 20) s.stepSeconds.shift();
-      s.lossSum += loss;
-      s.lossCount += 1;
-      env.memory.sample();
-      const fraction = progress(c, trial.budget);
-      const perStep = median(s.stepSeconds.slice(-5));
-      const left = trial.budget.amount - spent(c, trial.budget.kind);
-      env.progress.update({
-        trial: `${trial.method.label} ${trial.dataset} seed ${trial.seed}`,
-        index: env.index,
-        total: env.total,
-        fraction,
-        spentText: `${formatBudget({ kind: trial.budget.kind, amount: spent(c, trial.budget.kind) })} of ${formatBudget(trial.budget).replace(/^\w+ /, '')}`,
-        loss,
-        cropsPerSecond: batch.crops / seconds,
-        trialEta: Math.max(0, (left / nextCost()) * perStep),
-      });
-    }
-    s.point = fractions.length - 1;
-    await evaluatePoint(true);
-  } catch (e) {
+  private row(status: TrialStatus, final: boolean, metrics: Record<string, number>, evalSeconds: number, extra: Partial<ResultRow> = {}) {
+    const s = this.s;
+    return buildRow(
+      {
+        runId: this.env.runId,
+        trial: this.trial,
+        method: this.method,
+        images: this.images,
+        crops: this.crops,
+        point: s.point,
+        counters: s.counters,
+        loss: s.lossCount > 0 ? s.lossSum / s.lossCount : null,
+        lr: this.model.learningRate(progress(s.counters, this.trial.budget)),
+        memory: maxMemory(s.memory, this.env.memory.read()),
+      },
+      status,
+      final,
+      metrics,
+      evalSeconds,
+      extra,
+    );
+  }
+
+  private write(r: ResultRow): void {
+    appendRow(this.env.resultsFile, r);
+    this.rows.push(r);
+    this.s.lossSum = 0;
+    this.s.lossCount = 0;
+  }
+
+  /** A diverged or out-of-memory trial is a result (the run goes on); any other error stops the run. */
+  private recordFailure(e: unknown): void {
     const status: TrialStatus | null = e instanceof DivergedError ? 'diverged' : isOutOfMemory(e) ? 'oom' : null;
     if (status === null) throw e;
     const hint = status === 'oom' ? ' (lower batchImages or views in the suite, or use a backend with more memory)' : '';
-    const r = row(status, true, {}, 0, { error: `${(e as Error).message}${hint}` });
-    write(r);
-    env.progress.log(
-      `  ${trial.method.label}: ${status} at ${(100 * progress(s.counters, trial.budget)).toFixed(1)}% of the budget: ${r.error}`,
+    const r = this.row(status, true, {}, 0, { error: `${(e as Error).message}${hint}` });
+    this.write(r);
+    this.env.progress.log(
+      `  ${this.trial.method.label}: ${status} at ${(100 * progress(this.s.counters, this.trial.budget)).toFixed(1)}% of the budget: ${r.error}`,
     );
-  } finally {
-    model.dispose();
   }
-  return rows;
-}
 
-function maxMemory(a: MemoryFigures, b: MemoryFigures): MemoryFigures {
-  const max = (x: number | null, y: number | null) => (x === null ? y : y === null ? x : Math.max(x, y));
-  return {
-    tensor_peak_bytes: Math.max(a.tensor_peak_bytes, b.tensor_peak_bytes),
-    step_peak_bytes: max(a.step_peak_bytes, b.step_peak_bytes),
-    rss_peak_bytes: Math.max(a.rss_peak_bytes, b.rss_peak_bytes),
-    gpu_peak_bytes: max(a.gpu_peak_bytes, b.gpu_peak_bytes),
-    webgpu_allocated_peak_bytes: max(a.webgpu_allocated_peak_bytes ?? null, b.webgpu_allocated_peak_bytes ?? null),
-  };
+  dispose(): void {
+    this.model.dispose();
+  }
 }
 
 /** The next `count` images after `consumed` in a fresh seeded permutation per epoch (without replacement). */
