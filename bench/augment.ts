@@ -5,13 +5,12 @@
  * 32x32 images. Compare with the engine's crops per second (npm run bench:engine): the pipeline must
  * never be what a training step waits for.
  */
-import os from 'node:os';
 import { Bench } from 'tinybench';
 import { augmentBatch } from '../datasets/augment/pipeline.js';
 import { empSslPatches, soloLearnCifar, swavMultiCrop, type Recipe } from '../datasets/augment/recipes.js';
-import { loadSynthetic } from '../datasets/synthetic.js';
 import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 import { Rng } from '../engine/random.js';
+import { randomCifarImages } from '../src/cases/inputs.js';
 
 const USAGE = `usage: npm run bench:augment -- [options]
 
@@ -47,9 +46,8 @@ runMain(async () => {
   if (!recipes[name]) throw new UsageError(`unknown --recipe=${name}; valid: ${Object.keys(recipes).join(', ')}`);
   const recipe = recipes[name]();
 
-  const ds = loadSynthetic({ root: `${os.tmpdir()}/ssl-budget-bench`, train: 100, test: 10 });
-  const batch = ds.train.readImages(Array.from({ length: images }, (_, i) => i));
   const rng = new Rng(0);
+  const batch = randomCifarImages(images, rng.fork('images'));
   let crops = 0;
   const bench = new Bench({ time: parseIntFlag('time', values.time, 3000) });
   bench.add(recipe.name, () => {

@@ -1,21 +1,27 @@
 /**
- * npm run data -- fetch <cifar10|cifar100|tinyimagenet> [--dir D] [--url URL]
+ * npm run data -- fetch <cifar10|cifar100|tinyimagenet|fashion-mnist> [--dir D] [--url URL]
  *                 verify <dataset> [--dir D] [--json]
  *                 inspect <dataset> [--dir D] [--resolution R] [--json]
  *                 prepare imagenet100 --imagenet-dir PATH [--val-labels FILE] [--resolution R] [--dir D]
  */
 import path from 'node:path';
-import { ARCHIVES, classCounts, DATASET_NAMES, defaultDataRoot, loadDataset, verifyDataset } from '../datasets/registry.js';
-import { fetchArchive } from '../datasets/fetch.js';
+import { ARCHIVES, classCounts, DATASET_NAMES, defaultDataRoot, FILE_SETS, loadDataset, verifyDataset } from '../datasets/registry.js';
+import { fetchArchive, fetchFiles } from '../datasets/fetch.js';
 import { DatasetError } from '../datasets/types.js';
 import { prepareImageNet100 } from '../datasets/imagenet100.js';
 import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 
+const FETCHABLE = [...Object.keys(ARCHIVES), ...Object.keys(FILE_SETS)];
+
 const USAGE = `usage: npm run data -- <command> <dataset> [options]
 
 commands:
-  fetch <${Object.keys(ARCHIVES).join('|')}>   download the official archive (resumable), check its md5, extract it safely
-  verify <dataset>      check an extracted copy (files, record counts, labels, class names)
+  fetch <${FETCHABLE.join('|')}>
+                        download the official archive (resumable), check its md5, extract it safely;
+                        fashion-mnist: its four .gz files, each resumable and md5-checked
+  verify <dataset>      check an extracted copy (files, record counts, labels, class names);
+                        fashion-mnist: the md5 of each file's decompressed content, so Debian's copy
+                        (apt-get install dataset-fashion-mnist, used when the data root has none) verifies too
   inspect <dataset>     sizes, classes, image shape and class counts (decodes Tiny-ImageNet on first use)
   prepare imagenet100   decode the ImageNet-100 subset of a local ILSVRC-2012 copy into the cache
 
@@ -23,7 +29,8 @@ datasets: ${DATASET_NAMES.join(', ')}
 
 options:
   --dir=D     data root (default: $SSL_BENCH_DATA, else ./data in the repository; now ${defaultDataRoot()})
-  --url=URL   fetch from a mirror instead of the official address (the md5 is still checked)
+  --url=URL   fetch from a mirror instead of the official address (the md5 is still checked);
+              for fashion-mnist the folder holding the four files
   --resolution=R      cache resolution of JPEG datasets (Tiny-ImageNet 64, ImageNet-100 224)
   --imagenet-dir=PATH a local ILSVRC-2012 with train/<wnid>/ and val/ (prepare)
   --val-labels=FILE   labels of a flat val/ folder, "<file> <wnid>" per line (prepare)
@@ -70,22 +77,36 @@ runMain(async () => {
   try {
     if (command === 'fetch') {
       const spec = ARCHIVES[name];
-      if (!spec)
-        throw new UsageError(`cannot fetch "${name}"; fetchable: ${Object.keys(ARCHIVES).join(', ')} (synthetic needs no download)`);
+      const fileSet = FILE_SETS[name];
+      if (!spec && !fileSet)
+        throw new UsageError(`cannot fetch "${name}"; fetchable: ${FETCHABLE.join(', ')} (synthetic needs no download)`);
       process.stderr.write(`fetching ${name} into ${root}\n`);
-      const dir = await fetchArchive(values.url ? { ...spec, url: values.url } : spec, root, progressPrinter());
+      let dir: string;
+      if (spec) dir = await fetchArchive(values.url ? { ...spec, url: values.url } : spec, root, progressPrinter());
+      else {
+        const filePrinters = new Map<string, ReturnType<typeof progressPrinter>>();
+        dir = await fetchFiles(values.url ? { ...fileSet, baseUrl: values.url } : fileSet, root, (file, received, total) => {
+          if (!filePrinters.has(file)) {
+            if (process.stderr.isTTY && filePrinters.size > 0) process.stderr.write('\n');
+            filePrinters.set(file, progressPrinter('MB', `${file}: `));
+          }
+          filePrinters.get(file)!(received, total);
+        });
+      }
       if (process.stderr.isTTY) process.stderr.write('\n');
       const { problems } = await verifyDataset(name, root);
-      if (problems.length > 0) throw new DatasetError(`${dir} extracted but does not verify:\n  ${problems.join('\n  ')}`);
+      if (problems.length > 0)
+        throw new DatasetError(`${dir} ${spec ? 'extracted' : 'fetched'} but does not verify:\n  ${problems.join('\n  ')}`);
       process.stdout.write(values.json ? `${JSON.stringify({ dataset: name, dir, ok: true })}\n` : `${name} ready in ${dir}\n`);
     } else if (command === 'verify') {
-      const { dataset, problems } = await verifyDataset(name, root, { resolution, onProgress });
-      if (values.json) process.stdout.write(`${JSON.stringify({ dataset: dataset.name, ok: problems.length === 0, problems })}\n`);
+      const { dataset, problems, dir } = await verifyDataset(name, root, { resolution, onProgress });
+      const where = dir ? ` in ${dir}` : '';
+      if (values.json) process.stdout.write(`${JSON.stringify({ dataset: dataset.name, ok: problems.length === 0, problems, dir })}\n`);
       else
         process.stdout.write(
           problems.length === 0
-            ? `${name}: ok (${dataset.train.size} train, ${dataset.test.size} test)\n`
-            : `${name}: ${problems.length} problem(s)\n  ${problems.join('\n  ')}\n`,
+            ? `${name}: ok${where} (${dataset.train.size} train, ${dataset.test.size} test)\n`
+            : `${name}: ${problems.length} problem(s)${where}\n  ${problems.join('\n  ')}\n`,
         );
       if (problems.length > 0) process.exitCode = 1;
     } else if (command === 'inspect') {

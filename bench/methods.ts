@@ -4,15 +4,13 @@
  * Training crops per second of each method at its default views and heads (augmentation off the clock),
  * on the synthetic set.
  */
-import os from 'node:os';
-import path from 'node:path';
 import { augmentBatch } from '../datasets/augment/pipeline.js';
-import { loadSynthetic } from '../datasets/synthetic.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { SslModel } from '../src/model/ssl_model.js';
 import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
 import { parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 import { Rng } from '../engine/random.js';
+import { cyclicLabels, randomCifarImages } from '../src/cases/inputs.js';
 
 const USAGE = `usage: npm run bench:methods -- [options]
 
@@ -39,7 +37,8 @@ runMain(async () => {
     },
     USAGE,
   );
-  const names = values.methods ? values.methods.split(',') : Object.keys(METHODS);
+  // random-init takes no step: nothing to time.
+  const names = values.methods ? values.methods.split(',') : Object.keys(METHODS).filter((m) => getMethod(m).role !== 'floor');
   for (const n of names) if (!METHODS[n]) throw new UsageError(`unknown method "${n}"; valid: ${Object.keys(METHODS).join(', ')}`);
   const backendChoice = parseBackendFlag(values.backend);
   const images = parseIntFlag('images', values.images, 32, 2);
@@ -48,26 +47,20 @@ runMain(async () => {
   const backend = await initBackend({ backend: backendChoice });
   const log = (s: string) => (values.json ? process.stderr : process.stdout).write(`${s}\n`);
   log(describeBackend(backend));
-  const data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench'), train: 1000, test: 100 });
+  const pool = randomCifarImages(images * (steps + 1), new Rng(1));
+  const labels = cyclicLabels(images);
   for (const name of names) {
     const method = getMethod(name);
-    const model = new SslModel(method, backbone, 0);
+    const model = new SslModel(method, backbone, 0, { classes: 10 });
     const rng = new Rng(0);
     const times: number[] = [];
     let crops = 0;
     try {
       for (let s = 0; s <= steps; s++) {
-        const batch = augmentBatch(
-          data.train.readImages(Array.from({ length: images }, (_, i) => (s * images + i) % data.train.size)),
-          images,
-          32,
-          32,
-          method.recipe,
-          rng,
-        );
+        const batch = augmentBatch(pool.subarray(s * images * 3072, (s + 1) * images * 3072), images, 32, 32, method.recipe, rng);
         crops = batch.crops;
         const t0 = process.hrtime.bigint();
-        await model.step(batch, images, s / (steps + 1));
+        await model.step(batch, images, s / (steps + 1), labels);
         if (s > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e9);
       }
     } finally {

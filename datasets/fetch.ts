@@ -1,10 +1,10 @@
 /**
- * Downloading and unpacking official archives (.tar.gz and .zip): resumable HTTP(S) download with
- * progress, md5 check, and safe extraction (no entry may leave the target folder; links and absolute
- * paths are refused).
+ * Downloading official archives (.tar.gz and .zip) and unpacking them, or sets of plain files
+ * (Fashion-MNIST's four .gz files): resumable HTTP(S) download with progress, md5 check, and safe
+ * extraction (no entry may leave the target folder; links and absolute paths are refused).
  * Nothing half-done is left where a loader would find it: downloads grow in `<file>.partial` and are
- * renamed when complete; archives are extracted into a temporary folder and the dataset folder is renamed
- * into place.
+ * renamed when complete (plain files only once their md5 is right); archives are extracted into a
+ * temporary folder and the dataset folder is renamed into place.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { DatasetError } from './types.js';
@@ -26,6 +27,19 @@ export interface ArchiveSpec {
   extractsTo: string;
 }
 
+/** Plain files fetched one by one from `${baseUrl}/${name}` into `<root>/<dir>/<name>`. */
+export interface FileSetSpec {
+  /** Where the files are published; `--url` replaces it with a mirror's. */
+  baseUrl: string;
+  /** The folder the files go to (relative to the data root). */
+  dir: string;
+  /**
+   * Published size in bytes and md5 of each file, as downloaded; `contentMd5`, the md5 of a .gz file's
+   * decompressed content, also accepts a copy already there that was compressed differently.
+   */
+  files: { name: string; bytes: number; md5: string; contentMd5?: string }[];
+}
+
 export type Progress = (received: number, total: number) => void;
 
 function get(url: string, headers: Record<string, string>): Promise<http.IncomingMessage> {
@@ -38,10 +52,20 @@ function get(url: string, headers: Record<string, string>): Promise<http.Incomin
 
 /**
  * Downloads `url` to `dest`, resuming `dest.partial` when the server honours byte ranges.
- * Follows up to 5 redirects.
+ * Follows up to 5 redirects. `check`, when given, sees the complete `dest.partial` before it is renamed;
+ * when it throws, the partial file is deleted (resuming a complete but wrong file cannot repair it).
  */
-export async function download(url: string, dest: string, onProgress?: Progress): Promise<void> {
+export async function download(url: string, dest: string, onProgress?: Progress, check?: (file: string) => Promise<void>): Promise<void> {
   const partial = `${dest}.partial`;
+  const finish = async () => {
+    try {
+      await check?.(partial);
+    } catch (e) {
+      fs.rmSync(partial, { force: true });
+      throw e;
+    }
+    fs.renameSync(partial, dest);
+  };
   let target = url;
   for (let redirects = 0; redirects <= 5; redirects++) {
     const have = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
@@ -55,7 +79,7 @@ export async function download(url: string, dest: string, onProgress?: Progress)
     if (status === 416) {
       // Range past the end: what we have is already the whole file.
       res.resume();
-      fs.renameSync(partial, dest);
+      await finish();
       return;
     }
     if (status !== 200 && status !== 206) {
@@ -79,7 +103,7 @@ export async function download(url: string, dest: string, onProgress?: Progress)
     });
     if (length > 0 && received !== total)
       throw new DatasetError(`download of ${target} stopped at ${received} of ${total} bytes; run the command again to resume`);
-    fs.renameSync(partial, dest);
+    await finish();
     return;
   }
   throw new DatasetError(`download of ${url}: too many redirects`);
@@ -89,6 +113,32 @@ export async function md5File(file: string): Promise<string> {
   const hash = createHash('md5');
   for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/**
+ * md5 and size of a file's content: decompressed when its name ends in .gz, so that two copies
+ * compressed differently (Debian recompresses Fashion-MNIST's files) compare equal.
+ */
+export async function md5Content(file: string): Promise<{ md5: string; bytes: number }> {
+  if (!fs.existsSync(file)) throw new DatasetError(`missing ${file}`);
+  const hash = createHash('md5');
+  let bytes = 0;
+  const source = fs.createReadStream(file);
+  const gzipped = file.endsWith('.gz');
+  const stream = gzipped ? source.pipe(createGunzip()) : source;
+  if (gzipped) source.on('error', (e) => stream.destroy(e));
+  try {
+    for await (const chunk of stream) {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+  } catch (e) {
+    if (!gzipped) throw e;
+    throw new DatasetError(`${file} cannot be decompressed (${(e as Error).message}; truncated or not gzip?)`);
+  } finally {
+    source.destroy();
+  }
+  return { md5: hash.digest('hex'), bytes };
 }
 
 export async function verifyArchive(file: string, spec: Pick<ArchiveSpec, 'bytes' | 'md5'>): Promise<void> {
@@ -200,4 +250,42 @@ export async function fetchArchive(spec: ArchiveSpec, root: string, onProgress?:
   await verifyArchive(archive, spec);
   await (spec.format === 'zip' ? extractZip : extractTarGz)(archive, root, spec.extractsTo);
   return path.join(root, spec.extractsTo);
+}
+
+/**
+ * Downloads each file of a set (resuming) into `<root>/<dir>/`; a file appears under its name only once
+ * its size and md5 are the published ones. Files already there are checked (by md5, or by their
+ * content's md5), not fetched again.
+ */
+export async function fetchFiles(
+  spec: FileSetSpec,
+  root: string,
+  onProgress?: (file: string, received: number, total: number) => void,
+): Promise<string> {
+  const dir = path.join(root, spec.dir);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const file of spec.files) {
+    const dest = path.join(dir, file.name);
+    if (fs.existsSync(dest)) {
+      try {
+        await verifyArchive(dest, file);
+      } catch (e) {
+        const content = file.contentMd5 ? await md5Content(dest).catch(() => null) : null;
+        if (!file.contentMd5 || content?.md5 !== file.contentMd5) throw e;
+      }
+      continue;
+    }
+    const url = `${spec.baseUrl.replace(/\/+$/, '')}/${file.name}`;
+    await download(url, dest, onProgress && ((received, total) => onProgress(file.name, received, total)), async (partial) => {
+      const bytes = fs.statSync(partial).size;
+      if (bytes !== file.bytes)
+        throw new DatasetError(`${url} gave ${bytes} bytes, expected ${file.bytes}: the download is corrupt; it was deleted, fetch again`);
+      const md5 = await md5File(partial);
+      if (md5 !== file.md5)
+        throw new DatasetError(
+          `${url} gave a file with md5 ${md5}, expected ${file.md5}: the download is corrupt; it was deleted, fetch again`,
+        );
+    });
+  }
+  return dir;
 }

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CIFAR100_DIR, CIFAR10_DIR, loadCifar10, loadCifar100 } from './cifar.js';
-import type { ArchiveSpec } from './fetch.js';
+import { FASHION_MNIST_FETCH, findFashionMnist, loadFashionMnist, verifyFashionMnist } from './fashion_mnist.js';
+import type { ArchiveSpec, FileSetSpec } from './fetch.js';
 import { loadImageNet100 } from './imagenet100.js';
 import { loadSynthetic } from './synthetic.js';
 import { loadTinyImageNet, TINY_IMAGENET_DIR } from './tiny_imagenet.js';
@@ -43,7 +44,20 @@ export const ARCHIVES: Record<string, ArchiveSpec> = {
   },
 };
 
-export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100', 'cifar100-coarse', 'tinyimagenet', 'imagenet100'] as const;
+/** Datasets published as plain files rather than one archive (fetched file by file, each md5-checked). */
+export const FILE_SETS: Record<string, FileSetSpec> = {
+  'fashion-mnist': FASHION_MNIST_FETCH,
+};
+
+export const DATASET_NAMES = [
+  'synthetic',
+  'cifar10',
+  'cifar100',
+  'cifar100-coarse',
+  'tinyimagenet',
+  'imagenet100',
+  'fashion-mnist',
+] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export function checkDatasetName(name: string): DatasetName {
@@ -73,6 +87,8 @@ export async function loadDataset(name: string, root = defaultDataRoot(), option
       return loadTinyImageNet(root, options);
     case 'imagenet100':
       return loadImageNet100(root, options.resolution);
+    case 'fashion-mnist':
+      return loadFashionMnist(root);
   }
 }
 
@@ -84,14 +100,22 @@ const OFFICIAL_SIZES: Partial<Record<DatasetName, { train: number; test: number;
   tinyimagenet: { train: 100000, test: 10000, files: [] },
 };
 
-/** Checks an extracted copy: it loads (sizes, labels, names) and has the official record counts. */
+/**
+ * Checks an extracted copy: it loads (sizes, labels, names) and has the official record counts.
+ * `dir` is the copy checked, for a dataset found in more than one place (Fashion-MNIST: the data root
+ * or Debian's package).
+ */
 export async function verifyDataset(
   name: string,
   root = defaultDataRoot(),
   options: LoadOptions = {},
-): Promise<{ dataset: Dataset; problems: string[] }> {
+): Promise<{ dataset: Dataset; problems: string[]; dir?: string }> {
   const dataset = await loadDataset(name, root, options);
   const problems: string[] = [];
+  if (name === 'fashion-mnist') {
+    const dir = findFashionMnist(root);
+    return { dataset, problems: await verifyFashionMnist(dir, dataset), dir };
+  }
   const official = OFFICIAL_SIZES[checkDatasetName(name)];
   if (official) {
     const dir = path.join(root, name === 'cifar10' ? CIFAR10_DIR : name === 'tinyimagenet' ? TINY_IMAGENET_DIR : CIFAR100_DIR);

@@ -1,19 +1,24 @@
 /**
- * The built-in synthetic dataset: no download, generated from a seed, 32x32 RGB, 10 classes.
+ * The built-in synthetic dataset: no download, generated from a seed, 32x32 grey (one channel), 10 classes.
  *
  * A class is a *shape* (disk, square, triangle, ring, plus, X, horizontal bars, vertical bars,
- * checkerboard, diamond); colour, background, position, scale, rotation and noise are drawn per image.
- * Colour statistics therefore say nothing about the class, while structure does: features that are
- * invariant to the colour/crop augmentations SSL methods use are exactly what a probe needs.
+ * checkerboard, diamond); grey levels, background shading, position, scale, rotation and noise are drawn
+ * per image, and every image is then standardised to one mean and contrast.
  *
- * Written in the CIFAR-10 binary format (so it is read by the same loader as CIFAR-10) under
- * ROOT/synthetic-s<seed>-<train>-<test>/cifar-10-batches-bin/, built in a temporary folder and renamed
- * into place, so an interrupted build never leaves a half-written dataset.
+ * Why grey and standardised: SSL learns by telling an image's views from other images' views. The first
+ * version drew a random foreground and background *colour* per image, so two crops of one image matched by
+ * colour alone and no method learned shape (PyTorch SimCLR, 60 s: 15-18 % linear, below the untrained
+ * network's 19 %). With colour gone and brightness/contrast standardised, what two views of one image
+ * share beyond what the augmentations scramble is the shape, which is also the class (the same PyTorch
+ * run: untrained 55 % -> SimCLR 82 %).
+ *
+ * Written as IDX files (the MNIST format, read by datasets/idx.ts) under ROOT/synthetic-v2-s<seed>-<train>-<test>/,
+ * built in a temporary folder and renamed into place, so an interrupted build never leaves a half-written dataset.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../engine/random.js';
-import { CIFAR10_DIR, loadCifar10 } from './cifar.js';
+import { loadIdxDataset, writeIdx } from './idx.js';
 import type { Dataset } from './types.js';
 
 export const SYNTHETIC_CLASSES = [
@@ -49,14 +54,17 @@ const INSIDE: ((u: number, v: number) => boolean)[] = [
   (u, v) => Math.abs(u) + Math.abs(v) <= 1,
 ];
 
-const luma = (c: number[]) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
-
-/** One image, channel-planar bytes (CIFAR record layout without the label). */
+/**
+ * One grey image (row-major bytes). Foreground and background grey levels, a background gradient and
+ * the noise level are drawn per image, then the image is standardised to one mean and contrast: after
+ * that, brightness and contrast say nothing about which image a crop came from, and the shape is what
+ * two views of one image share beyond what the augmentations scramble.
+ */
 export function renderSynthetic(label: number, rng: Rng): Uint8Array {
-  const background = [rng.uniform(), rng.uniform(), rng.uniform()];
-  let foreground = [rng.uniform(), rng.uniform(), rng.uniform()];
-  // Keep the shape visible: redraw the colour until its brightness differs enough from the background's.
-  while (Math.abs(luma(foreground) - luma(background)) < 0.25) foreground = [rng.uniform(), rng.uniform(), rng.uniform()];
+  const background = rng.uniform();
+  let foreground = rng.uniform();
+  // Keep the shape visible: redraw the level until it differs enough from the background's.
+  while (Math.abs(foreground - background) < 0.25) foreground = rng.uniform();
   const gradient = [rng.uniform() - 0.5, rng.uniform() - 0.5].map((g) => g * 0.4); // background shading per pixel span
   const radius = 6 + rng.uniform() * 7;
   const cx = radius + rng.uniform() * (SIDE - 2 * radius);
@@ -65,7 +73,7 @@ export function renderSynthetic(label: number, rng: Rng): Uint8Array {
   const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
   const noise = rng.uniform() * 0.08;
   const inside = INSIDE[label];
-  const out = new Uint8Array(3 * SIDE * SIDE);
+  const values = new Float64Array(SIDE * SIDE);
   for (let y = 0; y < SIDE; y++) {
     for (let x = 0; x < SIDE; x++) {
       let cover = 0;
@@ -78,24 +86,34 @@ export function renderSynthetic(label: number, rng: Rng): Uint8Array {
       }
       const a = cover / (SUPERSAMPLE * SUPERSAMPLE);
       const shade = gradient[0] * (x / SIDE - 0.5) + gradient[1] * (y / SIDE - 0.5);
-      for (let c = 0; c < 3; c++) {
-        const v = a * foreground[c] + (1 - a) * (background[c] + shade) + noise * rng.normal();
-        out[c * SIDE * SIDE + y * SIDE + x] = Math.round(255 * Math.min(1, Math.max(0, v)));
-      }
+      values[y * SIDE + x] = a * foreground + (1 - a) * (background + shade) + noise * rng.normal();
     }
   }
+  // Per-image standardisation to mean 0.5 and standard deviation 0.2 (then clipped to [0, 1]).
+  let mean = 0;
+  for (const v of values) mean += v / values.length;
+  let variance = 0;
+  for (const v of values) variance += (v - mean) ** 2 / values.length;
+  const scale = 0.2 / Math.sqrt(variance + 1e-8);
+  const out = new Uint8Array(SIDE * SIDE);
+  for (let i = 0; i < values.length; i++) out[i] = Math.round(255 * Math.min(1, Math.max(0, 0.5 + (values[i] - mean) * scale)));
   return out;
 }
 
-function writeSplit(file: string, count: number, rng: Rng): void {
-  const record = 1 + 3 * SIDE * SIDE;
-  const buffer = Buffer.alloc(count * record);
+const FILES = {
+  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
+  test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
+};
+
+function writeSplit(dir: string, files: { images: string; labels: string }, count: number, rng: Rng): void {
+  const pixels = new Uint8Array(count * SIDE * SIDE);
+  const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
-    const label = i % SYNTHETIC_CLASSES.length; // balanced classes
-    buffer[i * record] = label;
-    buffer.set(renderSynthetic(label, rng), i * record + 1);
+    labels[i] = i % SYNTHETIC_CLASSES.length; // balanced classes
+    pixels.set(renderSynthetic(labels[i], rng), i * SIDE * SIDE);
   }
-  fs.writeFileSync(file, buffer);
+  writeIdx(path.join(dir, files.images), 'images', [count, SIDE, SIDE], pixels);
+  writeIdx(path.join(dir, files.labels), 'labels', [count], labels);
 }
 
 export interface SyntheticOptions {
@@ -114,28 +132,34 @@ export function ensureSynthetic({ root, seed = 0, train = 5000, test = 1000 }: S
     if (!Number.isInteger(n) || n < SYNTHETIC_CLASSES.length)
       throw new Error(`synthetic ${name} size must be an integer >= ${SYNTHETIC_CLASSES.length}, got ${n}`);
   }
-  const dir = path.join(root, `synthetic-s${seed}-${train}-${test}`);
-  if (fs.existsSync(path.join(dir, CIFAR10_DIR, 'test_batch.bin'))) return dir;
+  const dir = path.join(root, `synthetic-v2-s${seed}-${train}-${test}`);
+  const complete = () => fs.existsSync(path.join(dir, FILES.test.labels));
+  if (complete()) return dir;
   fs.mkdirSync(root, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(root, `.synthetic-tmp-`));
   try {
-    const out = path.join(tmp, CIFAR10_DIR);
-    fs.mkdirSync(out);
     const rng = new Rng(seed);
-    writeSplit(path.join(out, 'data_batch_1.bin'), train, rng.fork('train'));
-    writeSplit(path.join(out, 'test_batch.bin'), test, rng.fork('test'));
-    fs.writeFileSync(path.join(out, 'batches.meta.txt'), `${SYNTHETIC_CLASSES.join('\n')}\n`);
-    fs.rmSync(dir, { recursive: true, force: true }); // an incomplete copy (no test split)
+    writeSplit(tmp, FILES.train, train, rng.fork('train'));
+    writeSplit(tmp, FILES.test, test, rng.fork('test')); // written last: its presence marks a complete copy
+    fs.rmSync(dir, { recursive: true, force: true }); // an incomplete copy
     fs.renameSync(tmp, dir);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     // Another process may have finished the same build first: its copy is as good as ours.
-    if (fs.existsSync(path.join(dir, CIFAR10_DIR, 'test_batch.bin'))) return dir;
+    if (complete()) return dir;
     throw e;
   }
   return dir;
 }
 
 export function loadSynthetic(options: SyntheticOptions): Dataset {
-  return loadCifar10(ensureSynthetic(options), 'synthetic');
+  const dir = ensureSynthetic(options);
+  const at = (f: { images: string; labels: string }) => ({ images: path.join(dir, f.images), labels: path.join(dir, f.labels) });
+  return loadIdxDataset({
+    name: 'synthetic',
+    classes: SYNTHETIC_CLASSES,
+    train: at(FILES.train),
+    test: at(FILES.test),
+    fix: `delete ${dir} and run again: the built-in set is rebuilt from its seed`,
+  });
 }

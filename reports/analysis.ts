@@ -8,7 +8,7 @@
  * before it); a trial that never reaches it has no time. Across seeds: mean and a 95 % t-interval over the seeds that reached it.
  */
 import type { ResultRow } from '../src/results/rows.js';
-import { budgetName, finalRows, groupBy, latestRows } from '../src/results/summary.js';
+import { budgetName, finalRows, groupBy, latestRows, referenceAccuracy, roleOf } from '../src/results/summary.js';
 import { meanCi95 } from '../src/stats.js';
 
 export type CostAxis = 'epochs' | 'train_seconds' | 'train_flops' | 'crops';
@@ -27,6 +27,29 @@ export function accuracyOf(r: ResultRow): number | null {
 
 export function okRows(rows: ResultRow[]): ResultRow[] {
   return latestRows(rows).filter((r) => r.status === 'ok' && accuracyOf(r) !== null);
+}
+
+/** Rows of the methods compared (the floor takes no training, so it has no cost to compare). */
+export function trainedRows(rows: ResultRow[]): ResultRow[] {
+  return rows.filter((r) => roleOf(r) !== 'floor');
+}
+
+/**
+ * Target accuracies per dataset: the suite's absolute ones, plus one per fraction of the gap between the
+ * floor (random-init) and the ceiling (supervised) where the run has both, floor + g x (ceiling - floor),
+ * so that targets sit where methods can be told apart.
+ */
+export function resolveTargets(rows: ResultRow[], absolute: Record<string, number[]>, gaps: number[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  const datasets = new Set([...Object.keys(absolute), ...rows.map((r) => r.dataset)]);
+  for (const d of datasets) {
+    const floor = referenceAccuracy(rows, 'floor', d);
+    const ceiling = referenceAccuracy(rows, 'ceiling', d);
+    const fromGap = floor !== null && ceiling !== null && ceiling > floor ? gaps.map((g) => floor + g * (ceiling - floor)) : [];
+    const all = [...(absolute[d] ?? []), ...fromGap].sort((a, b) => a - b);
+    if (all.length) out[d] = all;
+  }
+  return out;
 }
 
 /** Interpolated cost at which one trial's curve first reaches `target`, or null. */
@@ -57,7 +80,7 @@ export interface TimeToTarget {
 }
 
 export function timeToTarget(rows: ResultRow[], targets: Record<string, number[]>, axis: CostAxis = 'train_seconds'): TimeToTarget[] {
-  const trials = groupBy(okRows(rows), (r) => r.trial_id);
+  const trials = groupBy(okRows(trainedRows(rows)), (r) => r.trial_id);
   const out: TimeToTarget[] = [];
   for (const group of groupBy(trials, (t) => [t[0].label, t[0].dataset, budgetName(t[0])].join('\u0000'))) {
     const g = group[0][0];
@@ -100,7 +123,7 @@ export interface FrontierPoint {
 /** Final points averaged over seeds; a point is on the frontier when no other is both cheaper (or equal) and more accurate. */
 export function paretoFrontier(rows: ResultRow[], axis: CostAxis = 'train_flops'): FrontierPoint[] {
   const groups = groupBy(
-    finalRows(rows).filter((x) => x.status === 'ok' && accuracyOf(x) !== null),
+    finalRows(trainedRows(rows)).filter((x) => x.status === 'ok' && accuracyOf(x) !== null),
     (r) => [r.label, r.dataset, budgetName(r)].join('\u0000'),
   );
   const points = groups.map((g) => ({

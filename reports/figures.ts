@@ -3,7 +3,7 @@
  * carries its data inline, so the saved .vl.json renders (and restyles) on its own.
  */
 import type { ResultRow } from '../src/results/rows.js';
-import { budgetName, finalRows, summaryGroups } from '../src/results/summary.js';
+import { budgetName, finalRows, roleOf, summaryGroups } from '../src/results/summary.js';
 import { mean, sd } from '../src/stats.js';
 import { accuracyOf, COST_AXES, okRows, paretoFrontier, timeToTarget } from './analysis.js';
 
@@ -33,7 +33,17 @@ function spec(title: string, body: Record<string, unknown>): Record<string, unkn
 
 const pct = { format: '.1%' };
 
-/** Accuracy against epochs, wall-clock, FLOPs and crops: one line per method (mean over seeds), a band of ± 1 sd. */
+/**
+ * Accuracy against epochs, wall-clock, FLOPs and crops: one line per method (mean over seeds), a band of
+ * ± 1 sd; the supervised ceiling dashed, the untrained floor a dashed horizontal rule.
+ */
+const xOf = (field: string, title: string) => ({
+  field: `x_${field}`,
+  type: 'quantitative',
+  title,
+  axis: field === 'train_flops' || field === 'crops' ? { format: '~s' } : {},
+});
+
 function accuracyVsCost(rows: ResultRow[], keep?: (row: ResultRow) => boolean): Record<string, unknown> {
   const values = okRows(rows)
     .filter((r) => !keep || keep(r))
@@ -43,9 +53,11 @@ function accuracyVsCost(rows: ResultRow[], keep?: (row: ResultRow) => boolean): 
       budget: budgetName(r),
       seed: r.seed,
       point: r.point,
+      role: roleOf(r),
       accuracy: accuracyOf(r),
       ...Object.fromEntries(COST_AXES.map((a) => [a.field, r[a.field]])),
     }));
+  const trained = { filter: "datum.role != 'floor'" };
   // Seeds are averaged per evaluation point first; the band is mean ± 1 sd of accuracy over seeds.
   const panel = (field: string, title: string) => ({
     width: 230,
@@ -58,25 +70,44 @@ function accuracyVsCost(rows: ResultRow[], keep?: (row: ResultRow) => boolean): 
           { op: 'mean', field: 'accuracy', as: 'acc' },
           { op: 'stdev', field: 'accuracy', as: 'sd' },
         ],
-        groupby: ['method', 'budget', 'point'],
+        groupby: ['method', 'role', 'budget', 'point'],
       },
       { calculate: 'isValid(datum.sd) && isFinite(datum.sd) ? datum.sd : 0', as: 'sd' },
       { calculate: 'datum.acc - datum.sd', as: 'lo' },
       { calculate: 'datum.acc + datum.sd', as: 'hi' },
     ],
-    encoding: {
-      x: { field: `x_${field}`, type: 'quantitative', title, axis: field === 'train_flops' || field === 'crops' ? { format: '~s' } : {} },
-      color: { field: 'method', type: 'nominal', title: 'method' },
-      detail: { field: 'budget' },
-    },
+    encoding: { color: { field: 'method', type: 'nominal', title: 'method' }, detail: { field: 'budget' } },
     layer: [
       {
+        transform: [trained],
         mark: { type: 'area', opacity: 0.2 },
-        encoding: { y: { field: 'lo', type: 'quantitative', title: 'accuracy (linear probe)' }, y2: { field: 'hi' } },
+        encoding: { x: xOf(field, title), y: { field: 'lo', type: 'quantitative', title: 'accuracy (linear probe)' }, y2: { field: 'hi' } },
       },
       {
+        transform: [trained],
         mark: { type: 'line', point: true },
-        encoding: { y: { field: 'acc', type: 'quantitative', title: 'accuracy (linear probe)', axis: pct } },
+        encoding: {
+          x: xOf(field, title),
+          y: { field: 'acc', type: 'quantitative', title: 'accuracy (linear probe)', axis: pct },
+          strokeDash: {
+            field: 'role',
+            type: 'nominal',
+            title: 'role',
+            scale: {
+              domain: ['ssl', 'ceiling'],
+              range: [
+                [1, 0],
+                [6, 3],
+              ],
+            },
+          },
+        },
+      },
+      {
+        // The floor takes no training: its accuracy holds at every cost.
+        transform: [{ filter: "datum.role == 'floor'" }],
+        mark: { type: 'rule', strokeDash: [2, 3], size: 1.5 },
+        encoding: { y: { field: 'acc', type: 'quantitative' } },
       },
     ],
   });
@@ -306,8 +337,8 @@ function paretoFigure(rows: ResultRow[]): Record<string, unknown> {
   };
 }
 
-/** A trial that trains on more than two crops of each image (multi-view, multi-crop, EMP-SSL's patches). */
-const multiCrop = (r: ResultRow) => r.crops_per_step > 2 * r.batch_images;
+/** A trial that trains on more than two crops of each image (multi-view, multi-crop, EMP-SSL's patches), and the references. */
+const multiCrop = (r: ResultRow) => r.crops_per_step > 2 * r.batch_images || roleOf(r) !== 'ssl';
 
 /** Every figure of the report, in the order of the reviewers' critiques. */
 export function buildFigures(rows: ResultRow[], targets: Record<string, number[]>): Figure[] {

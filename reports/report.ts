@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { stringify } from 'csv-stringify/sync';
 import type { ResultRow } from '../src/results/rows.js';
 import { readRows, writeFileAtomic } from '../src/results/store.js';
+import { resolveTargets } from './analysis.js';
 import { buildFigures, summaryLines, type SummaryLine } from './figures.js';
 import { reportHtml } from './html.js';
 import { svgToPng, toVega, vegaToSvg } from './render.js';
@@ -19,7 +20,7 @@ export class ReportError extends Error {}
 
 interface Manifest {
   run_id: string;
-  suite?: { name?: string; evaluation?: { targets?: Record<string, number[]> } };
+  suite?: { name?: string; evaluation?: { targets?: Record<string, number[]>; targetGaps?: number[] } };
   provenance?: {
     machine?: { cpu?: string; cores?: number; memory_bytes?: number; gpus?: { model: string }[]; os?: string };
     backend?: string;
@@ -83,8 +84,13 @@ export interface ReportResult {
 
 export async function makeReport(dirs: string[], outDir: string, formats: Format[] = [...FORMATS]): Promise<ReportResult> {
   const { rows, manifests, warnings } = loadRuns(dirs);
-  const targets: Record<string, number[]> = {};
-  for (const m of manifests) Object.assign(targets, m.suite?.evaluation?.targets ?? {});
+  const absolute: Record<string, number[]> = {};
+  let gaps: number[] = [];
+  for (const m of manifests) {
+    Object.assign(absolute, m.suite?.evaluation?.targets ?? {});
+    gaps = [...new Set([...gaps, ...(m.suite?.evaluation?.targetGaps ?? [])])];
+  }
+  const targets = resolveTargets(rows, absolute, gaps);
   fs.mkdirSync(outDir, { recursive: true });
   const figures = buildFigures(rows, targets);
   const written: ReportResult['figures'] = [];

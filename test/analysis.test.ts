@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resultRow as row } from './helpers.js';
-import { costToTarget, paretoFrontier, timeToTarget } from '../reports/analysis.js';
+import { costToTarget, paretoFrontier, resolveTargets, timeToTarget } from '../reports/analysis.js';
+import { summaryTable } from '../src/results/summary.js';
 import { meanCi95 } from '../src/stats.js';
 
 describe('time to target', () => {
@@ -47,5 +48,60 @@ describe('Pareto frontier', () => {
       row({ trial_id: 'e', label: 'e', final: true, status: 'diverged' }),
     ]);
     expect(Object.fromEntries(points.map((p) => [p.label.split(' ')[0], p.onFrontier]))).toEqual({ a: true, b: true, c: false, d: true });
+  });
+});
+
+describe('reference rows: the floor and the ceiling', () => {
+  const ref = (label: string, role: 'floor' | 'ceiling', linear: number, seed = 0) =>
+    row({
+      trial_id: `${label}${seed}`,
+      label,
+      method: label,
+      role,
+      seed,
+      final: true,
+      train_seconds: role === 'floor' ? 0 : 30,
+      metrics: { linear },
+    });
+  const ssl = (seed: number, accs: number[]) =>
+    accs.map((a, i) =>
+      row({ trial_id: `ssl${seed}`, seed, point: i, train_seconds: 10 * (i + 1), metrics: { linear: a }, final: i === accs.length - 1 }),
+    );
+
+  it('targets at fractions of the gap between floor and ceiling, beside the absolute ones', () => {
+    const rows = [
+      ref('random-init', 'floor', 0.4),
+      ref('random-init', 'floor', 0.5, 1),
+      ref('supervised', 'ceiling', 0.95),
+      ...ssl(0, [0.5, 0.7]),
+    ];
+    const t = resolveTargets(rows, { synthetic: [0.3] }, [0.25, 0.5]);
+    // floor 0.45 (mean of two seeds), ceiling 0.95: 0.45 + 0.25 * 0.5 and 0.45 + 0.5 * 0.5
+    expect(t.synthetic).toHaveLength(3);
+    expect(t.synthetic[0]).toBe(0.3);
+    expect(t.synthetic[1]).toBeCloseTo(0.575, 12);
+    expect(t.synthetic[2]).toBeCloseTo(0.7, 12);
+    // Without a ceiling the gap is unknown: only the absolute targets.
+    expect(
+      resolveTargets(
+        rows.filter((r) => r.role !== 'ceiling'),
+        {},
+        [0.5],
+      ),
+    ).toEqual({});
+  });
+
+  it('the floor is never ranked: no time to target, not on the Pareto frontier', () => {
+    const rows = [ref('random-init', 'floor', 0.6), ...ssl(0, [0.5, 0.7])];
+    expect(timeToTarget(rows, { synthetic: [0.55] }).map((t) => t.label)).toEqual(['simclr']);
+    expect(paretoFrontier(rows).map((p) => p.label)).toEqual(['simclr (steps 10.0)']);
+  });
+
+  it("the summary table reports each method's gain over the floor and marks the references", () => {
+    const rows = [ref('random-init', 'floor', 0.4), ref('supervised', 'ceiling', 0.95), ...ssl(0, [0.5, 0.7])];
+    const table = summaryTable(rows);
+    expect(table).toMatch(/random-init \(floor\)\s+synthetic\s+\S+ \S+\s+1\s+40\.0\s+-/);
+    expect(table).toMatch(/simclr\s+synthetic\s+\S+ \S+\s+1\s+70\.0\s+\+30\.0/);
+    expect(table).toMatch(/supervised \(ceiling\)\s+synthetic\s+\S+ \S+\s+1\s+95\.0\s+\+55\.0/);
   });
 });

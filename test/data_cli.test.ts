@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CIFAR10_DIR } from '../datasets/cifar.js';
-import { ensureSynthetic } from '../datasets/synthetic.js';
+import { cifarRecords, fakeCifar10 } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -19,12 +19,12 @@ describe('npm run data', () => {
     const r = data(['inspect', 'synthetic', '--json'], { SSL_BENCH_DATA: tmp });
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report).toMatchObject({ dataset: 'synthetic', train: 5000, test: 1000, classes: 10, image_shape: [32, 32, 3] });
+    expect(report).toMatchObject({ dataset: 'synthetic', train: 5000, test: 1000, classes: 10, image_shape: [32, 32, 1] });
     expect(report.class_counts.train).toEqual(new Array(10).fill(500));
   });
 
   it('verify flags a copy that is not the official one, with exit 1', () => {
-    const copy = ensureSynthetic({ root: path.join(tmp, 'small'), train: 20, test: 10 });
+    const copy = fakeCifar10(path.join(tmp, 'small'), cifarRecords(20), cifarRecords(10, 100));
     const r = data(['verify', 'cifar10', '--dir', copy, '--json']);
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout);

@@ -5,25 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CIFAR100_DIR, CIFAR10_DIR, loadCifar10, loadCifar100 } from '../datasets/cifar.js';
 import { ensureSynthetic, loadSynthetic, SYNTHETIC_CLASSES } from '../datasets/synthetic.js';
 import { DatasetError } from '../datasets/types.js';
+import { cifarRecord, fakeCifar10 } from './helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-datasets-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** A CIFAR-style record: label bytes then 3072 planar pixel bytes with a recognisable pattern. */
-function record(labels: number[], seed: number): Buffer {
-  const b = Buffer.alloc(labels.length + 3072);
-  labels.forEach((l, i) => (b[i] = l));
-  for (let i = 0; i < 3072; i++) b[labels.length + i] = (i * 7 + seed * 13) % 256;
-  return b;
-}
-
-function fakeCifar10(root: string, trainRecords: Buffer[], testRecords: Buffer[], names = 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n'): void {
-  const dir = path.join(root, CIFAR10_DIR);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'data_batch_1.bin'), Buffer.concat(trainRecords));
-  fs.writeFileSync(path.join(dir, 'test_batch.bin'), Buffer.concat(testRecords));
-  fs.writeFileSync(path.join(dir, 'batches.meta.txt'), names);
-}
+const record = cifarRecord;
 
 describe('CIFAR binary loader', () => {
   it('reads labels and converts planar records to NHWC', () => {
@@ -83,45 +70,49 @@ describe('CIFAR binary loader', () => {
 });
 
 describe('synthetic dataset', () => {
-  it('is written in CIFAR-10 format, balanced, and read back by the same loader', () => {
+  it('is written as IDX files, one grey channel, balanced, nothing half-written left', () => {
     const ds = loadSynthetic({ root: tmp, seed: 1, train: 40, test: 20 });
     expect(ds.name).toBe('synthetic');
     expect(ds.classes).toEqual(SYNTHETIC_CLASSES);
+    expect(ds.imageShape).toEqual([32, 32, 1]);
     expect([ds.train.size, ds.test.size]).toEqual([40, 20]);
     const counts = new Array(10).fill(0);
     for (const l of ds.train.labels) counts[l]++;
     expect(counts).toEqual(new Array(10).fill(4));
-    expect(fs.existsSync(path.join(tmp, 'synthetic-s1-40-20', CIFAR10_DIR, 'data_batch_1.bin'))).toBe(true);
-    expect(fs.readdirSync(tmp).filter((f) => f.startsWith('.synthetic-tmp-'))).toEqual([]); // nothing half-written left
+    expect(fs.existsSync(path.join(tmp, 'synthetic-v2-s1-40-20', 'train-images-idx3-ubyte'))).toBe(true);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith('.synthetic-tmp-'))).toEqual([]);
   });
 
   it('is reproducible from its seed and reused once built', () => {
     const a = ensureSynthetic({ root: path.join(tmp, 'a'), seed: 5, train: 20, test: 10 });
     const b = ensureSynthetic({ root: path.join(tmp, 'b'), seed: 5, train: 20, test: 10 });
     const c = ensureSynthetic({ root: path.join(tmp, 'c'), seed: 6, train: 20, test: 10 });
-    const bytes = (dir: string) => fs.readFileSync(path.join(dir, CIFAR10_DIR, 'data_batch_1.bin'));
-    expect(bytes(a).equals(bytes(b))).toBe(true);
-    expect(bytes(a).equals(bytes(c))).toBe(false);
-    const before = fs.statSync(path.join(a, CIFAR10_DIR, 'data_batch_1.bin')).mtimeMs;
+    const file = (dir: string) => path.join(dir, 'train-images-idx3-ubyte');
+    expect(fs.readFileSync(file(a)).equals(fs.readFileSync(file(b)))).toBe(true);
+    expect(fs.readFileSync(file(a)).equals(fs.readFileSync(file(c)))).toBe(false);
+    const before = fs.statSync(file(a)).mtimeMs;
     ensureSynthetic({ root: path.join(tmp, 'a'), seed: 5, train: 20, test: 10 });
-    expect(fs.statSync(path.join(a, CIFAR10_DIR, 'data_batch_1.bin')).mtimeMs).toBe(before);
+    expect(fs.statSync(file(a)).mtimeMs).toBe(before);
   });
 
-  it('varies colour so that colour alone does not tell the class', () => {
+  it('standardises every image: brightness and contrast tell neither the image nor the class', () => {
     const ds = loadSynthetic({ root: tmp, seed: 2, train: 400, test: 10 });
     const imgs = ds.train.readImages(Array.from({ length: 400 }, (_, i) => i));
-    // Mean brightness per class: spread across classes small next to the spread within a class.
-    const perClass: number[][] = Array.from({ length: 10 }, () => []);
+    const means: number[] = [];
+    const sds: number[] = [];
     for (let i = 0; i < 400; i++) {
-      let s = 0;
-      for (let p = 0; p < 3072; p++) s += imgs[i * 3072 + p];
-      perClass[ds.train.labels[i]].push(s / 3072);
+      const px = Array.from(imgs.subarray(i * 1024, (i + 1) * 1024));
+      const m = px.reduce((a, b) => a + b, 0) / px.length;
+      means.push(m);
+      sds.push(Math.sqrt(px.reduce((a, b) => a + (b - m) ** 2, 0) / px.length));
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
-    const within = mean(perClass.map(sd));
-    const between = sd(perClass.map(mean));
-    expect(between).toBeLessThan(within / 2);
+    // Mean 0.5 and sd 0.2 of 255 before rounding and clipping at 0 and 255 (clipping a small bright shape
+    // lowers its image's sd: the unstandardised levels spread over the whole 0..255 range).
+    for (const m of means) expect(Math.abs(m - 127.5)).toBeLessThan(8);
+    for (const s of sds) expect(s).toBeGreaterThan(30);
+    for (const s of sds) expect(s).toBeLessThan(52);
+    // ... while the shape still varies: images of one class differ pixel by pixel.
+    expect(imgs.subarray(0, 1024)).not.toEqual(imgs.subarray(10 * 1024, 11 * 1024));
   });
 
   it('rejects sizes smaller than the class count', () => {

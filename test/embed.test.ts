@@ -8,17 +8,18 @@ import { getMethod } from '../methods/registry.js';
 import { SslModel } from '../src/model/ssl_model.js';
 import { initBackend } from '../engine/backends/select.js';
 import { Rng } from '../engine/random.js';
+import { greyViews } from './helpers.js';
 
 let data: Dataset;
 let model: SslModel;
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
   data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench-tests'), seed: 0, train: 40, test: 10 });
-  model = new SslModel({ ...getMethod('emp-ssl'), projector: [64, 32] }, 'resnet-small-cifar', 3);
+  model = new SslModel({ ...getMethod('emp-ssl'), projector: [64, 32] }, 'resnet-small-cifar', 3, { inChannels: 1 });
 });
 
 describe('evaluation embeddings', () => {
-  const recipe = () => getMethod('emp-ssl').recipe;
+  const recipe = () => greyViews(getMethod('emp-ssl')).recipe;
 
   it('backbone features and EMP-SSL pre-features have the right sizes', async () => {
     const images = data.test.readImages([0, 1, 2]);

@@ -9,7 +9,7 @@ import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR10_DIR, loadCifar10 } from '../datasets/cifar.js';
 import { extractTarGz, extractZip, fetchArchive, type ArchiveSpec } from '../datasets/fetch.js';
-import { ensureSynthetic } from '../datasets/synthetic.js';
+import { cifarRecords, fakeCifar10 } from './helpers.js';
 
 /**
  * The download path against a real HTTP server on 127.0.0.1 serving archives this test builds
@@ -23,7 +23,7 @@ let base = '';
 
 beforeAll(async () => {
   // A small CIFAR-10-format dataset, packed as the official archive is.
-  const src = ensureSynthetic({ root: path.join(tmp, 'src'), seed: 3, train: 20, test: 10 });
+  const src = fakeCifar10(path.join(tmp, 'src'), cifarRecords(20), cifarRecords(10, 100));
   await tar.c({ gzip: true, file: path.join(tmp, 'good.tar.gz'), cwd: src }, [CIFAR10_DIR]);
   files.set('/cifar-10-binary.tar.gz', fs.readFileSync(path.join(tmp, 'good.tar.gz')));
   // Hostile archives: an entry climbing out, and a symlink.

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adaptRecipe } from '../datasets/augment/recipes.js';
+import { CIFAR10_DIR } from '../datasets/cifar.js';
 import type { MethodConfig } from '../methods/method.js';
 import { ROW_SCHEMA, type ResultRow } from '../src/results/rows.js';
 
@@ -24,6 +26,11 @@ export function flatTree(tree: Record<string, Float32Array>): number[] {
 }
 
 /** A method with small heads: the same code at smaller sizes, for tests. */
+/** The method's views for the built-in synthetic set (32x32, one grey channel). */
+export function greyViews(method: MethodConfig): MethodConfig {
+  return { ...method, recipe: adaptRecipe(method.recipe, 32, 1) };
+}
+
 export function smallHeads(method: MethodConfig): MethodConfig {
   return {
     ...method,
@@ -97,4 +104,27 @@ export async function webgpuAvailable(): Promise<boolean> {
 /** Backends a backend-generic test runs on: the given ones, plus webgpu where it can run. */
 export async function backendsUnderTest<T extends string>(...always: T[]): Promise<(T | 'webgpu')[]> {
   return (await webgpuAvailable()) ? [...always, 'webgpu'] : always;
+}
+
+/** A CIFAR-style record: label bytes then 3072 planar pixel bytes with a recognisable pattern. */
+export function cifarRecord(labels: number[], seed: number): Buffer {
+  const b = Buffer.alloc(labels.length + 3072);
+  labels.forEach((l, i) => (b[i] = l));
+  for (let i = 0; i < 3072; i++) b[labels.length + i] = (i * 7 + seed * 13) % 256;
+  return b;
+}
+
+/** A small CIFAR-10-format copy under ROOT/cifar-10-batches-bin (one train batch file, as in no official copy). */
+export function fakeCifar10(root: string, trainRecords: Buffer[], testRecords: Buffer[], names = 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n'): string {
+  const dir = path.join(root, CIFAR10_DIR);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'data_batch_1.bin'), Buffer.concat(trainRecords));
+  fs.writeFileSync(path.join(dir, 'test_batch.bin'), Buffer.concat(testRecords));
+  fs.writeFileSync(path.join(dir, 'batches.meta.txt'), names);
+  return root;
+}
+
+/** `n` records with labels cycling over the ten classes. */
+export function cifarRecords(n: number, seed = 0): Buffer[] {
+  return Array.from({ length: n }, (_, i) => cifarRecord([i % 10], seed + i));
 }

@@ -10,7 +10,7 @@ import { SslModel } from '../src/model/ssl_model.js';
 import { initBackend } from '../engine/backends/select.js';
 import { readTree } from '../engine/nn/params.js';
 import { Rng } from '../engine/random.js';
-import { smallHeads } from './helpers.js';
+import { greyViews, smallHeads } from './helpers.js';
 
 /**
  * Every method through the one training path: small backbone, small heads (same code, smaller sizes),
@@ -22,21 +22,31 @@ beforeAll(async () => {
   data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench-tests'), seed: 0, train: 40, test: 10 });
 });
 
-async function train(method: MethodConfig, steps: number, onStep?: (model: SslModel) => Promise<void>) {
-  const model = new SslModel(method, 'resnet-small-cifar', 1);
+async function train(raw: MethodConfig, steps: number, onStep?: (model: SslModel) => Promise<void>) {
+  const method = greyViews(raw);
+  const model = new SslModel(method, 'resnet-small-cifar', 1, { inChannels: 1, classes: data.classes.length });
   const rng = new Rng(2);
   const images = 4;
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) {
-    const batch = augmentBatch(data.train.readImages([4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3]), images, 32, 32, method.recipe, rng);
-    losses.push(await model.step(batch, images, s / steps));
+    const indices = [4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3];
+    const batch = augmentBatch(data.train.readImages(indices), images, 32, 32, method.recipe, rng);
+    losses.push(
+      await model.step(
+        batch,
+        images,
+        s / steps,
+        Int32Array.from(indices, (i) => data.train.labels[i]),
+      ),
+    );
     await onStep?.(model);
   }
   return { model, losses };
 }
 
 describe('methods train through one code path', () => {
-  it.each(Object.keys(METHODS))('%s: finite loss that moves', async (name) => {
+  const trained = Object.keys(METHODS).filter((m) => getMethod(m).role !== 'floor');
+  it.each(trained)('%s: finite loss that moves', async (name) => {
     const views = name.startsWith('emp-ssl') ? 4 : undefined; // 4 patches keep the test small
     const { model, losses } = await train(smallHeads(getMethod(name, views)), 3);
     for (const l of losses) expect(Number.isFinite(l), `${name} losses ${losses}`).toBe(true);
@@ -76,6 +86,19 @@ describe('methods train through one code path', () => {
   it('views is a setting: SimCLR with 6 views', () => {
     expect(getMethod('simclr', 6).recipe.views[0].count).toBe(6);
     expect(() => getMethod('simclr', 1)).toThrow(/views must be an integer >= 2/);
-    expect(() => getMethod('moco')).toThrow(/valid: emp-ssl, emp-ssl-infonce, simclr, byol, vicreg, barlow-twins, swav/);
+    expect(() => getMethod('moco')).toThrow(
+      /valid: emp-ssl, emp-ssl-infonce, simclr, byol, vicreg, barlow-twins, swav, random-init, supervised/,
+    );
+  });
+
+  it('the references: random-init is the floor and never trains; supervised is the ceiling and learns the labels', async () => {
+    expect(getMethod('random-init').role).toBe('floor');
+    expect(() => getMethod('random-init').loss({ z: null as never })).toThrow(/never trained/);
+    expect(getMethod('supervised').role).toBe('ceiling');
+    // Its classifier has one output per class, and its loss starts near log(classes) (chance).
+    const { model, losses } = await train(smallHeads(getMethod('supervised')), 2);
+    expect(model.projector.trace([model.backbone.featureDim], [])).toEqual([10]);
+    expect(Math.abs(losses[0] - Math.log(10))).toBeLessThan(1);
+    model.dispose();
   });
 });

@@ -209,7 +209,7 @@ describe('npm run bench', () => {
       [['--methods=simclr,mocov3'], /unknown method "mocov3"; valid: .*emp-ssl/],
       [['--datasets=mnist'], /unknown dataset "mnist"; valid: synthetic, cifar10/],
       [['--seeds=0'], /--seeds must be an integer from 1 to 1000/],
-      [['--suite=nosuch'], /suite file .*nosuch\.json not found; shipped suites: default, nightly, paper/],
+      [['--suite=nosuch'], /suite file .*nosuch\.json not found; shipped suites: default, fashion, nightly, paper/],
     ];
     for (const [args, message] of cases) {
       const r = bench(args);
@@ -236,8 +236,9 @@ describe('npm run bench', () => {
     const plan = bench(['--plan', '--json', '--seeds=2']);
     expect(plan.status).toBe(0);
     const { trials, sbatch } = JSON.parse(plan.stdout);
-    expect(trials).toHaveLength(12);
-    expect(sbatch).toMatch(/SUITE=default RUN_DIR=\S+ sbatch --array=1-12 --export=ALL slurm\/bench.sbatch/);
-    expect(new Set(trials.map((t: { id: string }) => t.id)).size).toBe(12);
+    // Six methods and the two reference rows, two seeds each.
+    expect(trials).toHaveLength(16);
+    expect(sbatch).toMatch(/SUITE=default RUN_DIR=\S+ sbatch --array=1-16 --export=ALL slurm\/bench.sbatch/);
+    expect(new Set(trials.map((t: { id: string }) => t.id)).size).toBe(16);
   });
 });

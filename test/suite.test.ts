@@ -16,14 +16,25 @@ function problems(raw: unknown): string {
 
 describe('suite files', () => {
   it('the shipped suites load and resolve with defaults filled in', () => {
-    for (const name of ['default', 'paper', 'nightly']) {
+    for (const name of ['default', 'fashion', 'paper', 'nightly']) {
       const s = loadSuite(name);
       expect(s.name).toBe(name);
       expect(s.evaluation.fractions[s.evaluation.fractions.length - 1]).toBe(1);
       expect(expandTrials(s).length).toBe(s.methods.length * s.datasets.length * s.budgets.length * s.seeds.length);
     }
     const def = loadSuite('default');
-    expect(def.methods.map((m) => m.method).sort()).toEqual(['barlow-twins', 'byol', 'emp-ssl', 'simclr', 'swav', 'vicreg']);
+    expect(def.methods.map((m) => m.method).sort()).toEqual([
+      'barlow-twins',
+      'byol',
+      'emp-ssl',
+      'random-init',
+      'simclr',
+      'supervised',
+      'swav',
+      'vicreg',
+    ]);
+    expect(def.evaluation.targetGaps).toEqual([0.25, 0.5, 0.75]);
+    expect(loadSuite('fashion').datasets).toEqual([{ name: 'fashion-mnist', backbone: 'resnet-small' }]);
     expect(def.datasets).toEqual([{ name: 'synthetic', backbone: 'resnet-small' }]);
     expect(def.budgets[0].kind).toBe('time');
     const paper = loadSuite('paper');

@@ -3,12 +3,9 @@
  * its default views on the small backbone, the augmentation pipeline, kNN and linear-probe evaluation,
  * and the log-determinant op with its gradient. Milliseconds per call; lower is better.
  */
-import os from 'node:os';
-import path from 'node:path';
 import { Bench } from 'tinybench';
 import { augmentBatch } from '../../datasets/augment/pipeline.js';
 import { empSslPatches } from '../../datasets/augment/recipes.js';
-import { loadSynthetic } from '../../datasets/synthetic.js';
 import { getMethod } from '../../methods/registry.js';
 import { SslModel } from '../model/ssl_model.js';
 import { knnAccuracy } from '../eval/knn.js';
@@ -16,6 +13,7 @@ import { linearProbe } from '../eval/linear_probe.js';
 import { logdet } from '../../engine/ops/logdet.js';
 import { Rng } from '../../engine/random.js';
 import * as tf from '../../engine/tf.js';
+import { cyclicLabels, randomCifarImages } from './inputs.js';
 
 export interface MicroResult {
   name: string;
@@ -36,18 +34,18 @@ function randomFeatures(rng: Rng, count: number, dim: number) {
 }
 
 export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]> {
-  const data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench'), train: 1000, test: 100 });
   const rng = new Rng(0);
-  const images = data.train.readImages(Array.from({ length: o.images }, (_, i) => i));
+  const images = randomCifarImages(o.images, rng.fork('images'));
   const bench = new Bench({ time: o.timeMs, warmupIterations: 1, iterations: 3, retainSamples: true });
   const models: SslModel[] = [];
   for (const name of o.methods) {
     const method = getMethod(name);
-    const model = new SslModel(method, 'resnet-small', 0);
+    const model = new SslModel(method, 'resnet-small', 0, { classes: 10 });
     models.push(model);
     const batch = augmentBatch(images, o.images, 32, 32, method.recipe, rng.fork(name));
+    const labels = cyclicLabels(o.images);
     bench.add(`step/${name}`, async () => {
-      await model.step(batch, o.images, 0.5);
+      await model.step(batch, o.images, 0.5, labels);
     });
   }
   const emp = empSslPatches(20);

@@ -91,6 +91,22 @@ export function groupBy<T>(items: T[], key: (item: T) => string): T[][] {
   return [...groups.values()];
 }
 
+/** A row's role in the comparison (rows written before roles existed are SSL methods). */
+export const roleOf = (r: Pick<ResultRow, 'role'>) => r.role ?? 'ssl';
+
+/**
+ * Mean final linear accuracy of the floor (random-init) or the ceiling (supervised) on a dataset and
+ * backbone, over its seeds and budgets; null when the run has no such row. The floor never trains, so its
+ * budget does not matter; the ceiling's figure is the mean over the budgets run.
+ */
+export function referenceAccuracy(rows: ResultRow[], role: 'floor' | 'ceiling', dataset: string, backbone?: string): number | null {
+  const xs = finalRows(rows)
+    .filter((r) => roleOf(r) === role && r.status === 'ok' && r.dataset === dataset && (backbone === undefined || r.backbone === backbone))
+    .map((r) => r.metrics.linear)
+    .filter((v): v is number => v !== undefined);
+  return xs.length ? mean(xs) : null;
+}
+
 export const budgetName = (r: Pick<ResultRow, 'budget_kind' | 'budget_amount'>) => `${r.budget_kind} ${r.budget_amount.toPrecision(3)}`;
 
 /** The final rows of one setting x dataset x backbone x budget: its seeds. */
@@ -127,6 +143,7 @@ export function summaryTable(rows: ResultRow[]): string {
     'budget',
     'seeds',
     'linear %',
+    'gain',
     'kNN-20 %',
     'train s',
     'TFLOP',
@@ -139,12 +156,17 @@ export function summaryTable(rows: ResultRow[]): string {
   for (const g of summaryGroups(rows)) {
     const metric = (k: string) => g.ok.map((r) => r.metrics[k]).filter((v) => v !== undefined);
     const peaks = g.ok.map((r) => r.memory.step_peak_bytes).filter((v): v is number => v !== null);
+    // Gain: linear points over the untrained floor on the same dataset and backbone.
+    const role = g.ok[0] ? roleOf(g.ok[0]) : 'ssl';
+    const floor = referenceAccuracy(rows, 'floor', g.dataset, g.backbone);
+    const gain = role === 'floor' || floor === null ? [] : metric('linear').map((v) => v - floor);
     lines.push([
-      g.label,
+      role === 'ssl' ? g.label : `${g.label} (${role})`,
       g.dataset,
       g.budget,
       String(g.seeds),
       pm(metric('linear'), 100),
+      gain.length ? `${gain.every((x) => x >= 0) ? '+' : ''}${pm(gain, 100)}` : '-',
       pm(metric('knn20'), 100),
       pm(
         g.ok.map((r) => r.train_seconds),

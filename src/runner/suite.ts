@@ -43,7 +43,10 @@ export interface EvaluationSettings {
   bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null };
   testCost: { patches: number[]; throughputCrops: number };
   transfer: Record<string, string[]>;
+  /** Absolute target accuracies per dataset, for time to target. */
   targets: Record<string, number[]>;
+  /** Targets as fractions of the gap between random-init and supervised (where the run has both). */
+  targetGaps: number[];
 }
 
 export interface Suite {
@@ -71,6 +74,7 @@ export const DEFAULT_EVALUATION: EvaluationSettings = {
   testCost: { patches: [1, 16, 128], throughputCrops: 256 },
   transfer: {},
   targets: {},
+  targetGaps: [0.25, 0.5, 0.75],
 };
 
 const ajv = new Ajv({ allErrors: true });

@@ -1,0 +1,94 @@
+/**
+ * Smoke of the PyTorch reference trainer (bench/parity/torch_ssl.py): its self-test writes tiny IDX files and a
+ * plan to a temp dir and trains 2 steps of SimCLR (grey images) and BYOL (RGB), then probes; the output line must
+ * hold finite numbers. Its augmentation ops and losses are checked against ../shared/reference, and a bad plan is
+ * refused with the field named. Skipped, saying why, where /usr/bin/python3 cannot import torch; under CI it must run.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REFERENCE_DIR } from './helpers.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SCRIPT = path.join(ROOT, 'bench', 'parity', 'torch_ssl.py');
+const PYTHON = '/usr/bin/python3';
+
+function torchMissing(): string | null {
+  if (!fs.existsSync(PYTHON)) return `${PYTHON} not found`;
+  const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8', timeout: 60_000 });
+  if (probe.status !== 0) return `${PYTHON} cannot import torch and numpy (apt-get install -y python3-torch)`;
+  return null;
+}
+
+const reason = torchMissing();
+const skipped = reason ? ` (skipped: ${reason})` : '';
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'parity-torch-'));
+afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));
+
+function run(args: string[]) {
+  const r = spawnSync(PYTHON, [SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, maxBuffer: 16 << 20 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function lastJson(stdout: string): Record<string, unknown> {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+describe('the PyTorch reference trainer', () => {
+  if (reason && process.env.CI) throw new Error(`CI must run the PyTorch parity smoke: ${reason}`);
+
+  it.skipIf(reason !== null).each([
+    ['simclr', 1],
+    ['byol', 3],
+  ] as const)(`trains 2 steps of %s on %i-channel images and probes, with finite results${skipped}`, (method, channels) => {
+    const r = run(['--self-test', '--method', method, '--channels', String(channels)]);
+    expect(r.status, r.stderr).toBe(0);
+    const out = lastJson(r.stdout);
+    expect(out.schema).toBe('ssl-budget-bench/torch-parity-result@1');
+    expect(out.status).toBe('ok');
+    expect(out.method).toBe(method);
+    expect(out.in_channels).toBe(channels);
+    expect(out.steps).toBe(2);
+    expect(out.crops).toBe(64);
+    for (const k of ['final_loss', 'mean_loss', 'train_seconds', 'eval_seconds', 'params', 'linear', 'linear_val', 'knn20', 'final_lr']) {
+      expect(Number.isFinite(out[k]), `${k} = ${out[k]}`).toBe(true);
+    }
+    for (const k of ['linear', 'linear_val', 'knn20', 'bag2_linear_mean', 'bag2_knn20_mean']) {
+      expect(out[k] as number).toBeGreaterThanOrEqual(0);
+      expect(out[k] as number).toBeLessThanOrEqual(1);
+    }
+    expect(out.final_loss as number).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/trained 2 steps, 64 crops/);
+  });
+
+  const references = fs.existsSync(path.join(REFERENCE_DIR, 'augment.json'));
+  it.skipIf(reason !== null || !references)(
+    `reproduces torchvision's ops (augment.json) and our losses (losses/*.json)${skipped || (references ? '' : ` (skipped: no ${REFERENCE_DIR})`)}`,
+    () => {
+      const r = run(['--check-references', REFERENCE_DIR]);
+      const out = lastJson(r.stdout) as { ok: boolean; augment: Record<string, number>; losses: Record<string, { ok: boolean }> };
+      expect(out.ok, JSON.stringify(out)).toBe(true);
+      expect(r.status).toBe(0);
+      expect(Object.keys(out.augment).length).toBeGreaterThanOrEqual(10);
+      expect(Object.keys(out.losses).sort()).toEqual(['byol', 'simclr-2view', 'simclr-multiview']);
+    },
+  );
+
+  it.skipIf(reason !== null)(`refuses a plan with an unknown or missing field, naming it${skipped}`, () => {
+    const w = run(['--write-test-plan', TMP, '--method', 'byol']);
+    expect(w.status, w.stderr).toBe(0);
+    const planPath = w.stdout.trim();
+    const plan = JSON.parse(fs.readFileSync(planPath, 'utf8'));
+    const bad = path.join(TMP, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ ...plan, optimizer: { ...plan.optimizer, weightDecay: 1e-4 } }));
+    const r = run([bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/plan\.optimizer has unknown field\(s\) weightDecay/);
+    const { ema: _, ...noEma } = plan;
+    fs.writeFileSync(bad, JSON.stringify(noEma));
+    expect(run([bad]).stderr).toMatch(/plan is missing ema/);
+  });
+});
