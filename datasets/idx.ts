@@ -179,7 +179,8 @@ export function loadIdxDataset(spec: IdxDatasetSpec): Dataset {
     throw new DatasetError(
       `${spec.test.images} holds ${test.rows}x${test.cols} images, ${spec.train.images} ${train.rows}x${train.cols}: the splits are not from one dataset; ${fix}`,
     );
-  return { name: spec.name, classes: spec.classes, imageShape: [train.rows, train.cols, 1], train, test };
+  const files = { format: 'idx' as const, train: spec.train, test: spec.test };
+  return { name: spec.name, classes: spec.classes, imageShape: [train.rows, train.cols, 1], train, test, files };
 }
 
 /**

@@ -16,6 +16,8 @@ export interface Dataset {
   readonly imageShape: [number, number, number];
   readonly train: Split;
   readonly test: Split;
+  /** Where the data lies on disk, for tools outside this process (the PyTorch parity trainer reads IDX files). */
+  readonly files?: { format: 'idx'; train: { images: string; labels: string }; test: { images: string; labels: string } };
 }
 
 /** A dataset problem a user can fix: names the file and what was expected. */

@@ -13,6 +13,9 @@ export interface BarlowTwinsLossParams {
   lambd: number;
 }
 
+/** The CIFAR loss scale of solo-learn's config (the reference loss in ../shared/reference is unscaled). */
+export const SCALE_LOSS = 0.1;
+
 export const BARLOW_TWINS_DEFAULTS: BarlowTwinsLossParams = { lambd: 0.0051 };
 
 function standardise(v: tf.Tensor2D): tf.Tensor2D {
@@ -38,13 +41,18 @@ export function loss({ z }: { z: tf.Tensor }, params: BarlowTwinsLossParams = BA
 export function method(views?: number): MethodConfig {
   return {
     name: 'barlow-twins',
-    source: 'solo-learn cifar/barlow.yaml: projector 2048-2048, lambda 0.0051, LARS lr 0.3, wd 1e-4',
+    source: 'solo-learn cifar/barlow.yaml: projector 2048-2048-2048, lambda 0.0051, loss scale 0.1, LARS lr 0.3, wd 1e-4',
     recipe: withViews(soloLearnCifar(2), views),
-    projector: [2048, 2048],
+    projector: [2048, 2048, 2048],
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
     role: 'ssl',
-    loss: ({ z }) => loss({ z }),
+    // solo-learn's CIFAR scale_loss (barlow.yaml:21): LARS adapts the weights' steps, but biases and batch
+    // norm take the loss's raw scale.
+    loss: ({ z }) => {
+      const r = loss({ z });
+      return { ...r, loss: tf.mul(r.loss, SCALE_LOSS) as tf.Scalar };
+    },
   };
 }
 

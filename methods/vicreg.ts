@@ -43,9 +43,9 @@ export function loss({ z }: { z: tf.Tensor }, params: VicRegLossParams = VICREG_
 export function method(views?: number): MethodConfig {
   return {
     name: 'vicreg',
-    source: 'solo-learn cifar/vicreg.yaml: projector 2048-2048, weights 25/25/1, LARS lr 0.3, wd 1e-4',
+    source: 'solo-learn cifar/vicreg.yaml: projector 2048-2048-2048, weights 25/25/1, LARS lr 0.3, wd 1e-4',
     recipe: withViews(soloLearnCifar(2), views),
-    projector: [2048, 2048],
+    projector: [2048, 2048, 2048],
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
     role: 'ssl',

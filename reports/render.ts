@@ -31,6 +31,8 @@ export async function vegaToSvg(spec: vega.Spec): Promise<string> {
 }
 
 export function svgToPng(svg: string, scale = 2): Buffer {
+  // Without the font resvg drops every text silently: refuse instead of writing a figure without labels.
+  if (!fs.existsSync(FONT_FILE)) throw new Error(`${FONT_FILE} is missing (the report's font); restore reports/fonts/ from the repository`);
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
@@ -39,6 +41,3 @@ export function svgToPng(svg: string, scale = 2): Buffer {
   return resvg.render().asPng();
 }
 
-export function fontAvailable(): boolean {
-  return fs.existsSync(FONT_FILE);
-}

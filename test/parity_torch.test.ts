@@ -91,4 +91,50 @@ describe('the PyTorch reference trainer', () => {
     fs.writeFileSync(bad, JSON.stringify(noEma));
     expect(run([bad]).stderr).toMatch(/plan is missing ema/);
   });
+
+  it.skipIf(reason !== null)(`npm run bench:parity trains both sides from one configuration and prints the comparison${skipped}`, () => {
+    const suite = path.join(TMP, 'parity-smoke.json');
+    fs.writeFileSync(
+      suite,
+      JSON.stringify({
+        name: 'parity-smoke',
+        methods: [{ method: 'simclr', batchImages: 16 }],
+        datasets: ['synthetic'],
+        backbone: 'resnet-small',
+        budgets: ['patches:96'],
+        seeds: 1,
+        evaluation: {
+          fractions: [1],
+          maxTrainImages: 60,
+          maxTestImages: 30,
+          knn: { k: [20], temperature: 0.07 },
+          linear: { iterations: 5, lr: 0.05 },
+          bag: { patches: [], repeats: 1 },
+          testCost: { patches: [1], throughputCrops: 4 },
+        },
+      }),
+    );
+    const out = path.join(TMP, 'parity-run');
+    const r = spawnSync(
+      path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+      ['bench/parity.ts', `--suite=${suite}`, `--data-dir=${path.join(TMP, 'data')}`, `--out=${out}`, '--threads=1', '--json'],
+      { cwd: ROOT, encoding: 'utf8', timeout: 300_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const [line] = JSON.parse(r.stdout).rows;
+    expect(line).toMatchObject({ dataset: 'synthetic', method: 'simclr', seeds: 1 });
+    for (const side of [line.ours, line.torch]) {
+      expect(side.linear).toBeGreaterThanOrEqual(0);
+      expect(side.linear).toBeLessThanOrEqual(1);
+      expect(side.knn20).toBeGreaterThanOrEqual(0);
+    }
+    expect(line.diff_linear).toBeCloseTo(line.ours.linear - line.torch.linear, 12);
+    // The PyTorch side got the plan our runner's configuration gives (grey input, the 16-image batch, the budget).
+    const plans = fs.readdirSync(path.join(out, 'torch')).filter((f) => f.endsWith('.plan.json'));
+    expect(plans).toHaveLength(1);
+    const plan = JSON.parse(fs.readFileSync(path.join(out, 'torch', plans[0]), 'utf8'));
+    expect(plan).toMatchObject({ method: 'simclr', in_channels: 1, batch_images: 16, budget_crops: 96, projector: [2048, 256] });
+    expect(plan.recipe.views[0].normalize.mean).toHaveLength(1);
+    expect(r.stderr).toMatch(/ours linear\s+torch linear/);
+  });
 });

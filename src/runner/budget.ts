@@ -1,5 +1,5 @@
 /**
- * Budgets (DESIGN.md, "Budget semantics"): a kind and an amount. Every method in a comparison gets the
+ * Budgets (README.md, "Budget rules"): a kind and an amount. Every method in a comparison gets the
  * same budget; all counters are kept whatever the kind; the learning rate runs on progress = spent / amount.
  *
  *   time     seconds of training wall-clock (augmentation and data reading included, evaluation excluded)

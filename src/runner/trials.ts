@@ -64,7 +64,7 @@ export function expandTrials(suite: Suite): Trial[] {
   return trials.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1));
 }
 
-/** "simclr-x20 on cifar10, time 60 s, seed 1" */
+/** "simclr-x20 on cifar10 (resnet18), seed 1" */
 export function describeTrial(t: Trial): string {
   return `${t.method.label} on ${t.dataset} (${t.backbone}), seed ${t.seed}`;
 }

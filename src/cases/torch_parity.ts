@@ -1,0 +1,111 @@
+/**
+ * The PyTorch side of the learning-parity check: a trial as bench/parity/torch_ssl.py's plan (the same
+ * method configuration, augmentation recipe, patch budget, images and probe splits our runner uses), the
+ * script run on Debian's PyTorch, and its one-line result read back.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Dataset } from '../../datasets/types.js';
+import type { EvalSplits } from '../eval/splits.js';
+import { configureMethod } from '../runner/trial.js';
+import type { Trial } from '../runner/trials.js';
+import { SIMCLR_DEFAULTS } from '../../methods/simclr.js';
+
+export const TORCH_PARITY_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/parity/torch_ssl.py');
+export const PYTHON = '/usr/bin/python3';
+
+export interface TorchResult {
+  status: 'ok' | 'diverged';
+  error: string | null;
+  steps: number;
+  crops: number;
+  train_seconds: number;
+  linear: number | null;
+  knn20: number | null;
+  [key: string]: unknown;
+}
+
+/** The plan (schema in the script's docstring) for one trial with a patch budget. */
+export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, threads: number): Record<string, unknown> {
+  if (trial.budget.kind !== 'patches') throw new Error(`parity runs at a patch budget (machine-independent), got ${trial.budget.kind}`);
+  if (!dataset.files) throw new Error(`${dataset.name} is not stored as IDX files: the PyTorch side cannot read it`);
+  const m = configureMethod(trial, dataset.imageShape);
+  if (m.name !== 'simclr' && m.name !== 'byol') throw new Error(`the PyTorch reference trains simclr and byol, not ${m.name}`);
+  const o = m.optimizer;
+  const e = trial.evaluation;
+  return {
+    schema: 'ssl-budget-bench/torch-parity-plan@1',
+    method: m.name,
+    seed: trial.seed,
+    threads,
+    backbone: trial.backbone,
+    in_channels: dataset.imageShape[2],
+    projector: m.projector,
+    predictor: m.predictor ?? null,
+    loss: m.name === 'simclr' ? { temperature: SIMCLR_DEFAULTS.temperature } : {},
+    ema: m.ema ?? null,
+    optimizer: {
+      kind: o.kind,
+      lr: o.lr,
+      weight_decay: o.weightDecay,
+      momentum: o.momentum,
+      nesterov: o.nesterov ?? false,
+      warmup: o.warmup ?? 0,
+      ...(o.kind === 'lars' ? { eta: o.eta ?? 1e-3, clip: o.clip ?? false } : {}),
+    },
+    batch_images: m.batchImages,
+    budget_crops: trial.budget.amount,
+    joint_batch_norm: m.jointBatchNorm ?? false,
+    recipe: m.recipe,
+    data: {
+      format: 'idx',
+      train_images: dataset.files.train.images,
+      train_labels: dataset.files.train.labels,
+      test_images: dataset.files.test.images,
+      test_labels: dataset.files.test.labels,
+      image_shape: dataset.imageShape,
+      classes: dataset.classes.length,
+    },
+    eval: {
+      layer: e.layer,
+      train_indices: Array.from(splits.train.indices),
+      val_indices: Array.from(splits.val.indices),
+      test_indices: Array.from(splits.test.indices),
+      knn: e.knn,
+      linear: { iterations: e.linear.iterations, lr: e.linear.lr, weight_decays: e.linear.weightDecays },
+    },
+  };
+}
+
+/** Runs the script on a plan written to `planFile`; its progress lines go to `onLog`. */
+export function runTorchPlan(plan: Record<string, unknown>, planFile: string, onLog: (line: string) => void): Promise<TorchResult> {
+  fs.writeFileSync(planFile, `${JSON.stringify(plan)}\n`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [TORCH_PARITY_SCRIPT, planFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      for (const line of d.toString().split('\n')) if (line.trim()) onLog(line);
+    });
+    child.on('error', (e) => reject(new Error(`cannot start ${PYTHON}: ${e.message} (apt-get install python3-torch)`)));
+    child.on('close', (code) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last)
+        reject(new Error(`${TORCH_PARITY_SCRIPT} ${planFile} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      else resolve(JSON.parse(last) as TorchResult);
+    });
+  });
+}
+
+/** Whether Debian's PyTorch is importable (the parity check's requirement). */
+export function torchAvailable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
+}
