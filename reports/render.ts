@@ -40,4 +40,3 @@ export function svgToPng(svg: string, scale = 2): Buffer {
   });
   return resvg.render().asPng();
 }
-
