@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataRoot } from '../datasets/registry.js';
 import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
-import { parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
+import { listFlag, parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 import { makeReport } from '../reports/report.js';
 import { collectProvenance } from '../src/measure/provenance.js';
 import { summaryRecords, summaryTable } from '../src/results/summary.js';
@@ -130,13 +130,6 @@ runMain(async () => {
   } catch (e) {
     throw new UsageError((e as ShardError).message);
   }
-  const list = (v: string | undefined) =>
-    v === undefined
-      ? undefined
-      : v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean);
   const backendChoice = parseBackendFlag(values.backend);
   const threads = values.threads === undefined ? undefined : parseIntFlag('threads', values.threads, 1, 1, 64);
   const seeds = values.seeds === undefined ? undefined : parseIntFlag('seeds', values.seeds, 1, 1, 1000);
@@ -144,8 +137,8 @@ runMain(async () => {
   try {
     suite = applyOverrides(loadSuite(values.suite ?? 'default'), {
       budget: values.budget,
-      methods: list(values.methods),
-      datasets: list(values.datasets),
+      methods: listFlag(values.methods),
+      datasets: listFlag(values.datasets),
       seeds,
       backbone: values.backbone,
     });

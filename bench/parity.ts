@@ -12,7 +12,7 @@ import path from 'node:path';
 import { defaultDataRoot, loadDataset } from '../datasets/registry.js';
 import { describeBackend, initBackend } from '../engine/backends/select.js';
 import { runTorchPlan, torchAvailable, torchPlan, type TorchResult } from '../src/cases/torch_parity.js';
-import { parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
+import { listFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 import { evalSplits } from '../src/eval/splits.js';
 import { collectProvenance } from '../src/measure/provenance.js';
 import type { ResultRow } from '../src/results/rows.js';
@@ -66,18 +66,13 @@ runMain(async () => {
     },
     USAGE,
   );
-  const list = (v?: string) =>
-    v
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
   const threads = parseIntFlag('threads', values.threads, 2, 1, 64);
   let suite;
   try {
     suite = applyOverrides(loadSuite(values.suite ?? 'parity'), {
       budget: values.budget,
-      methods: list(values.methods),
-      datasets: list(values.datasets),
+      methods: listFlag(values.methods),
+      datasets: listFlag(values.datasets),
       seeds: values.seeds === undefined ? undefined : parseIntFlag('seeds', values.seeds, 3, 1, 100),
     });
   } catch (e) {

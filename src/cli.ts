@@ -49,6 +49,14 @@ export function parseBackendFlag(value: string | undefined): BackendChoice {
 }
 
 /** Runs an async main with consistent error reporting: usage errors exit 2, others 1. */
+/** A comma-separated flag as its trimmed, non-empty items (undefined when the flag is absent). */
+export function listFlag(value: string | undefined): string[] | undefined {
+  return value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 export function runMain(main: () => Promise<void>): void {
   main().then(
     () => process.exit(process.exitCode ?? 0),
