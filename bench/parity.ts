@@ -117,7 +117,7 @@ runMain(async () => {
     const dataset = datasets.get(t.dataset)!;
     const plan = torchPlan(t, dataset, evalSplits(dataset, suite.evaluation), threads);
     progress.log(`[torch ${i + 1}/${trials.length}] ${t.method.label} ${t.dataset} seed ${t.seed}`);
-    const r = await runTorchPlan(plan, path.join(out, 'torch', `${t.id}.plan.json`), () => {});
+    const r = await runTorchPlan(plan, path.join(out, 'torch', `${t.id}.plan.json`));
     writeFileAtomic(path.join(out, 'torch', `${t.id}.result.json`), `${JSON.stringify(r, null, 2)}\n`);
     torch.set(t.id, r);
     progress.log(`  torch: linear ${pct(r.linear)}, knn20 ${pct(r.knn20)}, ${r.steps} steps in ${r.train_seconds.toFixed(1)} s`);

@@ -79,18 +79,15 @@ export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, th
   };
 }
 
-/** Runs the script on a plan written to `planFile`; its progress lines go to `onLog`. */
-export function runTorchPlan(plan: Record<string, unknown>, planFile: string, onLog: (line: string) => void): Promise<TorchResult> {
+/** Runs the script on a plan written to `planFile`; its progress (stderr) is kept for the error message. */
+export function runTorchPlan(plan: Record<string, unknown>, planFile: string): Promise<TorchResult> {
   fs.writeFileSync(planFile, `${JSON.stringify(plan)}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn(PYTHON, [TORCH_PARITY_SCRIPT, planFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-      for (const line of d.toString().split('\n')) if (line.trim()) onLog(line);
-    });
+    child.stderr.on('data', (d) => (stderr += d));
     child.on('error', (e) => reject(new Error(`cannot start ${PYTHON}: ${e.message} (apt-get install python3-torch)`)));
     child.on('close', (code) => {
       const last = stdout.trim().split('\n').pop() ?? '';
