@@ -10,10 +10,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultDataRoot, loadDataset } from '../datasets/registry.js';
+import type { Dataset } from '../datasets/types.js';
 import { describeBackend, initBackend } from '../engine/backends/select.js';
 import { runTorchPlan, torchAvailable, torchPlan, type TorchResult } from '../src/cases/torch_parity.js';
 import { listFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
-import { evalSplits } from '../src/eval/splits.js';
+import { type EvalSplits, evalSplits } from '../src/eval/splits.js';
 import { collectProvenance } from '../src/measure/provenance.js';
 import type { ResultRow } from '../src/results/rows.js';
 import { writeFileAtomic } from '../src/results/store.js';
@@ -111,11 +112,15 @@ runMain(async () => {
 
   // PyTorch: the same trials from plans built by the same configuration code.
   const torch = new Map<string, TorchResult>();
-  const datasets = new Map<string, Awaited<ReturnType<typeof loadDataset>>>();
+  // Each dataset is loaded, and its probe splits drawn, once (as the runner does).
+  const targets = new Map<string, { dataset: Dataset; splits: EvalSplits }>();
   for (const [i, t] of trials.entries()) {
-    if (!datasets.has(t.dataset)) datasets.set(t.dataset, await loadDataset(t.dataset, dataRoot));
-    const dataset = datasets.get(t.dataset)!;
-    const plan = torchPlan(t, dataset, evalSplits(dataset, suite.evaluation), threads);
+    if (!targets.has(t.dataset)) {
+      const dataset = await loadDataset(t.dataset, dataRoot);
+      targets.set(t.dataset, { dataset, splits: evalSplits(dataset, suite.evaluation) });
+    }
+    const { dataset, splits } = targets.get(t.dataset)!;
+    const plan = torchPlan(t, dataset, splits, threads);
     progress.log(`[torch ${i + 1}/${trials.length}] ${t.method.label} ${t.dataset} seed ${t.seed}`);
     const r = await runTorchPlan(plan, path.join(out, 'torch', `${t.id}.plan.json`));
     writeFileAtomic(path.join(out, 'torch', `${t.id}.result.json`), `${JSON.stringify(r, null, 2)}\n`);
