@@ -1,9 +1,10 @@
 /** Tensor helpers for embeddings: row normalisation, splitting into views, stopping gradients. */
 import * as tf from '../tf.js';
+import { l2Norm } from './norm.js';
 
 /** Rows scaled to unit L2 norm along the last axis (F.normalize, eps 1e-12). */
 export function normalizeRows(x: tf.Tensor): tf.Tensor {
-  return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
+  return tf.div(x, tf.maximum(l2Norm(x, -1, true), 1e-12));
 }
 
 /** Splits a [views, images, dim] tensor into its views. */

@@ -12,6 +12,7 @@
  */
 import * as tf from '../tf.js';
 import type { ParamSpec } from '../nn/module.js';
+import { l2Norm } from '../ops/norm.js';
 import type { ParamTree } from '../nn/params.js';
 import { isBiasOrNorm, sgdMomentumUpdate, SlotStore, type Optimizer, type OptimizerState } from './optimizer.js';
 
@@ -42,8 +43,8 @@ export class Lars implements Optimizer {
         let g = grads[name];
         if (!g) return;
         if (!isBiasOrNorm(this.specs[name])) {
-          const pNorm = tf.norm(p);
-          const gNorm = tf.norm(g);
+          const pNorm = l2Norm(p);
+          const gNorm = l2Norm(g);
           let ratio = tf.div(tf.mul(pNorm, eta), tf.add(tf.add(gNorm, tf.mul(pNorm, weightDecay)), eps));
           if (clip) ratio = tf.minimum(tf.div(ratio, lr), 1);
           const apply = tf.logicalAnd(tf.greater(pNorm, 0), tf.greater(gNorm, 0));

@@ -10,6 +10,7 @@ import { copyModel, disposeModel, emaUpdate, initModel, type ModelState } from '
 import { makeBackbone, type Backbone } from '../../engine/nn/resnet.js';
 import { forwardCost, trainingFlops } from '../../engine/flops.js';
 import { Lars } from '../../engine/optim/lars.js';
+import { l2Norm } from '../../engine/ops/norm.js';
 import type { Optimizer } from '../../engine/optim/optimizer.js';
 import { cosineRamp, warmupCosine } from '../../engine/optim/schedule.js';
 import { Sgd } from '../../engine/optim/sgd.js';
@@ -223,7 +224,7 @@ export class SslModel {
   /** SwAV keeps its prototypes on the unit sphere (solo-learn normalises them every step). */
   private normalizePrototypes(): void {
     const w = this.state.params[joinName(this.prototypes!.name, 'weight')];
-    tf.tidy(() => w.assign(tf.div(w, tf.norm(w, 'euclidean', 1, true))));
+    tf.tidy(() => w.assign(tf.div(w, l2Norm(w, 1, true))));
   }
 
   dispose(): void {
