@@ -10,7 +10,7 @@ import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backend
 import { listFlag, parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 import { makeReport } from '../reports/report.js';
 import { collectProvenance } from '../src/measure/provenance.js';
-import { summaryRecords, summaryTable } from '../src/results/summary.js';
+import { latestRows, summaryRecords, summaryTable } from '../src/results/summary.js';
 import { BUDGET_KINDS } from '../src/runner/budget.js';
 import { Progress } from '../src/runner/progress.js';
 import { RunError, runSuite } from '../src/runner/run.js';
@@ -50,8 +50,11 @@ options:
   --plan              print the trial list and the sbatch line covering it, and exit
   --json              print the final rows as JSON on stdout (progress goes to stderr)
 
+A trial that fails is recorded and the run goes on: diverged (NaN or exploding loss) and oom are
+results; error (any other exception) makes the exit status 1, with each error listed at the end.
+
 merge RUN_DIR         after a sharded run: combine the shards' results, list missing and failed trials
-                      (exit 1 if any is missing), rewrite summary.csv and the report`;
+                      (exit 1 if any is missing or ended in error), rewrite summary.csv and the report`;
 
 function timestamp(): string {
   return new Date()
@@ -93,7 +96,7 @@ async function merge(args: string[], json: boolean): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({ run_dir: runDir, trials: m.trials, finished: m.finished, failed: m.failed, missing: m.missing, report: html })}\n`,
     );
-  if (m.missing.length > 0) process.exitCode = 1;
+  if (m.missing.length > 0 || m.failed.some((f) => f.status === 'error')) process.exitCode = 1;
 }
 
 runMain(async () => {
@@ -212,6 +215,16 @@ runMain(async () => {
   progress.log(`\n${summaryTable(rows)}\n`);
   const report = await makeReport([runDir], path.join(runDir, 'report'));
   progress.log(`results: ${path.join(runDir, 'results.jsonl')}\nsummary: ${path.join(runDir, 'summary.csv')}\nreport:  ${report.html}`);
+  // Diverged and out-of-memory trials are results; a trial that threw is a run that did not finish its work.
+  const errors = latestRows(rows).filter((r) => r.final && r.status === 'error');
+  if (errors.length > 0) {
+    progress.log(
+      `\nrun incomplete: ${errors.length} trial(s) ended in error (exit status 1):\n${errors.map((r) => `  ${r.label} ${r.dataset} seed ${r.seed}: ${r.error}`).join('\n')}`,
+    );
+    process.exitCode = 1;
+  }
   if (values.json)
-    process.stdout.write(`${JSON.stringify({ run_dir: runDir, report: report.html, summary: summaryRecords(rows).records })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ run_dir: runDir, report: report.html, summary: summaryRecords(rows).records, errors: errors.length })}\n`,
+    );
 });

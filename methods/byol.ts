@@ -6,7 +6,7 @@
  *   loss = sum over ordered view pairs i != j of mean_b (2 - 2 cos(p_i, zt_j))
  */
 import * as tf from '../engine/tf.js';
-import { soloLearnCifar } from '../datasets/augment/recipes.js';
+import { soloAsymmetric } from '../datasets/augment/recipes.js';
 import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
 import { normalizeRows, stopGradient, views } from '../engine/ops/embeddings.js';
 
@@ -28,7 +28,7 @@ export function method(views?: number): MethodConfig {
   return {
     name: 'byol',
     source: 'solo-learn cifar/byol.yaml: projector 4096-256, predictor 4096-256, tau 0.99 -> 1.0 cosine, LARS lr 1.0, wd 1e-5',
-    recipe: withViews(soloLearnCifar(2), views),
+    recipe: withViews(soloAsymmetric(), views),
     projector: [4096, 256],
     predictor: [4096, 256],
     ema: { start: 0.99, end: 1.0 },

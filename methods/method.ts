@@ -35,6 +35,11 @@ export interface OptimizerConfig {
   eta?: number;
   clip?: boolean;
   warmup?: number;
+  /**
+   * The warm-up lasts at least this many optimizer steps: the learning rate is also scaled by
+   * min(1, step / warmupSteps), so a short time budget's warm-up is not a handful of updates.
+   */
+  warmupSteps?: number;
 }
 
 export interface MethodConfig {
@@ -44,10 +49,19 @@ export interface MethodConfig {
   recipe: Recipe;
   /** Projector layer sizes after the backbone's feature size (Linear-BN-ReLU hidden layers). */
   projector: number[];
+  /** false: the projector's hidden layers have no batch norm (Linear-ReLU, as solo-learn's SimCLR head). Default true. */
+  projectorBatchNorm?: boolean;
   /** BYOL's predictor sizes after the projector output. */
   predictor?: number[];
   /** SwAV's prototype count. */
   prototypes?: number;
+  /** SwAV's prototypes get no updates while budget progress is below this fraction. */
+  freezePrototypes?: number;
+  /**
+   * SwAV's queue: the normalised embeddings of the first `views` views of the last `size` images (newest
+   * first), filled from the first step, passed to the loss once progress reaches `start`.
+   */
+  queue?: { size: number; views: number; start: number };
   /** BYOL's EMA target momentum, cosine from start to end over the budget. */
   ema?: { start: number; end: number };
   optimizer: OptimizerConfig;
@@ -68,15 +82,22 @@ export interface MethodConfig {
   lossFlops?(views: number, images: number, dim: number): number;
   /**
    * The loss from the step's outputs, each [views, images, dim]: `z` projections (online), `p`
-   * predictions, `zt` target projections, and `prototypes` [K, dim].
+   * predictions, `zt` target projections, `prototypes` [K, dim] and SwAV's `queue` [views, filled, dim].
    */
-  loss(out: { z: tf.Tensor; p?: tf.Tensor; zt?: tf.Tensor; prototypes?: tf.Tensor; labels?: tf.Tensor }): LossResult;
+  loss(out: { z: tf.Tensor; p?: tf.Tensor; zt?: tf.Tensor; prototypes?: tf.Tensor; queue?: tf.Tensor; labels?: tf.Tensor }): LossResult;
 }
 
-/** `recipe` with its first view spec drawn `views` times (the "views" setting), or unchanged. */
+/**
+ * `recipe` with `views` large views (the "views" setting), or unchanged. The large views are those of the
+ * leading specs with the first spec's size; an asymmetric pair (BYOL's two groups) shares them out in turn,
+ * so 20 views are 10 of each group. Later specs (SwAV's small crops) are unchanged.
+ */
 export function withViews(recipe: Recipe, views?: number): Recipe {
   if (views === undefined) return recipe;
   if (!Number.isInteger(views) || views < 2) throw new Error(`views must be an integer >= 2, got ${views}`);
-  const [first, ...rest] = recipe.views;
-  return { ...recipe, name: `${recipe.name}-x${views}`, views: [{ ...first, count: views }, ...rest] };
+  const size = recipe.views[0].size;
+  let groups = recipe.views.findIndex((v) => v.size !== size);
+  if (groups === -1) groups = recipe.views.length;
+  const counted = recipe.views.map((v, i) => (i < groups ? { ...v, count: Math.floor(views / groups) + (i < views % groups ? 1 : 0) } : v));
+  return { ...recipe, name: `${recipe.name}-x${views}`, views: counted.filter((v) => v.count > 0) };
 }

@@ -5,7 +5,7 @@
  *   loss = mean_a -log( sum_{p: same image, p != a} exp(s_ap) / sum_{k != a} exp(s_ak) )
  */
 import * as tf from '../engine/tf.js';
-import { soloLearnCifar } from '../datasets/augment/recipes.js';
+import { soloSymmetric } from '../datasets/augment/recipes.js';
 import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
 import { normalizeRows } from '../engine/ops/embeddings.js';
 
@@ -42,9 +42,11 @@ export function loss({ z }: { z: tf.Tensor }, params: SimClrLossParams = SIMCLR_
 export function method(views?: number): MethodConfig {
   return {
     name: 'simclr',
-    source: 'solo-learn cifar/simclr.yaml: temperature 0.2, projector 2048-256, LARS lr 0.4, wd 1e-4, batch 256',
-    recipe: withViews(soloLearnCifar(2), views),
+    source:
+      'solo-learn cifar/simclr.yaml: temperature 0.2, projector 2048-256 without batch norm, symmetric augmentations, LARS lr 0.4, wd 1e-4, batch 256',
+    recipe: withViews(soloSymmetric(2), views),
     projector: [2048, 256],
+    projectorBatchNorm: false,
     optimizer: { kind: 'lars', lr: 0.4, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
     role: 'ssl',

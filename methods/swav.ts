@@ -5,6 +5,9 @@
  *   scores_v = z_v P^T;  codes_i = SinkhornKnopp(exp(scores_i / eps)) for global views, no gradient,
  *     `iters` alternations normalising prototypes (rows of Q = exp(...)^T) then samples;
  *   loss = mean over global i of mean over v != i of -mean_b sum_k codes_i log softmax(scores_v / T)
+ *
+ * With a queue (past normalised embeddings of the global views, [n_global, Q, D]), view i's Sinkhorn runs
+ * over its batch scores and the queue's, and the codes are cut back to the batch (solo-learn swav.py:201-205).
  */
 import * as tf from '../engine/tf.js';
 import { swavMultiCrop } from '../datasets/augment/recipes.js';
@@ -35,8 +38,12 @@ export function sinkhorn(scores: tf.Tensor2D, eps: number, iters: number): tf.Te
   });
 }
 
-export function loss({ z, prototypes }: { z: tf.Tensor; prototypes: tf.Tensor }, params: SwavLossParams = SWAV_DEFAULTS): LossResult {
+export function loss(
+  { z, prototypes, queue }: { z: tf.Tensor; prototypes: tf.Tensor; queue?: tf.Tensor },
+  params: SwavLossParams = SWAV_DEFAULTS,
+): LossResult {
   const vs = views(normalizeRows(z));
+  const batch = vs[0].shape[0];
   if (params.n_global < 1 || params.n_global > vs.length) throw new Error(`n_global must be in 1..${vs.length}, got ${params.n_global}`);
   const protos = normalizeRows(prototypes) as tf.Tensor2D;
   const scores = vs.map((v) => tf.matMul(v, protos, false, true));
@@ -44,7 +51,9 @@ export function loss({ z, prototypes }: { z: tf.Tensor; prototypes: tf.Tensor },
   const terms: Record<string, tf.Tensor> = {};
   let total: tf.Tensor = tf.scalar(0);
   for (let i = 0; i < params.n_global; i++) {
-    const codes = sinkhorn(stopGradient(scores[i]) as tf.Tensor2D, params.eps, params.iters);
+    const assignable = queue ? tf.concat([scores[i], tf.matMul(tf.gather(queue, i), protos, false, true)], 0) : scores[i];
+    let codes = sinkhorn(stopGradient(assignable) as tf.Tensor2D, params.eps, params.iters);
+    if (queue) codes = tf.slice(codes, [0, 0], [batch, -1]);
     if (i === 0) terms.codes_view0 = codes;
     let perView: tf.Tensor = tf.scalar(0);
     for (let v = 0; v < vs.length; v++) {
@@ -61,19 +70,23 @@ export function method(views?: number): MethodConfig {
   return {
     name: 'swav',
     source:
-      'solo-learn cifar/swav.yaml: 2x32 + 6x18 crops, projector 2048-128, 3000 prototypes, T 0.1, 3 Sinkhorn iters, eps 0.05, LARS lr 0.6, wd 1e-6',
+      'solo-learn cifar/swav.yaml: 2x32 + 6x18 crops, projector 2048-128, 3000 prototypes frozen 2 epochs, queue 3840 from epoch 50, T 0.1, 3 Sinkhorn iters, eps 0.05, LARS lr 0.6, wd 1e-6',
     recipe: withViews(swavMultiCrop(), views),
     projector: [2048, 128],
     prototypes: 3000,
+    // solo-learn counts these in epochs of a 1000-epoch run (swav.yaml:20-24); the harness schedules on
+    // budget progress, so 2 and 50 epochs become 0.2 % and 5 % of the budget.
+    freezePrototypes: 2 / 1000,
+    queue: { size: 3840, views: 2, start: 50 / 1000 },
     optimizer: { kind: 'lars', lr: 0.6, weightDecay: 1e-6, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
     role: 'ssl',
-    loss: ({ z, prototypes }) => loss({ z, prototypes: prototypes! }),
+    loss: ({ z, prototypes, queue }) => loss({ z, prototypes: prototypes!, queue }),
   };
 }
 
 export const definition: MethodDefinition = {
   name: 'swav',
   make: method,
-  referenceLoss: (i, p) => loss(i as { z: tf.Tensor; prototypes: tf.Tensor }, { ...SWAV_DEFAULTS, ...p }),
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor; prototypes: tf.Tensor; queue?: tf.Tensor }, { ...SWAV_DEFAULTS, ...p }),
 };

@@ -1,13 +1,18 @@
 /**
- * VICReg (Bardes et al., 2022; solo-learn weights 25/25/1).
+ * VICReg (Bardes et al., 2022; solo-learn weights 25/25/1), for any number of views N >= 2.
  *
- *   z: [2, B, D];  invariance = MSE(z_1, z_2)
+ *   z: [N, B, D];  invariance = mean over view pairs i < j of MSE(z_i, z_j)
+ *                             = 2/(N-1) sum_i MSE(z_i, mean view)   (the same sum, in O(N))
  *   variance = mean over views of mean_d relu(1 - sqrt(var_unbiased + 1e-4))
- *   covariance = sum over views of sum_{i != j} cov_unbiased_ij^2 / D
+ *   covariance = 2/N x sum over views of sum_{i != j} cov_unbiased_ij^2 / D
  *   loss = sim_w * invariance + var_w * variance + cov_w * covariance
+ *
+ * With 2 views this is solo-learn's loss (covariance summed over the two views). For more views (the
+ * multi-crop baselines EMP-SSL's reviewers asked for) the invariance covers every pair of views and the
+ * regularisers keep the 2-view scale; the sources define 2 views only, so this extension is ours.
  */
 import * as tf from '../engine/tf.js';
-import { soloLearnCifar } from '../datasets/augment/recipes.js';
+import { soloVicReg } from '../datasets/augment/recipes.js';
 import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
 import { views } from '../engine/ops/embeddings.js';
 
@@ -21,9 +26,12 @@ export const VICREG_DEFAULTS: VicRegLossParams = { sim_w: 25, var_w: 25, cov_w: 
 
 export function loss({ z }: { z: tf.Tensor }, params: VicRegLossParams = VICREG_DEFAULTS): LossResult {
   const vs = views(z);
-  if (vs.length !== 2) throw new Error(`VICReg's loss takes 2 views, got ${vs.length}`);
+  const n = vs.length;
+  if (n < 2) throw new Error(`VICReg's loss takes at least 2 views, got ${n}`);
   const [b, d] = vs[0].shape;
-  const invariance = tf.mean(tf.squaredDifference(vs[0], vs[1])) as tf.Scalar;
+  const meanView = tf.mean(z, 0, true);
+  // tf.square(tf.sub(...)): tfjs 4.22's squaredDifference gradient does not reduce a broadcast operand.
+  const invariance = tf.mul(tf.mean(tf.square(tf.sub(z, meanView))), (2 * n) / (n - 1)) as tf.Scalar;
   let variance: tf.Tensor = tf.scalar(0);
   let covariance: tf.Tensor = tf.scalar(0);
   const offDiagonal = tf.sub(1, tf.eye(d));
@@ -34,7 +42,8 @@ export function loss({ z }: { z: tf.Tensor }, params: VicRegLossParams = VICREG_
     const cov = tf.div(tf.matMul(centered, centered, true, false), b - 1);
     covariance = tf.add(covariance, tf.div(tf.sum(tf.square(tf.mul(cov, offDiagonal))), d));
   }
-  variance = tf.div(variance, vs.length);
+  variance = tf.div(variance, n);
+  covariance = tf.mul(covariance, 2 / n);
   const total = tf.addN([tf.mul(invariance, params.sim_w), tf.mul(variance, params.var_w), tf.mul(covariance, params.cov_w)]) as tf.Scalar;
   return { loss: total, terms: { invariance, variance, covariance } };
 }
@@ -44,7 +53,7 @@ export function method(views?: number): MethodConfig {
   return {
     name: 'vicreg',
     source: 'solo-learn cifar/vicreg.yaml: projector 2048-2048-2048, weights 25/25/1, LARS lr 0.3, wd 1e-4',
-    recipe: withViews(soloLearnCifar(2), views),
+    recipe: withViews(soloVicReg(2), views),
     projector: [2048, 2048, 2048],
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,

@@ -25,6 +25,8 @@ export interface HtmlReport {
   title: string;
   figures: { figure: Figure; vega: unknown }[];
   summary: SummaryLine[];
+  /** Trials that ended other than ok, one line each (failureLines). */
+  failures: string[];
   rules: string[];
   provenance: string[];
   runs: string[];
@@ -72,6 +74,7 @@ section { margin-bottom: 2.5em; }
 <tr><th>method</th><th>dataset</th><th>budget</th><th>seeds</th><th>linear %</th><th>kNN-20 %</th><th>train s</th><th>training FLOPs</th><th>crops</th><th>epochs</th><th>step peak MiB</th><th>failed</th></tr>
 ${rows}
 </table>
+${r.failures.length > 0 ? `<h2>Failed trials</h2>\n<ul class="failures">${r.failures.map((x) => `<li>${escapeHtml(x)}</li>`).join('\n')}</ul>` : ''}
 ${figures}
 <h2>Accounting rules</h2>
 <ul>${r.rules.map((x) => `<li>${escapeHtml(x)}</li>`).join('\n')}</ul>

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { stringify } from 'csv-stringify/sync';
 import type { ResultRow } from '../src/results/rows.js';
 import { readRows, writeFileAtomic } from '../src/results/store.js';
+import { latestRows } from '../src/results/summary.js';
 import { resolveTargets } from './analysis.js';
 import { buildFigures, summaryLines, type SummaryLine } from './figures.js';
 import { reportHtml } from './html.js';
@@ -63,6 +64,17 @@ function summaryMarkdown(lines: SummaryLine[]): string {
         `| ${md(l.method)} | ${md(l.dataset)} | ${l.budget} | ${l.seeds} | ${l.linear_mean === null ? '-' : l.linear_sd === null ? f(l.linear_mean, 1, 100) : `${f(l.linear_mean, 1, 100)} ± ${f(l.linear_sd, 1, 100)}`} | ${f(l.knn20_mean, 1, 100)} | ${f(l.train_seconds, 1)} | ${l.train_flops === null ? '-' : l.train_flops.toExponential(2)} | ${f(l.crops, 0)} | ${f(l.epochs, 2)} | ${f(l.step_peak_mib, 0)} | ${l.failed} |`,
     ),
   ].join('\n');
+}
+
+/** Each trial that ended other than ok, in words: which, how, how far it got, and the message. */
+export function failureLines(rows: ResultRow[]): string[] {
+  return latestRows(rows)
+    .filter((r) => r.final && r.status !== 'ok')
+    .sort((a, b) => a.trial_id.localeCompare(b.trial_id))
+    .map(
+      (r) =>
+        `${r.label} on ${r.dataset} (${r.backbone}), seed ${r.seed}: ${r.status} after ${r.steps} steps (${r.train_seconds.toFixed(1)} s)${r.error ? `: ${r.error}` : ''}`,
+    );
 }
 
 function provenanceLines(manifests: Manifest[]): string[] {
@@ -121,7 +133,9 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
     path.join(outDir, 'summary.csv'),
     stringify(lines as unknown as Record<string, unknown>[], { header: true, columns: Object.keys(lines[0] ?? { method: '' }) }),
   );
-  writeFileAtomic(path.join(outDir, 'summary.md'), `${summaryMarkdown(lines)}\n`);
+  const failures = failureLines(rows);
+  const failureMd = failures.length > 0 ? `\n## Failed trials\n\n${failures.map((f) => `- ${f}`).join('\n')}\n` : '';
+  writeFileAtomic(path.join(outDir, 'summary.md'), `${summaryMarkdown(lines)}\n${failureMd}`);
   let html: string | null = null;
   if (formats.includes('html')) {
     const rules = [
@@ -142,6 +156,7 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
         title: `ssl-budget-bench report: ${name}`,
         figures: compiled,
         summary: lines,
+        failures,
         rules,
         provenance: provenanceLines(manifests),
         runs: dirs,

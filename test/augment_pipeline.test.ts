@@ -54,8 +54,10 @@ describe('augmentation pipeline', () => {
 
   it('multi-crop: one view-major block per spec with the right shapes', () => {
     const out = augmentBatch(images(3, 5), 3, 32, 32, swavMultiCrop(), new Rng(6));
+    // solo-learn's CIFAR multi-crop: two 32-pixel groups of one crop (the second solarised) and six 18-pixel crops.
     expect(out.views.map((v) => v.shape)).toEqual([
-      [6, 32, 32, 3],
+      [3, 32, 32, 3],
+      [3, 32, 32, 3],
       [18, 18, 18, 3],
     ]);
     expect(out.crops).toBe(24);

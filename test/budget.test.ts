@@ -95,4 +95,26 @@ describe('budget arithmetic', () => {
       model.dispose();
     }
   });
+
+  it('a warm-up step floor ramps the first steps whatever progress says', async () => {
+    await initBackend({ backend: 'cpu' });
+    const simclr = getMethod('simclr');
+    const floored = new SslModel(
+      { ...simclr, optimizer: { ...simclr.optimizer, lr: 0.4, warmup: 0.1, warmupSteps: 8 } },
+      'resnet-small',
+      0,
+    );
+    try {
+      // Step 1 of 8 at 50 % of the budget (a slow first step spent it): 1/8 of the scheduled rate.
+      expect(floored.learningRate(0.5)).toBeCloseTo(warmupCosine(0.5, { base: 0.4, warmup: 0.1 }) / 8, 12);
+      // The floor counts steps taken: restored from a checkpoint at step 4, the next is step 5 of 8.
+      const { tensors, counters } = floored.checkpointState();
+      floored.restoreCheckpoint(tensors, { ...counters, model_steps: 4 });
+      expect(floored.learningRate(0.5)).toBeCloseTo(warmupCosine(0.5, { base: 0.4, warmup: 0.1 }) * (5 / 8), 12);
+      floored.restoreCheckpoint(tensors, { ...counters, model_steps: 20 });
+      expect(floored.learningRate(0.5)).toBeCloseTo(warmupCosine(0.5, { base: 0.4, warmup: 0.1 }), 12);
+    } finally {
+      floored.dispose();
+    }
+  });
 });

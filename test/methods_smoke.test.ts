@@ -83,6 +83,59 @@ describe('methods train through one code path', () => {
     model.dispose();
   });
 
+  it('SwAV: prototypes frozen at first, the queue filled newest first, passed to the loss from its start, checkpointed', async () => {
+    const base = smallHeads(getMethod('swav'));
+    const seen: (number[] | null)[] = [];
+    const method = greyViews({
+      ...base,
+      freezePrototypes: 0.25,
+      queue: { size: 6, views: 2, start: 0.5 },
+      loss: (out) => {
+        seen.push(out.queue ? out.queue.shape : null);
+        return base.loss(out);
+      },
+    });
+    const model = new SslModel(method, 'resnet-small-cifar', 1, { inChannels: 1 });
+    const rng = new Rng(2);
+    const step = (s: number, progress: number) =>
+      model.step(augmentBatch(data.train.readImages([4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3]), 4, 32, 32, method.recipe, rng), 4, progress);
+    const prototypes = async () => (await readTree(model.state.params))['prototypes.weight'];
+    const queueRows = async () => {
+      const { tensors, counters } = model.checkpointState();
+      return { rows: (await tensors['swav.queue'].array()) as number[][][], filled: counters.swav_queue_filled };
+    };
+    const norm = (row: number[]) => Math.sqrt(row.reduce((a, x) => a + x * x, 0));
+    try {
+      const p0 = await prototypes();
+      const moved = async () => {
+        const p = await prototypes();
+        return Math.max(...p.map((x, i) => Math.abs(x - p0[i])));
+      };
+      await step(0, 0); // progress 0 < 0.25: frozen (renormalised only, a rounding change)
+      expect(await moved()).toBeLessThan(1e-6);
+      const q1 = await queueRows();
+      expect(q1.filled).toBe(4);
+      expect(q1.rows[0].map(norm).map((x) => Math.round(x * 1e4) / 1e4)).toEqual([1, 1, 1, 1, 0, 0]);
+      await step(1, 0.3);
+      expect(await moved()).toBeGreaterThan(1e-4);
+      const q2 = await queueRows();
+      expect(q2.filled).toBe(6); // capped at the queue size
+      expect(q2.rows[1].slice(4)).toEqual(q1.rows[1].slice(0, 2)); // last step's newest rows moved back
+      await step(2, 0.5);
+      expect(seen).toEqual([null, null, [2, 6, 32]]);
+      // A model restored from the checkpoint holds the same queue.
+      const ck = model.checkpointState();
+      const restored = new SslModel(method, 'resnet-small-cifar', 1, { inChannels: 1 });
+      restored.restoreCheckpoint(ck.tensors, ck.counters);
+      const back = restored.checkpointState();
+      expect(back.counters.swav_queue_filled).toBe(6);
+      expect(await back.tensors['swav.queue'].array()).toEqual(await ck.tensors['swav.queue'].array());
+      restored.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('views is a setting: SimCLR with 6 views', () => {
     expect(getMethod('simclr', 6).recipe.views[0].count).toBe(6);
     expect(() => getMethod('simclr', 1)).toThrow(/views must be an integer >= 2/);

@@ -163,6 +163,7 @@ describe('npm run report', () => {
           step_peak_mib: null,
         },
       ],
+      failures: ['vicreg <x> on synthetic: error'],
       rules: ['a < b'],
       provenance: ["it's"],
       runs: ['/tmp/<run>'],
@@ -172,6 +173,7 @@ describe('npm run report', () => {
     expect(html).not.toContain('</script><script>alert(1)');
     expect(html).toContain('\\u003c/script\\u003e');
     expect(html).toContain('<title>report &lt;b&gt;x&lt;/b&gt;</title>');
+    expect(html).toContain('<li>vicreg &lt;x&gt; on synthetic: error</li>');
     expect(escapeHtml(`&<>"'`)).toBe('&amp;&lt;&gt;&quot;&#39;');
   });
 

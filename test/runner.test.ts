@@ -147,6 +147,37 @@ describe('npm run bench', () => {
     expect(r.stdout).toMatch(/diverged\s*$/m); // the summary table's "failed" column
   });
 
+  it('records a trial that throws as error, finishes the others, and exits 1 naming it', () => {
+    const out = path.join(TMP, 'throws');
+    const suite = writeSuite('throws', {
+      methods: [
+        { method: 'simclr', batchImages: 8, label: 'simclr-broken' },
+        { method: 'byol', batchImages: 8 },
+      ],
+      budgets: ['steps:3'],
+    });
+    const r = spawnSync(TSX, ['bench/bench.ts', `--data-dir=${DATA}`, `--suite=${suite}`, `--out=${out}`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 600_000,
+      env: { ...process.env, SSL_BENCH_FAULT: 'throw-at-step:simclr-broken' },
+    });
+    expect(r.status, r.stderr).toBe(1);
+    const f = finals(readRows(out));
+    const broken = f.find((x) => x.label === 'simclr-broken')!;
+    expect(broken.status).toBe('error');
+    expect(broken.steps).toBe(0);
+    expect(broken.error).toMatch(/InjectedFault: fault injected by SSL_BENCH_FAULT/);
+    const byol = f.find((x) => x.label === 'byol')!;
+    expect(byol.status).toBe('ok');
+    expect(byol.steps).toBe(3);
+    expect(r.stdout).toMatch(/run incomplete: 1 trial\(s\) ended in error/);
+    expect(r.stdout).toMatch(/simclr-broken synthetic seed 0: InjectedFault/);
+    const md = fs.readFileSync(path.join(out, 'report', 'summary.md'), 'utf8');
+    expect(md).toMatch(/## Failed trials\n\n- simclr-broken on synthetic \(resnet-small[^)]*\), seed 0: error after 0 steps/);
+    expect(fs.readFileSync(path.join(out, 'report', 'index.html'), 'utf8')).toContain('<h2>Failed trials</h2>');
+  });
+
   it('resumes a run killed with kill -9, losing at most the point in flight, to the same results', async () => {
     const suite = writeSuite('resume', {
       budgets: ['steps:24'],

@@ -29,6 +29,7 @@ Plan (JSON object; every field required unless marked optional; unknown fields a
                                      // (no suffix: cifar stem), as engine/nn/resnet.ts makeBackbone parses it
   "in_channels": 1,                  // stem input channels: 1 (grey) or 3 (RGB); equals data.image_shape[2]
   "projector": [2048, 256],          // layer sizes after the backbone's feature size (MethodConfig.projector)
+  "projector_batch_norm": true,      // optional, default true: BN on the projector's hidden layers (MethodConfig.projectorBatchNorm)
   "predictor": [4096, 256] | null,   // sizes after the projector's output (MethodConfig.predictor); byol: required
   "loss": {"temperature": 0.2},      // simclr: {"temperature"}; byol: {} (no parameters)
   "ema": {"start": 0.99, "end": 1.0} | null,   // byol: required (MethodConfig.ema); simclr: null
@@ -225,7 +226,9 @@ def check_plan(plan):
     """Raises PlanError on anything missing, unknown or out of range; returns the plan with defaults filled in."""
     top = ["method", "seed", "threads", "backbone", "in_channels", "projector", "predictor", "loss", "ema", "optimizer",
            "batch_images", "budget_crops", "joint_batch_norm", "recipe", "data", "eval"]
-    _keys(plan, "plan", top, ["schema"])
+    _keys(plan, "plan", top, ["schema", "projector_batch_norm"])
+    plan.setdefault("projector_batch_norm", True)
+    _bool(plan, "projector_batch_norm", "plan")
     if "schema" in plan and plan["schema"] != PLAN_SCHEMA:
         raise PlanError(f"plan.schema must be {PLAN_SCHEMA!r}, got {plan['schema']!r}")
     if plan["method"] not in ("simclr", "byol"):
@@ -716,13 +719,14 @@ class ResNet(nn.Module):
         return x.mean(dim=(2, 3))
 
 
-def mlp_head(dims):
-    """mlpHead: Linear(bias) -> BN -> ReLU for every hidden layer, then a final Linear (indices as ours: 0, 1, 2, 3...)."""
+def mlp_head(dims, batch_norm=True):
+    """mlpHead: Linear(bias) -> BN -> ReLU (or Linear -> ReLU without batch_norm) for every hidden layer, then a
+    final Linear (indices as ours: 0, 1, 2, 3...)."""
     layers = []
     for i in range(len(dims) - 1):
         layers.append(nn.Linear(dims[i], dims[i + 1], bias=True))
         if i < len(dims) - 2:
-            layers += [nn.BatchNorm1d(dims[i + 1], eps=1e-5, momentum=0.1), nn.ReLU()]
+            layers += ([nn.BatchNorm1d(dims[i + 1], eps=1e-5, momentum=0.1)] if batch_norm else []) + [nn.ReLU()]
     return nn.Sequential(*layers)
 
 
@@ -853,7 +857,7 @@ class SslModel:
     def __init__(self, plan, gen):
         self.plan = plan
         self.backbone = ResNet(plan["backbone"], plan["in_channels"])
-        self.projector = mlp_head([self.backbone.feature_dim, *plan["projector"]])
+        self.projector = mlp_head([self.backbone.feature_dim, *plan["projector"]], plan["projector_batch_norm"])
         embed = plan["projector"][-1]
         self.predictor = mlp_head([embed, *plan["predictor"]]) if plan["predictor"] else None
         self.online = [m for m in (self.backbone, self.projector, self.predictor) if m is not None]
@@ -862,7 +866,7 @@ class SslModel:
         if plan["ema"] is not None:
             # BYOL's target: a copy of backbone + projector moved by EMA only. It runs with batch statistics; its
             # own running-statistics updates are dropped (momentum 0), they follow the online ones by EMA instead.
-            self.target = (ResNet(plan["backbone"], plan["in_channels"]), mlp_head([self.backbone.feature_dim, *plan["projector"]]))
+            self.target = (ResNet(plan["backbone"], plan["in_channels"]), mlp_head([self.backbone.feature_dim, *plan["projector"]], plan["projector_batch_norm"]))
             for t, o in zip(self.target, (self.backbone, self.projector)):
                 t.load_state_dict(o.state_dict())
                 for m in t.modules():
@@ -925,10 +929,11 @@ class SslModel:
         return value, lr
 
     def embed_modules(self, layer):
-        """The backbone, plus the projector's first Linear-BN-ReLU for the pre-feature (src/eval/embed.ts)."""
+        """The backbone, plus the projector's first Linear-BN-ReLU (Linear-ReLU) for the pre-feature (src/eval/embed.ts)."""
         if layer == "backbone":
             return [self.backbone]
-        return [self.backbone, nn.Sequential(*list(self.projector.children())[:3])]
+        first = list(self.projector.children())
+        return [self.backbone, nn.Sequential(*first[: 3 if self.plan["projector_batch_norm"] else 2])]
 
 
 # ----------------------------------------------------------------------------------------------------------

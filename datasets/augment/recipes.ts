@@ -55,37 +55,70 @@ export function empSslPatches(patches = 20, size = 32): Recipe {
   };
 }
 
-/** solo-learn's CIFAR view (SimCLR/BYOL/VICReg/Barlow): crop scale 0.08-1; blur and solarize off, as in its CIFAR configs. */
-export function soloLearnCifar(count = 2, size = 32): Recipe {
+/** solo-learn's view groups for CIFAR (scripts/pretrain/cifar/augmentations/*.yaml, transcribed in ../shared/reference/baselines.json). */
+export interface SoloViewOptions {
+  /** Crop area fraction range. Default 0.08-1. */
+  minScale?: number;
+  maxScale?: number;
+  /** Colour jitter brightness/contrast/saturation/hue, p 0.8. Default 0.4/0.4/0.2/0.1. */
+  jitter?: [number, number, number, number];
+  /** Gaussian blur probability (sigma 0.1-2). Default 0. */
+  blur?: number;
+  solarize?: number;
+}
+
+function soloView(count: number, size: number, o: SoloViewOptions = {}): ViewSpec {
+  const [brightness, contrast, saturation, hue] = o.jitter ?? [0.4, 0.4, 0.2, 0.1];
   return {
-    name: `solo-cifar-${count}-views`,
-    source: 'solo-learn scripts/pretrain/cifar/*.yaml',
-    views: [
-      {
-        count,
-        size,
-        crop: { scale: [0.08, 1], ratio: [3 / 4, 4 / 3] },
-        flip: 0.5,
-        jitter: { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1, p: 0.8 },
-        grayscale: 0.2,
-        blur: null,
-        solarize: 0,
-        normalize: CIFAR_STATS,
-      },
-    ],
+    count,
+    size,
+    crop: { scale: [o.minScale ?? 0.08, o.maxScale ?? 1], ratio: [3 / 4, 4 / 3] },
+    flip: 0.5,
+    jitter: { brightness, contrast, saturation, hue, p: 0.8 },
+    grayscale: 0.2,
+    // PIL's GaussianBlur(radius = sigma) in solo-learn; 9 taps cover +-2 sigma at the largest sigma.
+    blur: o.blur ? { p: o.blur, kernel: 9, sigma: [0.1, 2.0] } : null,
+    solarize: o.solarize ?? 0,
+    normalize: CIFAR_STATS,
   };
 }
 
-/** SwAV multi-crop for CIFAR (solo-learn): 2 x 32 (scale 0.14-1) + 6 x 18 (scale 0.05-0.14). */
+/** One solo-learn view group drawn `count` times (the supervised and random-init rows use it with defaults). */
+export function soloLearnCifar(count = 2, size = 32, options: SoloViewOptions = {}): Recipe {
+  return { name: `solo-cifar-${count}-views`, source: 'solo-learn scripts/pretrain/cifar/*.yaml', views: [soloView(count, size, options)] };
+}
+
+/** solo-learn's symmetric.yaml (SimCLR, SwAV without multi-crop): jitter 0.8/0.8/0.8/0.2, blur 0.5. */
+export function soloSymmetric(count = 2): Recipe {
+  return { ...soloLearnCifar(count, 32, { jitter: [0.8, 0.8, 0.8, 0.2], blur: 0.5 }), name: `solo-symmetric-${count}-views` };
+}
+
+/** solo-learn's asymmetric.yaml (BYOL, Barlow Twins): two groups alike but for solarisation 0.2 on the second. */
+export function soloAsymmetric(): Recipe {
+  return {
+    name: 'solo-asymmetric-2-views',
+    source: 'solo-learn scripts/pretrain/cifar/augmentations/asymmetric.yaml',
+    views: [soloView(1, 32), soloView(1, 32, { solarize: 0.2 })],
+  };
+}
+
+/** solo-learn's vicreg.yaml augmentations: crop scale 0.2-1, solarisation 0.1. */
+export function soloVicReg(count = 2): Recipe {
+  return { ...soloLearnCifar(count, 32, { minScale: 0.2, solarize: 0.1 }), name: `solo-vicreg-${count}-views` };
+}
+
+/**
+ * SwAV multi-crop for CIFAR (solo-learn scripts/pretrain/cifar-multicrop/augmentations/swav.yaml): two 32-pixel
+ * crops (scale 0.2-1, jitter 0.6/0.6/0.6/0.2, the second solarised with p 0.2) and six 18-pixel crops (scale
+ * 0.08-0.5, jitter 0.8/0.8/0.8/0.2, blur 0.1, solarise 0.1).
+ */
 export function swavMultiCrop(): Recipe {
-  const base = soloLearnCifar().views[0];
+  const large: SoloViewOptions = { minScale: 0.2, jitter: [0.6, 0.6, 0.6, 0.2] };
+  const small = soloView(6, 18, { maxScale: 0.5, jitter: [0.8, 0.8, 0.8, 0.2], blur: 0.1, solarize: 0.1 });
   return {
     name: 'swav-multicrop-2x32-6x18',
-    source: 'solo-learn swav cifar',
-    views: [
-      { ...base, count: 2, size: 32, crop: { scale: [0.14, 1], ratio: [3 / 4, 4 / 3] } },
-      { ...base, count: 6, size: 18, crop: { scale: [0.05, 0.14], ratio: [3 / 4, 4 / 3] } },
-    ],
+    source: 'solo-learn scripts/pretrain/cifar-multicrop/augmentations/swav.yaml',
+    views: [soloView(1, 32, large), soloView(1, 32, { ...large, solarize: 0.2 }), small],
   };
 }
 

@@ -16,11 +16,18 @@ export function evalContext(state: ModelState): ForwardContext {
 }
 
 /**
- * Runs `loss` on a training context, updates parameters and running statistics, and returns the loss
- * (a scalar tensor the caller owns; read it with `await loss.data()` to synchronise the device).
+ * Runs `loss` on a training context, updates parameters (all but those named in `frozen`) and running
+ * statistics, and returns the loss (a scalar tensor the caller owns; read it with `await loss.data()` to
+ * synchronise the device).
  */
-export function trainStep(state: ModelState, optimizer: Optimizer, lr: number, loss: (ctx: ForwardContext) => tf.Scalar): tf.Scalar {
-  return trainStepAccumulated(state, optimizer, lr, 1, (ctx) => loss(ctx));
+export function trainStep(
+  state: ModelState,
+  optimizer: Optimizer,
+  lr: number,
+  loss: (ctx: ForwardContext) => tf.Scalar,
+  frozen?: ReadonlySet<string>,
+): tf.Scalar {
+  return trainStepAccumulated(state, optimizer, lr, 1, (ctx) => loss(ctx), frozen);
 }
 
 /**
@@ -37,8 +44,10 @@ export function trainStepAccumulated(
   lr: number,
   chunks: number,
   loss: (ctx: ForwardContext, chunk: number) => tf.Scalar,
+  frozen?: ReadonlySet<string>,
 ): tf.Scalar {
-  const names = Object.keys(state.params);
+  // Frozen parameters get no gradient, so the optimizer leaves them (and their momentum) untouched.
+  const names = Object.keys(state.params).filter((n) => !frozen?.has(n));
   const vars = names.map((n) => state.params[n]);
   let total: tf.NamedTensorMap | null = null;
   let lossSum = tf.scalar(0);

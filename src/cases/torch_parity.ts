@@ -34,6 +34,7 @@ export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, th
   const m = configureMethod(trial, dataset.imageShape);
   if (m.name !== 'simclr' && m.name !== 'byol') throw new Error(`the PyTorch reference trains simclr and byol, not ${m.name}`);
   const o = m.optimizer;
+  if (o.warmupSteps) throw new Error('the PyTorch reference has no warm-up step floor; remove warmupSteps from the parity suite');
   const e = trial.evaluation;
   return {
     schema: 'ssl-budget-bench/torch-parity-plan@1',
@@ -43,6 +44,7 @@ export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, th
     backbone: trial.backbone,
     in_channels: dataset.imageShape[2],
     projector: m.projector,
+    projector_batch_norm: m.projectorBatchNorm ?? true,
     predictor: m.predictor ?? null,
     loss: m.name === 'simclr' ? { temperature: SIMCLR_DEFAULTS.temperature } : {},
     ema: m.ema ?? null,

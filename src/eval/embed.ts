@@ -24,10 +24,11 @@ export interface EmbedOptions {
   rng: Rng;
 }
 
-/** The modules an embedding passes through: the backbone, plus the projector's first Linear-BN-ReLU for the pre-feature. */
+/** The modules an embedding passes through: the backbone, plus the projector's first Linear-BN-ReLU (Linear-ReLU) for the pre-feature. */
 export function embeddingModules(model: SslModel, layer: EmbeddingLayer): Module[] {
   if (layer === 'backbone') return [model.backbone];
-  return [model.backbone, new Sequential('pre-feature', (model.projector as Sequential).layers.slice(0, 3))];
+  const firstLayer = (model.method.projectorBatchNorm ?? true) ? 3 : 2;
+  return [model.backbone, new Sequential('pre-feature', (model.projector as Sequential).layers.slice(0, firstLayer))];
 }
 
 /** Embeddings of a block of normalised crops [N, S, S, C] -> [N, D], batch norm in eval mode. */

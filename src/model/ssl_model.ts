@@ -10,6 +10,7 @@ import { copyModel, disposeModel, emaUpdate, initModel, type ModelState } from '
 import { makeBackbone, type Backbone } from '../../engine/nn/resnet.js';
 import { forwardCost, trainingFlops } from '../../engine/flops.js';
 import { Lars } from '../../engine/optim/lars.js';
+import { normalizeRows } from '../../engine/ops/embeddings.js';
 import { l2Norm } from '../../engine/ops/norm.js';
 import type { Optimizer } from '../../engine/optim/optimizer.js';
 import { cosineRamp, warmupCosine } from '../../engine/optim/schedule.js';
@@ -46,6 +47,10 @@ class Prototypes implements Module {
   }
 }
 
+const STEPS_COUNTER = 'model_steps';
+const QUEUE = 'swav.queue';
+const QUEUE_FILLED = 'swav_queue_filled';
+
 /** The loss stopped being a finite number: the run records the trial as diverged and goes on. */
 export class DivergedError extends Error {}
 
@@ -57,6 +62,11 @@ export class SslModel {
   readonly state: ModelState;
   readonly target: ModelState | null;
   private readonly optimizer: Optimizer;
+  /** Optimizer steps taken (checkpointed), for the warm-up's step floor. */
+  private stepsTaken = 0;
+  /** SwAV's queue [views, size, dim] and how many of its rows hold embeddings (both checkpointed). */
+  private queue: tf.Tensor | null = null;
+  private queueFilled = 0;
 
   /**
    * `inChannels`: the images' channels (the stem's input); `classes`: the dataset's class count, which a
@@ -71,13 +81,14 @@ export class SslModel {
     this.backbone = makeBackbone(backbone, inChannels);
     if (method.labels && !(classes > 1)) throw new Error(`${method.name} trains on labels: give the model the dataset's class count`);
     const proj = [this.backbone.featureDim, ...method.projector, ...(method.labels ? [classes] : [])];
-    this.projector = mlpHead('projector', proj);
+    this.projector = mlpHead('projector', proj, { hiddenBatchNorm: method.projectorBatchNorm ?? true });
     const embed = proj[proj.length - 1];
     this.predictor = method.predictor ? mlpHead('predictor', [embed, ...method.predictor]) : null;
     this.prototypes = method.prototypes ? new Prototypes('prototypes', method.prototypes, embed) : null;
     const modules = [this.backbone, this.projector, this.predictor, this.prototypes].filter((m): m is Module => m !== null);
     this.state = initModel(modules, seed);
     if (this.prototypes) this.normalizePrototypes();
+    if (method.queue) this.queue = tf.zeros([method.queue.views, method.queue.size, embed]);
     // BYOL's target: a copy of backbone + projector, moved by EMA only.
     this.target = method.ema ? copyModel(this.state) : null;
     const o = method.optimizer;
@@ -129,19 +140,34 @@ export class SslModel {
         );
         tf.dispose([...ctx.bufferUpdates.values()]);
       }
-      const loss = trainStep(this.state, this.optimizer, lr, (ctx) => {
-        const z = this.byView(
-          inputs.map((x) => this.project(x, ctx, images)),
-          images,
-        );
-        const predictor = this.predictor;
-        const p = predictor
-          ? this.byView([this.perView(tf.reshape(z, [-1, z.shape[2]!]), images, (v) => predictor.forward(v, ctx))], images)
-          : undefined;
-        const prototypes = this.prototypes ? ctx.params[joinName(this.prototypes.name, 'weight')] : undefined;
-        return this.method.loss({ z, p, zt, prototypes, labels: labelTensor }).loss;
-      });
+      const q = this.method.queue;
+      const queue =
+        q && progress >= q.start && this.queueFilled > 0 ? tf.slice(this.queue!, [0, 0, 0], [-1, this.queueFilled, -1]) : undefined;
+      let newest: tf.Tensor | undefined;
+      const frozen =
+        this.prototypes && progress < (this.method.freezePrototypes ?? 0) ? new Set([joinName(this.prototypes.name, 'weight')]) : undefined;
+      const loss = trainStep(
+        this.state,
+        this.optimizer,
+        lr,
+        (ctx) => {
+          const z = this.byView(
+            inputs.map((x) => this.project(x, ctx, images)),
+            images,
+          );
+          const predictor = this.predictor;
+          const p = predictor
+            ? this.byView([this.perView(tf.reshape(z, [-1, z.shape[2]!]), images, (v) => predictor.forward(v, ctx))], images)
+            : undefined;
+          const prototypes = this.prototypes ? ctx.params[joinName(this.prototypes.name, 'weight')] : undefined;
+          if (q) newest = tf.keep(normalizeRows(tf.slice(z, [0, 0, 0], [q.views, -1, -1])));
+          return this.method.loss({ z, p, zt, prototypes, queue, labels: labelTensor }).loss;
+        },
+        frozen,
+      );
       zt?.dispose();
+      queue?.dispose();
+      if (newest) this.pushQueue(newest);
       const [value] = await loss.data();
       loss.dispose();
       if (!Number.isFinite(value)) {
@@ -151,6 +177,7 @@ export class SslModel {
       }
       if (this.target) emaUpdate(this.target, this.state, cosineRamp(progress, this.method.ema!.start, this.method.ema!.end));
       if (this.prototypes) this.normalizePrototypes();
+      this.stepsTaken++;
       return value;
     } finally {
       tf.dispose(inputs);
@@ -158,9 +185,14 @@ export class SslModel {
     }
   }
 
-  /** Warm-up then cosine decay over budget progress in [0, 1]. */
+  /**
+   * Warm-up then cosine decay over budget progress in [0, 1], for the next step; with `warmupSteps`, also
+   * ramped over the first optimizer steps.
+   */
   learningRate(progress: number): number {
-    return warmupCosine(progress, { base: this.method.optimizer.lr, warmup: this.method.optimizer.warmup ?? 0 });
+    const { lr, warmup = 0, warmupSteps = 0 } = this.method.optimizer;
+    const floor = warmupSteps > 0 ? Math.min(1, (this.stepsTaken + 1) / warmupSteps) : 1;
+    return warmupCosine(progress, { base: lr, warmup }) * floor;
   }
 
   /**
@@ -196,7 +228,8 @@ export class SslModel {
     }
     const opt = this.optimizer.state();
     add('optimizer', opt.tensors);
-    return { tensors, counters: opt.counters };
+    if (this.queue) tensors[QUEUE] = this.queue;
+    return { tensors, counters: { ...opt.counters, [STEPS_COUNTER]: this.stepsTaken, [QUEUE_FILLED]: this.queueFilled } };
   }
 
   restoreCheckpoint(tensors: Record<string, tf.Tensor>, counters: Record<string, number>): void {
@@ -218,7 +251,27 @@ export class SslModel {
       assign(this.target.params, take('target.params'), 'target parameter');
       assign(this.target.buffers, take('target.buffers'), 'target buffer');
     }
-    this.optimizer.restore({ tensors: take('optimizer'), counters });
+    const { [STEPS_COUNTER]: steps = 0, [QUEUE_FILLED]: filled = 0, ...optimizerCounters } = counters;
+    this.stepsTaken = steps;
+    if (this.queue) {
+      if (!tensors[QUEUE]) throw new Error('checkpoint has no SwAV queue (it was written by a different model)');
+      this.queue.dispose();
+      this.queue = tf.clone(tensors[QUEUE]);
+      this.queueFilled = filled;
+    }
+    this.optimizer.restore({ tensors: take('optimizer'), counters: optimizerCounters });
+  }
+
+  /** Newest first, as solo-learn's queue (swav.py:229-232): the oldest rows fall off the end. */
+  private pushQueue(newest: tf.Tensor): void {
+    const size = this.method.queue!.size;
+    const images = Math.min(newest.shape[1]!, size);
+    const next = tf.tidy(() =>
+      tf.concat([tf.slice(newest, [0, 0, 0], [-1, images, -1]), tf.slice(this.queue!, [0, 0, 0], [-1, size - images, -1])], 1),
+    );
+    tf.dispose([newest, this.queue!]);
+    this.queue = next;
+    this.queueFilled = Math.min(size, this.queueFilled + images);
   }
 
   /** SwAV keeps its prototypes on the unit sphere (solo-learn normalises them every step). */
@@ -231,5 +284,6 @@ export class SslModel {
     this.optimizer.dispose();
     disposeModel(this.state);
     if (this.target) disposeModel(this.target);
+    this.queue?.dispose();
   }
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { DATASET_NAMES } from '../../datasets/registry.js';
-import { METHODS } from '../../methods/registry.js';
+import { getMethod, METHODS } from '../../methods/registry.js';
 import { makeBackbone } from '../../engine/nn/resnet.js';
 import { type BudgetError, parseAmount, parseBudget, type Budget, type BudgetKind } from './budget.js';
 
@@ -25,6 +25,9 @@ export interface MethodEntry {
   batchImages?: number;
   lr?: number;
   warmup?: number;
+  warmupSteps?: number;
+  /** Projector widths after the backbone's features (the method's own unless set). */
+  projector?: number[];
 }
 
 export interface DatasetEntry {
@@ -93,6 +96,23 @@ function defaultLabel(method: string, views?: number): string {
   return views === undefined ? method : `${method}-x${views}`;
 }
 
+/** What in a method entry cannot run (views the method refuses, heads that do not fit together). */
+function methodSettingProblems(entry: Omit<MethodEntry, 'label'>): string[] {
+  let base;
+  try {
+    base = getMethod(entry.method, entry.views);
+  } catch (e) {
+    return [`${entry.method} with views ${entry.views}: ${(e as Error).message}`];
+  }
+  const out = entry.projector?.[entry.projector.length - 1];
+  const predicted = base.predictor?.[base.predictor.length - 1];
+  if (out !== undefined && predicted !== undefined && out !== predicted)
+    return [
+      `${entry.method}: projector [${entry.projector}] ends at ${out} but its predictor outputs ${predicted} (the loss compares them); end the projector at ${predicted}`,
+    ];
+  return [];
+}
+
 /** Validates parsed JSON and resolves it into a Suite (SuiteError listing every problem). */
 export function resolveSuite(raw: unknown, file: string | null): Suite {
   const from = file ? ` in ${file}` : '';
@@ -106,6 +126,7 @@ export function resolveSuite(raw: unknown, file: string | null): Suite {
   const methods: MethodEntry[] = (s.methods as (string | Record<string, any>)[]).map((m) => {
     const entry = typeof m === 'string' ? { method: m } : m;
     if (!METHODS[entry.method]) problems.push(`unknown method "${entry.method}"; valid: ${Object.keys(METHODS).join(', ')}`);
+    else problems.push(...methodSettingProblems(entry as MethodEntry));
     return { ...entry, label: entry.label ?? defaultLabel(entry.method, entry.views) } as MethodEntry;
   });
   const labels = methods.map((m) => m.label);

@@ -14,7 +14,7 @@ import { adaptRecipe } from '../../datasets/augment/recipes.js';
 import type { Dataset } from '../../datasets/types.js';
 import { Rng } from '../../engine/random.js';
 import * as tf from '../../engine/tf.js';
-import type { MethodConfig } from '../../methods/method.js';
+import type { MethodConfig, MethodRole } from '../../methods/method.js';
 import { getMethod } from '../../methods/registry.js';
 import { evaluate } from '../eval/evaluate.js';
 import type { EvalSplits } from '../eval/splits.js';
@@ -25,6 +25,7 @@ import type { ResultRow, TrialStatus } from '../results/rows.js';
 import { appendRow } from '../results/store.js';
 import { type Counters, formatBudget, formatSeconds, progress, reached, spent, takeAnotherStep, ZERO_COUNTERS } from './budget.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkInjectedFault } from './faults.js';
 import type { Progress } from './progress.js';
 import { StepClock } from './step_clock.js';
 import { buildRow, maxMemory } from './trial_row.js';
@@ -64,19 +65,24 @@ interface RunnerState {
  * The method as this trial runs it: suite overrides applied, views sized and normalised for the dataset's
  * images. A batch size other than the method's own scales its learning rate linearly (lr x batch / default
  * batch; Goyal et al. 2017, as solo-learn scales its configs' rates), unless the suite sets the rate itself.
+ * A suite may also size the projector (e.g. for a backbone smaller than the one the source used).
  */
 export function configureMethod(trial: Trial, imageShape: readonly number[]): MethodConfig {
   const base = getMethod(trial.method.method, trial.method.views);
   const batchImages = trial.batchImages ?? trial.method.batchImages ?? base.batchImages;
   const optimizer = { ...base.optimizer, lr: trial.method.lr ?? (base.optimizer.lr * batchImages) / base.batchImages };
   if (trial.method.warmup !== undefined) optimizer.warmup = trial.method.warmup;
-  return { ...base, recipe: adaptRecipe(base.recipe, imageShape[0], imageShape[2]), optimizer, batchImages };
+  if (trial.method.warmupSteps !== undefined) optimizer.warmupSteps = trial.method.warmupSteps;
+  return {
+    ...base,
+    recipe: adaptRecipe(base.recipe, imageShape[0], imageShape[2]),
+    optimizer,
+    batchImages,
+    projector: trial.method.projector ?? base.projector,
+  };
 }
 
-/**
- * Errors that mean the trial did not fit in memory (tfjs, wasm and TensorFlow phrase it variously). Other
- * errors (a bug, a stack overflow, a wasm trap) stop the run instead of being recorded as a result.
- */
+/** Errors that mean the trial did not fit in memory (tfjs, wasm and TensorFlow phrase it variously). */
 function isOutOfMemory(e: unknown): boolean {
   return /out of memory|\bOOM\b|cannot allocate|allocation failed|failed to allocate|could not allocate/i.test(
     String((e as Error)?.message ?? e),
@@ -84,13 +90,54 @@ function isOutOfMemory(e: unknown): boolean {
 }
 
 export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]> {
-  const run = new TrialRun(trial, env);
+  let run: TrialRun;
+  try {
+    run = new TrialRun(trial, env);
+  } catch (e) {
+    return [setupFailure(trial, env, e)];
+  }
   try {
     await run.run();
   } finally {
     run.dispose();
   }
   return run.rows;
+}
+
+/** A trial that could not be set up (its method or model threw) is an `error` row; the run goes on. */
+function setupFailure(trial: Trial, env: TrialEnv, e: unknown): ResultRow {
+  let role: MethodRole = 'ssl';
+  try {
+    role = getMethod(trial.method.method).role;
+  } catch {
+    // An unknown method is refused when the suite loads; keep the default role.
+  }
+  const r = buildRow(
+    {
+      runId: env.runId,
+      trial,
+      role,
+      images: trial.batchImages ?? trial.method.batchImages ?? 0,
+      crops: 0,
+      point: trial.evaluation.fractions.length - 1,
+      counters: { ...ZERO_COUNTERS },
+      loss: null,
+      lr: 0,
+      memory: env.memory.read(),
+    },
+    'error',
+    true,
+    {},
+    0,
+    { error: `set-up failed: ${errorMessage(e)}` },
+  );
+  appendRow(env.resultsFile, r);
+  env.progress.log(`[${env.index}/${env.total}] ${describeTrial(trial)}: error before training: ${r.error}`);
+  return r;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
 }
 
 class TrialRun {
@@ -211,6 +258,7 @@ class TrialRun {
     const labels = this.method.labels ? Int32Array.from(indices, (i) => dataset.train.labels[i]) : undefined;
     const p = progress(c, budget);
     // One step (the second this process runs, past one-time set-up) is profiled for its peak memory.
+    checkInjectedFault(this.trial.method.label);
     const run = () => this.model.step(batch, this.images, p, labels);
     const loss = this.stepsThisProcess === 1 ? await this.env.memory.profileStep(run) : await run();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -288,7 +336,7 @@ class TrialRun {
       {
         runId: this.env.runId,
         trial: this.trial,
-        method: this.method,
+        role: this.method.role,
         images: this.images,
         crops: this.crops,
         point: s.point,
@@ -312,16 +360,21 @@ class TrialRun {
     this.s.lossCount = 0;
   }
 
-  /** A diverged or out-of-memory trial is a result (the run goes on); any other error stops the run. */
+  /**
+   * A failed trial is a result and the run goes on: diverged (a NaN or exploding loss), oom, or error (any other
+   * exception: a method that throws, a bad setting). The run's exit status reports errors (bench/bench.ts).
+   */
   private recordFailure(e: unknown): void {
-    const status: TrialStatus | null = e instanceof DivergedError ? 'diverged' : isOutOfMemory(e) ? 'oom' : null;
-    if (status === null) throw e;
+    const status: TrialStatus = e instanceof DivergedError ? 'diverged' : isOutOfMemory(e) ? 'oom' : 'error';
+    const message = errorMessage(e);
     const hint = status === 'oom' ? ' (lower batchImages or views in the suite, or use a backend with more memory)' : '';
-    const r = this.row(status, true, {}, 0, { error: `${(e as Error).message}${hint}` });
+    const r = this.row(status, true, {}, 0, { error: `${message}${hint}` });
     this.write(r);
     this.env.progress.log(
       `  ${this.trial.method.label}: ${status} at ${(100 * progress(this.s.counters, this.trial.budget)).toFixed(1)}% of the budget: ${r.error}`,
     );
+    // The stack is for whoever fixes it; the row keeps the message.
+    if (status === 'error' && e instanceof Error && e.stack) this.env.progress.log(e.stack.split('\n').slice(1, 6).join('\n'));
   }
 
   dispose(): void {

@@ -2,7 +2,7 @@
  * The result row of one trial at one evaluation point: every counter at that point, the metrics, memory
  * and what the method is (its role), built from the trial and the runner's state.
  */
-import type { MethodConfig } from '../../methods/method.js';
+import type { MethodRole } from '../../methods/method.js';
 import type { MemoryFigures } from '../measure/memory.js';
 import { ROW_SCHEMA, type ResultRow, type TrialStatus } from '../results/rows.js';
 import type { Counters } from './budget.js';
@@ -12,7 +12,7 @@ import type { Trial } from './trials.js';
 export interface RowContext {
   runId: string;
   trial: Trial;
-  method: MethodConfig;
+  role: MethodRole;
   images: number;
   crops: number;
   point: number;
@@ -38,7 +38,7 @@ export function buildRow(
     trial_id: trial.id,
     method: trial.method.method,
     label: trial.method.label,
-    role: c.method.role,
+    role: c.role,
     dataset: trial.dataset,
     backbone: trial.backbone,
     seed: trial.seed,
