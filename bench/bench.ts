@@ -14,6 +14,7 @@ import { latestRows, summaryRecords, summaryTable } from '../src/results/summary
 import { BUDGET_KINDS } from '../src/runner/budget.js';
 import { Progress } from '../src/runner/progress.js';
 import { RunError, runSuite } from '../src/runner/run.js';
+import { BackendDeadError } from '../src/runner/trial.js';
 import { mergeRun } from '../src/runner/merge.js';
 import { parseShard, shardFromSlurm, shardName, type Shard, type ShardError } from '../src/runner/shard.js';
 import { applyOverrides, loadSuite, SuiteError, SUITES_DIR } from '../src/runner/suite.js';
@@ -205,6 +206,11 @@ runMain(async () => {
     });
   } catch (e) {
     if (e instanceof RunError) throw new UsageError(e.message);
+    if (e instanceof BackendDeadError) {
+      progress.log(`\nrun incomplete: ${e.message}`);
+      process.exitCode = 1;
+      return;
+    }
     throw e;
   }
   if (shard) {

@@ -12,7 +12,7 @@
 import * as tf from '../engine/tf.js';
 import { swavMultiCrop } from '../datasets/augment/recipes.js';
 import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
-import { normalizeRows, stopGradient, views } from '../engine/ops/embeddings.js';
+import { normalizeRows, views } from '../engine/ops/embeddings.js';
 
 export interface SwavLossParams {
   temperature: number;
@@ -38,6 +38,19 @@ export function sinkhorn(scores: tf.Tensor2D, eps: number, iters: number): tf.Te
   });
 }
 
+/**
+ * Sinkhorn codes as a constant: run inside a custom op, whose forward pass tfjs does not record on the gradient
+ * tape. Recorded, every Sinkhorn intermediate stays alive until the backward pass; at batch + queue = 3,904
+ * samples x 3,000 prototypes that held gigabytes and aborted the wasm backend's 4 GB heap.
+ */
+function codesWithoutGradient(scores: tf.Tensor2D, eps: number, iters: number): tf.Tensor2D {
+  const op = tf.customGrad(((s: tf.Tensor) => ({
+    value: sinkhorn(s as tf.Tensor2D, eps, iters),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(scores) as tf.Tensor2D;
+}
+
 export function loss(
   { z, prototypes, queue }: { z: tf.Tensor; prototypes: tf.Tensor; queue?: tf.Tensor },
   params: SwavLossParams = SWAV_DEFAULTS,
@@ -52,7 +65,7 @@ export function loss(
   let total: tf.Tensor = tf.scalar(0);
   for (let i = 0; i < params.n_global; i++) {
     const assignable = queue ? tf.concat([scores[i], tf.matMul(tf.gather(queue, i), protos, false, true)], 0) : scores[i];
-    let codes = sinkhorn(stopGradient(assignable) as tf.Tensor2D, params.eps, params.iters);
+    let codes = codesWithoutGradient(assignable as tf.Tensor2D, params.eps, params.iters);
     if (queue) codes = tf.slice(codes, [0, 0], [batch, -1]);
     if (i === 0) terms.codes_view0 = codes;
     let perView: tf.Tensor = tf.scalar(0);

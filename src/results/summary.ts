@@ -166,7 +166,7 @@ export function summaryTable(rows: ResultRow[]): string {
       g.budget,
       String(g.seeds),
       pm(metric('linear'), 100),
-      gain.length ? `${gain.every((x) => x >= 0) ? '+' : ''}${pm(gain, 100)}` : '-',
+      gain.length ? `${gain.reduce((a, b) => a + b, 0) >= 0 ? '+' : ''}${pm(gain, 100)}` : '-',
       pm(metric('knn20'), 100),
       pm(
         g.ok.map((r) => r.train_seconds),

@@ -28,6 +28,9 @@ export interface MethodEntry {
   warmupSteps?: number;
   /** Projector widths after the backbone's features (the method's own unless set). */
   projector?: number[];
+  projectorBatchNorm?: boolean;
+  /** `solo-plain`: every view drawn from solo-learn's plain CIFAR view group instead of the method's own recipe. */
+  augmentation?: 'solo-plain';
 }
 
 export interface DatasetEntry {

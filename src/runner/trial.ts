@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { augmentBatch } from '../../datasets/augment/pipeline.js';
-import { adaptRecipe } from '../../datasets/augment/recipes.js';
+import { adaptRecipe, type Recipe, soloLearnCifar } from '../../datasets/augment/recipes.js';
 import type { Dataset } from '../../datasets/types.js';
 import { Rng } from '../../engine/random.js';
 import * as tf from '../../engine/tf.js';
@@ -68,7 +68,9 @@ interface RunnerState {
  * A suite may also size the projector (e.g. for a backbone smaller than the one the source used).
  */
 export function configureMethod(trial: Trial, imageShape: readonly number[]): MethodConfig {
-  const base = getMethod(trial.method.method, trial.method.views);
+  const base = { ...getMethod(trial.method.method, trial.method.views) };
+  base.recipe = suiteRecipe(trial, base.recipe);
+  if (trial.method.projectorBatchNorm !== undefined) base.projectorBatchNorm = trial.method.projectorBatchNorm;
   const batchImages = trial.batchImages ?? trial.method.batchImages ?? base.batchImages;
   const optimizer = { ...base.optimizer, lr: trial.method.lr ?? (base.optimizer.lr * batchImages) / base.batchImages };
   if (trial.method.warmup !== undefined) optimizer.warmup = trial.method.warmup;
@@ -82,11 +84,37 @@ export function configureMethod(trial: Trial, imageShape: readonly number[]): Me
   };
 }
 
+/**
+ * The recipe a suite asks for, before adapting it to the dataset: the method's own, or `solo-plain` (solo-learn's
+ * CIFAR view group with no blur or solarisation, every view alike) drawn as many times as the method's views.
+ */
+function suiteRecipe(trial: Trial, own: Recipe): Recipe {
+  if (trial.method.augmentation !== 'solo-plain') return own;
+  return soloLearnCifar(own.views.reduce((n, v) => n + v.count, 0));
+}
+
 /** Errors that mean the trial did not fit in memory (tfjs, wasm and TensorFlow phrase it variously). */
 function isOutOfMemory(e: unknown): boolean {
-  return /out of memory|\bOOM\b|cannot allocate|allocation failed|failed to allocate|could not allocate/i.test(
+  return /out of memory|\bOOM\b|cannot allocate|allocation failed|failed to allocate|could not allocate|^Aborted\(\)/i.test(
     String((e as Error)?.message ?? e),
   );
+}
+
+/**
+ * The wasm module aborted (its 4 GB heap ran out) or its memory is corrupt: every later trial in this process
+ * would fail, so the run stops after recording this one.
+ */
+function backendIsDead(e: unknown): boolean {
+  return /^Aborted\(\)|memory access out of bounds/.test(String((e as Error)?.message ?? e));
+}
+
+export class BackendDeadError extends Error {
+  constructor(cause: string) {
+    super(
+      `the backend cannot go on in this process (${cause}); the run stops here with the trial recorded. ` +
+        'Run the same command with --resume to continue with the remaining trials in a fresh process.',
+    );
+  }
 }
 
 export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]> {
@@ -94,7 +122,9 @@ export async function runTrial(trial: Trial, env: TrialEnv): Promise<ResultRow[]
   try {
     run = new TrialRun(trial, env);
   } catch (e) {
-    return [setupFailure(trial, env, e)];
+    const row = setupFailure(trial, env, e);
+    if (backendIsDead(e)) throw new BackendDeadError(errorMessage(e));
+    return [row];
   }
   try {
     await run.run();
@@ -298,7 +328,7 @@ class TrialRun {
     if (final) {
       for (const t of env.transfer) {
         const base = getMethod(trial.method.method, trial.method.views).recipe;
-        const recipe = adaptRecipe(base, t.dataset.imageShape[0], t.dataset.imageShape[2]);
+        const recipe = adaptRecipe(suiteRecipe(trial, base), t.dataset.imageShape[0], t.dataset.imageShape[2]);
         const m = await evaluate(
           model,
           t.dataset,
@@ -375,10 +405,15 @@ class TrialRun {
     );
     // The stack is for whoever fixes it; the row keeps the message.
     if (status === 'error' && e instanceof Error && e.stack) this.env.progress.log(e.stack.split('\n').slice(1, 6).join('\n'));
+    if (backendIsDead(e)) throw new BackendDeadError(message);
   }
 
   dispose(): void {
-    this.model.dispose();
+    try {
+      this.model.dispose();
+    } catch (e) {
+      if (!backendIsDead(e)) throw e; // a dead wasm module cannot free its tensors either
+    }
   }
 }
 
