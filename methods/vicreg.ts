@@ -29,9 +29,11 @@ export function loss({ z }: { z: tf.Tensor }, params: VicRegLossParams = VICREG_
   const n = vs.length;
   if (n < 2) throw new Error(`VICReg's loss takes at least 2 views, got ${n}`);
   const [b, d] = vs[0].shape;
-  const meanView = tf.mean(z, 0, true);
+  // Two views: the pairwise MSE itself (fewer float32 roundings than the mean-view form).
   // tf.square(tf.sub(...)): tfjs 4.22's squaredDifference gradient does not reduce a broadcast operand.
-  const invariance = tf.mul(tf.mean(tf.square(tf.sub(z, meanView))), (2 * n) / (n - 1)) as tf.Scalar;
+  const invariance = (
+    n === 2 ? tf.mean(tf.squaredDifference(vs[0], vs[1])) : tf.mul(tf.mean(tf.square(tf.sub(z, tf.mean(z, 0, true)))), (2 * n) / (n - 1))
+  ) as tf.Scalar;
   let variance: tf.Tensor = tf.scalar(0);
   let covariance: tf.Tensor = tf.scalar(0);
   const offDiagonal = tf.sub(1, tf.eye(d));
