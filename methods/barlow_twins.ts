@@ -18,9 +18,6 @@ export interface BarlowTwinsLossParams {
   lambd: number;
 }
 
-/** The CIFAR loss scale of solo-learn's config (the reference loss in ../shared/reference is unscaled). */
-export const SCALE_LOSS = 0.1;
-
 export const BARLOW_TWINS_DEFAULTS: BarlowTwinsLossParams = { lambd: 0.0051 };
 
 function standardise(v: tf.Tensor2D): tf.Tensor2D {
@@ -64,11 +61,12 @@ export function method(views?: number): MethodConfig {
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
     role: 'ssl',
-    // solo-learn's CIFAR scale_loss (barlow.yaml:21): LARS adapts the weights' steps, but biases and batch
-    // norm take the loss's raw scale.
-    loss: ({ z }) => {
-      const r = loss({ z });
-      return { ...r, loss: tf.mul(r.loss, SCALE_LOSS) as tf.Scalar };
+    // scale_loss: solo-learn's CIFAR scale (barlow.yaml:21; the reference loss in ../shared/reference is
+    // unscaled). LARS adapts the weights' steps, but biases and batch norm take the loss's raw scale.
+    lossParams: { ...BARLOW_TWINS_DEFAULTS, scale_loss: 0.1 },
+    loss: ({ z }, { scale_loss, ...p }) => {
+      const r = loss({ z }, p as unknown as BarlowTwinsLossParams);
+      return { ...r, loss: tf.mul(r.loss, scale_loss) as tf.Scalar };
     },
   };
 }

@@ -35,6 +35,7 @@ export function method(views?: number): MethodConfig {
     optimizer: { kind: 'lars', lr: 1.0, weightDecay: 1e-5, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
     role: 'ssl',
+    lossParams: {},
     loss: ({ p, zt }) => loss({ p: p!, zt: zt! }),
   };
 }

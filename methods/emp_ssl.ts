@@ -52,7 +52,8 @@ export function method(views?: number): MethodConfig {
     jointBatchNorm: true,
     // Gram matrices (n of [m, m] from [m, k]) and their log-determinants, m = min(images, dim).
     lossFlops: (n, b, d) => 2 * n * Math.min(b, d) ** 2 * Math.max(b, d) + logdetFlops(n, Math.min(b, d)),
-    loss: ({ z }) => loss({ z }),
+    lossParams: { ...EMP_SSL_DEFAULTS },
+    loss: ({ z }, p) => loss({ z }, p as unknown as EmpSslLossParams),
   };
 }
 

@@ -11,7 +11,8 @@ export function method(views?: number): MethodConfig {
     ...empSsl.method(views),
     name: 'emp-ssl-infonce',
     source: 'EMP-SSL with its loss replaced by InfoNCE over the patches of each image (temperature 0.2)',
-    loss: ({ z }) => simclr.loss({ z }),
+    lossParams: { ...simclr.SIMCLR_DEFAULTS },
+    loss: ({ z }, p) => simclr.loss({ z }, p as unknown as simclr.SimClrLossParams),
   };
 }
 

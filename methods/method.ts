@@ -23,6 +23,16 @@ export interface MethodDefinition {
   referenceLoss?: ReferenceLoss;
 }
 
+/** What a training step hands a method's loss. */
+export interface LossInputs {
+  z: tf.Tensor;
+  p?: tf.Tensor;
+  zt?: tf.Tensor;
+  prototypes?: tf.Tensor;
+  queue?: tf.Tensor;
+  labels?: tf.Tensor;
+}
+
 export type MethodRole = 'ssl' | 'floor' | 'ceiling';
 
 export interface OptimizerConfig {
@@ -78,13 +88,19 @@ export interface MethodConfig {
    * view is forwarded as its own batch, as solo-learn does for the baselines.
    */
   jointBatchNorm?: boolean;
+  /**
+   * The loss's parameters (temperatures, term weights, loss scale), the sources' values by default; a suite's
+   * `loss` setting overrides some of them by name. The runner passes them to `loss`.
+   */
+  lossParams: Record<string, number>;
   /** The loss's own forward FLOPs for a step of `views` views of `images` images embedded in `dim` (omitted: negligible). */
   lossFlops?(views: number, images: number, dim: number): number;
   /**
    * The loss from the step's outputs, each [views, images, dim]: `z` projections (online), `p`
-   * predictions, `zt` target projections, `prototypes` [K, dim] and SwAV's `queue` [views, filled, dim].
+   * predictions, `zt` target projections, `prototypes` [K, dim] and SwAV's `queue` [views, filled, dim];
+   * `params` are `lossParams` with the suite's overrides.
    */
-  loss(out: { z: tf.Tensor; p?: tf.Tensor; zt?: tf.Tensor; prototypes?: tf.Tensor; queue?: tf.Tensor; labels?: tf.Tensor }): LossResult;
+  loss(out: LossInputs, params: Record<string, number>): LossResult;
 }
 
 /**

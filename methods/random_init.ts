@@ -15,6 +15,7 @@ export function method(): MethodConfig {
     optimizer: { kind: 'sgd', lr: 0, weightDecay: 0, momentum: 0 },
     batchImages: 1,
     role: 'floor',
+    lossParams: {},
     loss: () => {
       throw new Error('random-init is never trained');
     },

@@ -50,7 +50,8 @@ export function method(views?: number): MethodConfig {
     optimizer: { kind: 'lars', lr: 0.4, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
     role: 'ssl',
-    loss: ({ z }) => loss({ z }),
+    lossParams: { ...SIMCLR_DEFAULTS },
+    loss: ({ z }, p) => loss({ z }, p as unknown as SimClrLossParams),
   };
 }
 

@@ -32,6 +32,7 @@ export function method(): MethodConfig {
     optimizer: { kind: 'sgd', lr: 0.05, weightDecay: 5e-4, momentum: 0.9, nesterov: true, warmup: 0.02 },
     batchImages: 128,
     role: 'ceiling',
+    lossParams: {},
     loss: ({ z, labels }) => loss({ z, labels: labels! }),
   };
 }

@@ -94,7 +94,8 @@ export function method(views?: number): MethodConfig {
     optimizer: { kind: 'lars', lr: 0.6, weightDecay: 1e-6, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
     role: 'ssl',
-    loss: ({ z, prototypes, queue }) => loss({ z, prototypes: prototypes!, queue }),
+    lossParams: { ...SWAV_DEFAULTS },
+    loss: ({ z, prototypes, queue }, p) => loss({ z, prototypes: prototypes!, queue }, p as unknown as SwavLossParams),
   };
 }
 

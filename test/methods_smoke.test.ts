@@ -90,9 +90,9 @@ describe('methods train through one code path', () => {
       ...base,
       freezePrototypes: 0.25,
       queue: { size: 6, views: 2, start: 0.5 },
-      loss: (out) => {
+      loss: (out, params) => {
         seen.push(out.queue ? out.queue.shape : null);
-        return base.loss(out);
+        return base.loss(out, params);
       },
     });
     const model = new SslModel(method, 'resnet-small-cifar', 1, { inChannels: 1 });
@@ -146,7 +146,7 @@ describe('methods train through one code path', () => {
 
   it('the references: random-init is the floor and never trains; supervised is the ceiling and learns the labels', async () => {
     expect(getMethod('random-init').role).toBe('floor');
-    expect(() => getMethod('random-init').loss({ z: null as never })).toThrow(/never trained/);
+    expect(() => getMethod('random-init').loss({ z: null as never }, {})).toThrow(/never trained/);
     expect(getMethod('supervised').role).toBe('ceiling');
     // Its classifier has one output per class, and its loss starts near log(classes) (chance).
     const { model, losses } = await train(smallHeads(getMethod('supervised')), 2);

@@ -161,7 +161,7 @@ export class SslModel {
             : undefined;
           const prototypes = this.prototypes ? ctx.params[joinName(this.prototypes.name, 'weight')] : undefined;
           if (q) newest = tf.keep(normalizeRows(tf.slice(z, [0, 0, 0], [q.views, -1, -1])));
-          return this.method.loss({ z, p, zt, prototypes, queue, labels: labelTensor }).loss;
+          return this.method.loss({ z, p, zt, prototypes, queue, labels: labelTensor }, this.method.lossParams).loss;
         },
         frozen,
       );

@@ -31,6 +31,12 @@ export interface MethodEntry {
   projectorBatchNorm?: boolean;
   /** `solo-plain`: every view drawn from solo-learn's plain CIFAR view group instead of the method's own recipe. */
   augmentation?: 'solo-plain';
+  /** Loss parameters by name (temperatures, term weights, loss scale), over the method's own. */
+  loss?: Record<string, number>;
+  /** BYOL's EMA target momentum, cosine from start to end over the budget (the method's own unless set). */
+  ema?: { start: number; end: number };
+  /** SwAV's prototype count. */
+  prototypes?: number;
 }
 
 export interface DatasetEntry {
@@ -107,6 +113,18 @@ function methodSettingProblems(entry: Omit<MethodEntry, 'label'>): string[] {
   } catch (e) {
     return [`${entry.method} with views ${entry.views}: ${(e as Error).message}`];
   }
+  const problems: string[] = [];
+  for (const name of Object.keys(entry.loss ?? {}))
+    if (!(name in base.lossParams)) {
+      const known = Object.keys(base.lossParams);
+      problems.push(
+        `${entry.method}: its loss has no parameter "${name}"; ${known.length ? `it has ${known.join(', ')}` : 'it takes no parameters'}`,
+      );
+    }
+  if (entry.ema && !base.ema) problems.push(`${entry.method}: "ema" is for methods with a momentum target (byol)`);
+  if (entry.prototypes !== undefined && !base.prototypes)
+    problems.push(`${entry.method}: "prototypes" is for methods with prototypes (swav)`);
+  if (problems.length > 0) return problems;
   const out = entry.projector?.[entry.projector.length - 1];
   const predicted = base.predictor?.[base.predictor.length - 1];
   if (out !== undefined && predicted !== undefined && out !== predicted)

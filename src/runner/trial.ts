@@ -77,6 +77,9 @@ export function configureMethod(trial: Trial, imageShape: readonly number[]): Me
   if (trial.method.warmupSteps !== undefined) optimizer.warmupSteps = trial.method.warmupSteps;
   return {
     ...base,
+    lossParams: { ...base.lossParams, ...trial.method.loss },
+    ema: trial.method.ema ?? base.ema,
+    prototypes: trial.method.prototypes ?? base.prototypes,
     recipe: adaptRecipe(base.recipe, imageShape[0], imageShape[2]),
     optimizer,
     batchImages,
