@@ -48,6 +48,9 @@ options:
   --shard=i/n         run trials i, i+n, i+2n, ... of the sorted list into --out (several processes
                       share one run directory); inside a Slurm array task the shard comes from
                       SLURM_ARRAY_TASK_ID/_MIN/_MAX/_COUNT
+  --log-updates       record each layer's relative update size (||w_after - w_before|| / ||w_before||, mean
+                      and max between evaluation points) in the result rows and the log; a diverged
+                      trial then names the layers whose updates ran away. Copies the weights every step.
   --plan              print the trial list and the sbatch line covering it, and exit
   --json              print the final rows as JSON on stdout (progress goes to stderr)
 
@@ -116,6 +119,7 @@ runMain(async () => {
       'data-dir': { type: 'string' },
       out: { type: 'string' },
       resume: { type: 'boolean' },
+      'log-updates': { type: 'boolean' },
       plan: { type: 'boolean' },
       shard: { type: 'string' },
       json: { type: 'boolean' },
@@ -203,6 +207,7 @@ runMain(async () => {
       progress,
       argv,
       shard,
+      logUpdates: Boolean(values['log-updates']),
     });
   } catch (e) {
     if (e instanceof RunError) throw new UsageError(e.message);

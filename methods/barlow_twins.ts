@@ -11,7 +11,7 @@
  */
 import * as tf from '../engine/tf.js';
 import { soloAsymmetric } from '../datasets/augment/recipes.js';
-import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { bilinearDepartures, withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
 import { views } from '../engine/ops/embeddings.js';
 
 export interface BarlowTwinsLossParams {
@@ -53,13 +53,15 @@ export function loss({ z }: { z: tf.Tensor }, params: BarlowTwinsLossParams = BA
 
 /** The method: views, heads and optimizer defaults (sources in `source`). */
 export function method(views?: number): MethodConfig {
+  const recipe = withViews(soloAsymmetric(), views);
   return {
     name: 'barlow-twins',
     source: 'solo-learn cifar/barlow.yaml: projector 2048-2048-2048, lambda 0.0051, loss scale 0.1, LARS lr 0.3, wd 1e-4',
-    recipe: withViews(soloAsymmetric(), views),
+    recipe,
     projector: [2048, 2048, 2048],
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
+    departures: bilinearDepartures(recipe),
     role: 'ssl',
     // scale_loss: solo-learn's CIFAR scale (barlow.yaml:21; the reference loss in ../shared/reference is
     // unscaled). LARS adapts the weights' steps, but biases and batch norm take the loss's raw scale.

@@ -7,7 +7,7 @@
  */
 import * as tf from '../engine/tf.js';
 import { soloAsymmetric } from '../datasets/augment/recipes.js';
-import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { bilinearDepartures, withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
 import { normalizeRows, stopGradient, views } from '../engine/ops/embeddings.js';
 
 export function loss({ p, zt }: { p: tf.Tensor; zt: tf.Tensor }): LossResult {
@@ -25,15 +25,17 @@ export function loss({ p, zt }: { p: tf.Tensor; zt: tf.Tensor }): LossResult {
 
 /** The method: views, heads and optimizer defaults (sources in `source`). */
 export function method(views?: number): MethodConfig {
+  const recipe = withViews(soloAsymmetric(), views);
   return {
     name: 'byol',
     source: 'solo-learn cifar/byol.yaml: projector 4096-256, predictor 4096-256, tau 0.99 -> 1.0 cosine, LARS lr 1.0, wd 1e-5',
-    recipe: withViews(soloAsymmetric(), views),
+    recipe,
     projector: [4096, 256],
     predictor: [4096, 256],
     ema: { start: 0.99, end: 1.0 },
     optimizer: { kind: 'lars', lr: 1.0, weightDecay: 1e-5, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
+    departures: bilinearDepartures(recipe),
     role: 'ssl',
     lossParams: {},
     loss: ({ p, zt }) => loss({ p: p!, zt: zt! }),

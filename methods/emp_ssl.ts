@@ -48,6 +48,10 @@ export function method(views?: number): MethodConfig {
     projector: [4096, 4096, 1024],
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, nesterov: true, eta: 0.005, clip: true },
     batchImages: 100,
+    lrScaling: 'none',
+    departures: {
+      'augmentations[0].num_crops': "20 patches, as the README's commands and the paper's table (main.py's default is 100)",
+    },
     role: 'ssl',
     jointBatchNorm: true,
     // Gram matrices (n of [m, m] from [m, k]) and their log-determinants, m = min(images, dim).

@@ -77,6 +77,17 @@ export interface MethodConfig {
   optimizer: OptimizerConfig;
   batchImages: number;
   /**
+   * How the learning rate follows a batch size other than `batchImages`: `linear` (lr x batch / batchImages,
+   * solo-learn's rule; the default) or `none` (EMP-SSL's code uses its rate at any batch size).
+   */
+  lrScaling?: 'linear' | 'none';
+  /**
+   * Where these defaults knowingly differ from the source's CIFAR settings (../shared/reference/baselines.json):
+   * the table's field -> why, one line each. test/baselines_config.test.ts fails on a difference not listed here,
+   * and reports list them under the accounting rules.
+   */
+  departures?: Record<string, string>;
+  /**
    * What the method is in a comparison: an SSL method, the untrained floor (`random-init`: evaluated,
    * never trained) or the supervised ceiling. Reports read it from the result rows.
    */
@@ -101,6 +112,19 @@ export interface MethodConfig {
    * `params` are `lossParams` with the suite's overrides.
    */
   loss(out: LossInputs, params: Record<string, number>): LossResult;
+}
+
+/**
+ * The departure every solo-learn recipe has: crops are resized bilinearly (datasets/augment/ops.ts, one
+ * resampler for all methods, as torchvision's default), where solo-learn asks for bicubic.
+ */
+export function bilinearDepartures(recipe: Recipe): Record<string, string> {
+  return Object.fromEntries(
+    recipe.views.map((_, i) => [
+      `augmentations[${i}].interpolation`,
+      'crops resized bilinearly, one resampler for every method (solo-learn: bicubic)',
+    ]),
+  );
 }
 
 /**

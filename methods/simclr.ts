@@ -6,7 +6,7 @@
  */
 import * as tf from '../engine/tf.js';
 import { soloSymmetric } from '../datasets/augment/recipes.js';
-import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { bilinearDepartures, withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
 import { normalizeRows } from '../engine/ops/embeddings.js';
 
 export interface SimClrLossParams {
@@ -40,15 +40,17 @@ export function loss({ z }: { z: tf.Tensor }, params: SimClrLossParams = SIMCLR_
 
 /** The method: views, heads and optimizer defaults (sources in `source`). */
 export function method(views?: number): MethodConfig {
+  const recipe = withViews(soloSymmetric(2), views);
   return {
     name: 'simclr',
     source:
       'solo-learn cifar/simclr.yaml: temperature 0.2, projector 2048-256 without batch norm, symmetric augmentations, LARS lr 0.4, wd 1e-4, batch 256',
-    recipe: withViews(soloSymmetric(2), views),
+    recipe,
     projector: [2048, 256],
     projectorBatchNorm: false,
     optimizer: { kind: 'lars', lr: 0.4, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
+    departures: bilinearDepartures(recipe),
     role: 'ssl',
     lossParams: { ...SIMCLR_DEFAULTS },
     loss: ({ z }, p) => loss({ z }, p as unknown as SimClrLossParams),

@@ -11,7 +11,7 @@
  */
 import * as tf from '../engine/tf.js';
 import { swavMultiCrop } from '../datasets/augment/recipes.js';
-import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { bilinearDepartures, withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
 import { normalizeRows, views } from '../engine/ops/embeddings.js';
 
 export interface SwavLossParams {
@@ -80,11 +80,12 @@ export function loss(
 
 /** The method: views, heads and optimizer defaults (sources in `source`). */
 export function method(views?: number): MethodConfig {
+  const recipe = withViews(swavMultiCrop(), views);
   return {
     name: 'swav',
     source:
       'solo-learn cifar/swav.yaml: 2x32 + 6x18 crops, projector 2048-128, 3000 prototypes frozen 2 epochs, queue 3840 from epoch 50, T 0.1, 3 Sinkhorn iters, eps 0.05, LARS lr 0.6, wd 1e-6',
-    recipe: withViews(swavMultiCrop(), views),
+    recipe,
     projector: [2048, 128],
     prototypes: 3000,
     // solo-learn counts these in epochs of a 1000-epoch run (swav.yaml:20-24); the harness schedules on
@@ -93,6 +94,10 @@ export function method(views?: number): MethodConfig {
     queue: { size: 3840, views: 2, start: 50 / 1000 },
     optimizer: { kind: 'lars', lr: 0.6, weightDecay: 1e-6, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
+    departures: {
+      ...bilinearDepartures(recipe),
+      'scheduler.min_lr': 'cosine to 0, as every method here (the multi-crop config ends at 0.0006, 0.1 % of its rate)',
+    },
     role: 'ssl',
     lossParams: { ...SWAV_DEFAULTS },
     loss: ({ z, prototypes, queue }, p) => loss({ z, prototypes: prototypes!, queue }, p as unknown as SwavLossParams),

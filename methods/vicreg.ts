@@ -13,7 +13,7 @@
  */
 import * as tf from '../engine/tf.js';
 import { soloVicReg } from '../datasets/augment/recipes.js';
-import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { bilinearDepartures, withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
 import { views } from '../engine/ops/embeddings.js';
 
 export interface VicRegLossParams {
@@ -52,15 +52,19 @@ export function loss({ z }: { z: tf.Tensor }, params: VicRegLossParams = VICREG_
 
 /** The method: views, heads and optimizer defaults (sources in `source`). */
 export function method(views?: number): MethodConfig {
+  const recipe = withViews(soloVicReg(2), views);
   return {
     name: 'vicreg',
     source: 'solo-learn cifar/vicreg.yaml: projector 2048-2048-2048, weights 25/25/1, LARS lr 0.3, wd 1e-4',
-    recipe: withViews(soloVicReg(2), views),
+    recipe,
     projector: [2048, 2048, 2048],
     optimizer: { kind: 'lars', lr: 0.3, weightDecay: 1e-4, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
+    departures: bilinearDepartures(recipe),
     role: 'ssl',
-    lossParams: { ...VICREG_DEFAULTS },
+    // solo-learn sums the variance term over the two views (vicreg.yaml / losses/vicreg.py); the loss above
+    // averages it over views (the VICReg authors' code, the shared reference), so twice the weight is the same loss.
+    lossParams: { ...VICREG_DEFAULTS, var_w: 2 * VICREG_DEFAULTS.var_w },
     loss: ({ z }, p) => loss({ z }, p as unknown as VicRegLossParams),
   };
 }

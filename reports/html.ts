@@ -28,6 +28,8 @@ export interface HtmlReport {
   /** Trials that ended other than ok, one line each (failureLines). */
   failures: string[];
   rules: string[];
+  /** "label: departure" lines: where each setting trains differently from its source. */
+  departures: string[];
   provenance: string[];
   runs: string[];
 }
@@ -78,6 +80,8 @@ ${r.failures.length > 0 ? `<h2>Failed trials</h2>\n<ul class="failures">${r.fail
 ${figures}
 <h2>Accounting rules</h2>
 <ul>${r.rules.map((x) => `<li>${escapeHtml(x)}</li>`).join('\n')}</ul>
+<h3>Departures from the sources' settings</h3>
+${r.departures.length > 0 ? `<ul class="departures">${r.departures.map((x) => `<li>${escapeHtml(x)}</li>`).join('\n')}</ul>` : '<p>None recorded (runs written before departures were recorded, or every setting as its source).</p>'}
 <h2>Provenance</h2>
 <ul>${r.provenance.map((x) => `<li>${escapeHtml(x)}</li>`).join('\n')}</ul>
 <script>

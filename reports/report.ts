@@ -30,6 +30,8 @@ interface Manifest {
     fingerprint?: string;
   };
   rules?: { training_flops?: string; memory?: Record<string, string>; time?: string };
+  /** Setting label -> where it trains differently from its source (src/runner/departures.ts). */
+  departures?: Record<string, string[]>;
 }
 
 export interface LoadedRuns {
@@ -94,6 +96,17 @@ export interface ReportResult {
   warnings: string[];
 }
 
+/** "label: departure" for every setting that has results, each line once across the runs. */
+function departureLines(manifests: Manifest[], rows: ResultRow[]): string[] {
+  const labels = new Set(rows.map((r) => r.label));
+  const lines = manifests.flatMap((m) =>
+    Object.entries(m.departures ?? {})
+      .filter(([label]) => labels.has(label))
+      .flatMap(([label, ds]) => ds.map((d) => `${label}: ${d}`)),
+  );
+  return [...new Set(lines)];
+}
+
 export async function makeReport(dirs: string[], outDir: string, formats: Format[] = [...FORMATS]): Promise<ReportResult> {
   const { rows, manifests, warnings } = loadRuns(dirs);
   const absolute: Record<string, number[]> = {};
@@ -135,7 +148,12 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
   );
   const failures = failureLines(rows);
   const failureMd = failures.length > 0 ? `\n## Failed trials\n\n${failures.map((f) => `- ${f}`).join('\n')}\n` : '';
-  writeFileAtomic(path.join(outDir, 'summary.md'), `${summaryMarkdown(lines)}\n${failureMd}`);
+  const departures = departureLines(manifests, rows);
+  const departureMd =
+    departures.length > 0
+      ? `\n## Departures from the sources' settings\n\n${departures.map((d) => `- ${d.replace(/\|/g, '\\|')}`).join('\n')}\n`
+      : '';
+  writeFileAtomic(path.join(outDir, 'summary.md'), `${summaryMarkdown(lines)}\n${failureMd}${departureMd}`);
   let html: string | null = null;
   if (formats.includes('html')) {
     const rules = [
@@ -158,6 +176,7 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
         summary: lines,
         failures,
         rules,
+        departures,
         provenance: provenanceLines(manifests),
         runs: dirs,
       }),

@@ -87,6 +87,13 @@ describe('npm run report', () => {
     const md = fs.readFileSync(path.join(REPORT, 'summary.md'), 'utf8');
     expect(md).toMatch(/\| simclr \| synthetic \| steps 3.00 \| 2 \|/);
     expect(md).toMatch(/\| emp-ssl-x4 \|/);
+    // Departures from the sources: the suite's overrides and the method files' own, per setting.
+    expect(md).toContain("## Departures from the sources' settings");
+    expect(md).toContain('- simclr: batch 8 images (source 256)');
+    expect(md).toContain('- simclr: augmentations[0].interpolation: crops resized bilinearly');
+    expect(md).toContain('- emp-ssl-x4: views 4 of the first view group');
+    expect(md).not.toMatch(/emp-ssl-x4: lr /); // EMP-SSL's rate does not scale with batch: nothing overridden
+    expect(fs.readFileSync(path.join(REPORT, 'index.html'), 'utf8')).toContain('<li>simclr: batch 8 images (source 256)</li>');
     const csv = fs.readFileSync(path.join(REPORT, 'summary.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(3);
     expect(csv[0].startsWith('method,dataset,budget,seeds')).toBe(true);
@@ -165,6 +172,7 @@ describe('npm run report', () => {
       ],
       failures: ['vicreg <x> on synthetic: error'],
       rules: ['a < b'],
+      departures: ['byol: lr <1>'],
       provenance: ["it's"],
       runs: ['/tmp/<run>'],
     });
@@ -174,6 +182,7 @@ describe('npm run report', () => {
     expect(html).toContain('\\u003c/script\\u003e');
     expect(html).toContain('<title>report &lt;b&gt;x&lt;/b&gt;</title>');
     expect(html).toContain('<li>vicreg &lt;x&gt; on synthetic: error</li>');
+    expect(html).toContain('<li>byol: lr &lt;1&gt;</li>');
     expect(escapeHtml(`&<>"'`)).toBe('&amp;&lt;&gt;&quot;&#39;');
   });
 

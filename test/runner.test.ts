@@ -127,7 +127,7 @@ describe('npm run bench', () => {
     for (const row of f) expect(Math.abs(row.train_seconds - 30) / 30, `${row.label}: ${row.train_seconds} s`).toBeLessThan(0.02);
   });
 
-  it('records a diverged trial and carries on with the next', () => {
+  it('records a diverged trial and carries on with the next; --log-updates names the layers and records update sizes', () => {
     const out = path.join(TMP, 'nan');
     const suite = writeSuite('nan', {
       methods: [
@@ -136,12 +136,25 @@ describe('npm run bench', () => {
       ],
       budgets: ['steps:3'],
     });
-    const r = bench([`--suite=${suite}`, `--out=${out}`]);
+    const r = bench([`--suite=${suite}`, `--out=${out}`, '--log-updates']);
     expect(r.status, r.stderr).toBe(0);
     const f = finals(readRows(out));
     const hot = f.find((x) => x.label === 'simclr-hot')!;
     expect(hot.status).toBe('diverged');
     expect(hot.error).toMatch(/loss became (NaN|Infinity|-Infinity).*lower the learning rate/);
+    // The step before the NaN moved some layer by many times its own size: the message names it.
+    const [, layer, size] = hot.error!.match(/largest relative updates in the step before: ([\w.]+) ([^,]+)/)!;
+    expect(layer).toMatch(/^(conv1|bn1|layer\d|projector)/);
+    expect(Number(size) > 10 || Number.isNaN(Number(size))).toBe(true);
+    // Healthy training: every layer moved by a small fraction of its size (the first step's warm-up rate is 0).
+    const vicreg = f.find((x) => x.label === 'vicreg')!;
+    expect(Object.keys(vicreg.update_norms!)).toEqual(expect.arrayContaining(['conv1', 'layer4.0.conv2', 'projector.0']));
+    for (const [l, u] of Object.entries(vicreg.update_norms!)) {
+      expect(u.max, l).toBeGreaterThanOrEqual(u.mean);
+      expect(u.max, l).toBeGreaterThan(0);
+      expect(u.max, l).toBeLessThan(1);
+    }
+    expect(r.stdout).toMatch(/vicreg largest relative updates since the last point/);
     expect(f.find((x) => x.label === 'vicreg')!.status).toBe('ok');
     expect(r.stdout).toMatch(/simclr-hot: diverged/);
     expect(r.stdout).toMatch(/diverged\s*$/m); // the summary table's "failed" column

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyOverrides, loadSuite, resolveSuite, SuiteError } from '../src/runner/suite.js';
 import { canonicalJson, expandTrials } from '../src/runner/trials.js';
+import { configureMethod } from '../src/runner/trial.js';
 
 const minimal = { name: 't', methods: ['simclr'], datasets: ['synthetic'], budgets: ['steps:10'] };
 
@@ -58,6 +59,34 @@ describe('suite files', () => {
     expect(problems({ ...minimal, budgets: ['time:soon'] })).toMatch(/malformed time budget "soon"/);
     expect(problems({ ...minimal, methods: ['simclr', { method: 'simclr' }] })).toMatch(/two method entries are labelled "simclr"/);
     expect(problems({ ...minimal, evaluation: { transfer: { synthetic: ['svhn'] } } })).toMatch(/transfer: unknown dataset "svhn"/);
+  });
+
+  it('loss, ema and prototypes settings reach the trial, and are refused where the method has no such thing', () => {
+    expect(problems({ ...minimal, methods: [{ method: 'simclr', loss: { lambd: 0.1 } }] })).toMatch(
+      /simclr: its loss has no parameter "lambd"; it has temperature/,
+    );
+    expect(problems({ ...minimal, methods: [{ method: 'simclr', ema: { start: 0.9, end: 1 } }] })).toMatch(
+      /"ema" is for methods with a momentum target/,
+    );
+    expect(problems({ ...minimal, methods: [{ method: 'byol', prototypes: 10 }] })).toMatch(/"prototypes" is for methods with prototypes/);
+    expect(problems({ ...minimal, methods: [{ method: 'byol', ema: { start: 0.9 } }] })).toMatch(/ema: must have required property 'end'/);
+    const s = resolveSuite(
+      {
+        ...minimal,
+        methods: [
+          { method: 'barlow-twins', loss: { lambd: 0.02 } },
+          { method: 'byol', ema: { start: 0.9, end: 1 } },
+          { method: 'swav', prototypes: 100 },
+          { method: 'emp-ssl', batchImages: 16 },
+        ],
+      },
+      null,
+    );
+    const [barlow, byol, emp, swav] = expandTrials(s).map((t) => configureMethod(t, [32, 32, 1]));
+    expect(barlow.lossParams).toEqual({ lambd: 0.02, scale_loss: 0.1 });
+    expect(byol.ema).toEqual({ start: 0.9, end: 1 });
+    expect(swav.prototypes).toBe(100);
+    expect(emp.optimizer.lr).toBe(0.3); // EMP-SSL's code does not scale its rate with the batch
   });
 
   it('a missing or malformed file says which and how to fix it', () => {

@@ -18,6 +18,7 @@ import { Sgd } from '../../engine/optim/sgd.js';
 import * as tf from '../../engine/tf.js';
 import { evalContext, trainStep } from '../../engine/train/step.js';
 import type { MethodConfig } from '../../methods/method.js';
+import { UpdateNormTracker } from './update_norms.js';
 
 /** SwAV's prototype matrix as a parameter-only module (the loss reads it; its cost is the loss's). */
 class Prototypes implements Module {
@@ -67,17 +68,21 @@ export class SslModel {
   /** SwAV's queue [views, size, dim] and how many of its rows hold embeddings (both checkpointed). */
   private queue: tf.Tensor | null = null;
   private queueFilled = 0;
+  /** Per-layer update sizes, when asked for (`trackUpdates`). */
+  readonly updates: UpdateNormTracker | null;
 
   /**
    * `inChannels`: the images' channels (the stem's input); `classes`: the dataset's class count, which a
-   * method trained on labels (`method.labels`) appends to its projector as the classifier's output.
+   * method trained on labels (`method.labels`) appends to its projector as the classifier's output;
+   * `trackUpdates`: record each step's relative update per layer (`updates`).
    */
   constructor(
     readonly method: MethodConfig,
     backbone: string,
     seed: number,
-    { inChannels = 3, classes = 0 }: { inChannels?: number; classes?: number } = {},
+    { inChannels = 3, classes = 0, trackUpdates = false }: { inChannels?: number; classes?: number; trackUpdates?: boolean } = {},
   ) {
+    this.updates = trackUpdates ? new UpdateNormTracker() : null;
     this.backbone = makeBackbone(backbone, inChannels);
     if (method.labels && !(classes > 1)) throw new Error(`${method.name} trains on labels: give the model the dataset's class count`);
     const proj = [this.backbone.featureDim, ...method.projector, ...(method.labels ? [classes] : [])];
@@ -126,6 +131,7 @@ export class SslModel {
     const lr = this.learningRate(progress);
     const inputs = batch.views.map((v) => tf.tensor4d(v.data, v.shape));
     const labelTensor = this.method.labels ? tf.tensor1d(labels!, 'int32') : undefined;
+    let before = this.updates?.snapshot(this.state.params);
     try {
       let zt: tf.Tensor | undefined;
       if (this.target) {
@@ -171,10 +177,15 @@ export class SslModel {
       const [value] = await loss.data();
       loss.dispose();
       if (!Number.isFinite(value)) {
+        const culprits = this.updates
+          ? `; largest relative updates in the step before: ${this.updates.largestLast()}`
+          : '; --log-updates names the layers whose updates ran away';
         throw new DivergedError(
-          `${this.method.name}: the loss became ${value} at progress ${progress.toFixed(3)}; lower the learning rate (${lr.toExponential(2)} now)`,
+          `${this.method.name}: the loss became ${value} at progress ${progress.toFixed(3)}; lower the learning rate (${lr.toExponential(2)} now)${culprits}`,
         );
       }
+      if (before) this.updates!.record(before, this.state.params);
+      before = undefined;
       if (this.target) emaUpdate(this.target, this.state, cosineRamp(progress, this.method.ema!.start, this.method.ema!.end));
       if (this.prototypes) this.normalizePrototypes();
       this.stepsTaken++;
@@ -182,6 +193,7 @@ export class SslModel {
     } finally {
       tf.dispose(inputs);
       labelTensor?.dispose();
+      if (before) tf.dispose(Object.values(before));
     }
   }
 

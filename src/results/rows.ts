@@ -62,6 +62,11 @@ export interface ResultRow {
   /** Accuracies in [0, 1] and selected hyperparameters (src/eval/evaluate.ts names them). */
   metrics: Record<string, number>;
   memory: MemoryFigures;
+  /**
+   * With --log-updates: each layer's relative update ||w_after - w_before|| / ||w_before||, mean and max over
+   * the steps since the previous point (src/model/update_norms.ts).
+   */
+  update_norms?: Record<string, { mean: number; max: number }>;
   /** Final rows: the test-time cost of each evaluation protocol. */
   test_cost?: TestCost[];
   time: string;

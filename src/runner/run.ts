@@ -1,6 +1,7 @@
 /**
  * A run: every trial of a suite, in its sorted order, into one run directory:
- *   manifest.json   provenance, the resolved suite, the trial list, accounting rules (rewritten atomically)
+ *   manifest.json   provenance, the resolved suite, the trial list, accounting rules, each setting's departures
+ *                   from its source (rewritten atomically)
  *   results.jsonl   one row per trial x evaluation point, appended as each point finishes
  *   checkpoints/    one checkpoint per unfinished trial (removed when the trial ends)
  *   summary.csv     final rows, one per trial
@@ -22,6 +23,7 @@ import { canonicalJson, type Trial } from './trials.js';
 import { runTrial, type EvalTarget } from './trial.js';
 import { shardName, shardTrials, type Shard } from './shard.js';
 import type { Suite } from './suite.js';
+import { describeDepartures } from './departures.js';
 
 export interface RunOptions {
   suite: Suite;
@@ -34,6 +36,8 @@ export interface RunOptions {
   argv: string[];
   /** This process's share of the trials (a Slurm array task), or null for all of them. */
   shard: Shard | null;
+  /** Record per-layer update sizes in the rows (--log-updates). */
+  logUpdates?: boolean;
 }
 
 export class RunError extends Error {}
@@ -75,6 +79,7 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
       memory: MEMORY_NOTES,
       time: 'training wall-clock from before data reading to the device sync ending each step; evaluation off the clock',
     },
+    departures: Object.fromEntries(o.suite.methods.map((m) => [m.label, describeDepartures(m, o.suite.controls.batchImages)])),
   };
   writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   if (o.shard) {
@@ -123,6 +128,7 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
         index,
         total: o.trials.length,
         doneRows: existing.filter((r) => r.trial_id === trial.id),
+        logUpdates: o.logUpdates,
       });
       fs.rmSync(path.join(checkpointDir, `${trial.id}.ckpt`), { force: true });
     }

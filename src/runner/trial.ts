@@ -21,6 +21,7 @@ import type { EvalSplits } from '../eval/splits.js';
 import { measureTestCost } from '../eval/test_cost.js';
 import type { MemoryFigures, MemoryMonitor } from '../measure/memory.js';
 import { DivergedError, SslModel } from '../model/ssl_model.js';
+import { largest } from '../model/update_norms.js';
 import type { ResultRow, TrialStatus } from '../results/rows.js';
 import { appendRow } from '../results/store.js';
 import { type Counters, formatBudget, formatSeconds, progress, reached, spent, takeAnotherStep, ZERO_COUNTERS } from './budget.js';
@@ -49,6 +50,8 @@ export interface TrialEnv {
   total: number;
   /** Rows of this trial already on disk (resume). */
   doneRows: ResultRow[];
+  /** Record each layer's relative update size (rows' `update_norms`, and the layers named when a loss diverges). */
+  logUpdates?: boolean;
 }
 
 /** The runner's state at an evaluation point, saved with the model. */
@@ -72,7 +75,8 @@ export function configureMethod(trial: Trial, imageShape: readonly number[]): Me
   base.recipe = suiteRecipe(trial, base.recipe);
   if (trial.method.projectorBatchNorm !== undefined) base.projectorBatchNorm = trial.method.projectorBatchNorm;
   const batchImages = trial.batchImages ?? trial.method.batchImages ?? base.batchImages;
-  const optimizer = { ...base.optimizer, lr: trial.method.lr ?? (base.optimizer.lr * batchImages) / base.batchImages };
+  const scaled = base.lrScaling === 'none' ? base.optimizer.lr : (base.optimizer.lr * batchImages) / base.batchImages;
+  const optimizer = { ...base.optimizer, lr: trial.method.lr ?? scaled };
   if (trial.method.warmup !== undefined) optimizer.warmup = trial.method.warmup;
   if (trial.method.warmupSteps !== undefined) optimizer.warmupSteps = trial.method.warmupSteps;
   return {
@@ -201,6 +205,7 @@ class TrialRun {
     this.model = new SslModel(this.method, trial.backbone, trial.seed, {
       inChannels: dataset.imageShape[2],
       classes: dataset.classes.length,
+      trackUpdates: env.logUpdates ?? false,
     });
     this.flopsPerStep = this.model.stepFlops(this.images);
     this.checkpointFile = path.join(env.checkpointDir, `${trial.id}.ckpt`);
@@ -353,6 +358,12 @@ class TrialRun {
       );
     }
     const evalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const updates = model.updates?.take();
+    if (updates && Object.keys(updates).length > 0) {
+      extra.update_norms = updates;
+      const peaks = Object.fromEntries(Object.entries(updates).map(([l, u]) => [l, u.max]));
+      env.progress.log(`  ${trial.method.label} largest relative updates since the last point (max over steps): ${largest(peaks)}`);
+    }
     const r = this.row('ok', final, metrics, evalSeconds, extra);
     this.write(r);
     const shown = ['knn20', 'linear', ...e.bag.patches.map((k) => `bag${k}_linear_mean`)]
