@@ -69,6 +69,7 @@ describe('suite files', () => {
       /"ema" is for methods with a momentum target/,
     );
     expect(problems({ ...minimal, methods: [{ method: 'byol', prototypes: 10 }] })).toMatch(/"prototypes" is for methods with prototypes/);
+    expect(problems({ ...minimal, methods: [{ method: 'byol', queueStart: 1 }] })).toMatch(/"queueStart" is for methods with a queue/);
     expect(problems({ ...minimal, methods: [{ method: 'byol', ema: { start: 0.9 } }] })).toMatch(/ema: must have required property 'end'/);
     const s = resolveSuite(
       {
@@ -76,7 +77,7 @@ describe('suite files', () => {
         methods: [
           { method: 'barlow-twins', loss: { lambd: 0.02 } },
           { method: 'byol', ema: { start: 0.9, end: 1 } },
-          { method: 'swav', prototypes: 100 },
+          { method: 'swav', prototypes: 100, queueStart: 1 },
           { method: 'emp-ssl', batchImages: 16 },
         ],
       },
@@ -86,6 +87,7 @@ describe('suite files', () => {
     expect(barlow.lossParams).toEqual({ lambd: 0.02, scale_loss: 0.1 });
     expect(byol.ema).toEqual({ start: 0.9, end: 1 });
     expect(swav.prototypes).toBe(100);
+    expect(swav.queue).toEqual({ size: 3840, views: 2, start: 1 });
     expect(emp.optimizer.lr).toBe(0.3); // EMP-SSL's code does not scale its rate with the batch
   });
 

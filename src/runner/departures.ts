@@ -42,5 +42,9 @@ export function describeDepartures(entry: MethodEntry, batchControl?: number): s
     lines.push(`target momentum ${entry.ema.start} -> ${entry.ema.end} (source ${base.ema?.start} -> ${base.ema?.end})`);
   if (entry.prototypes !== undefined && entry.prototypes !== base.prototypes)
     lines.push(`${entry.prototypes} prototypes (source ${base.prototypes})`);
+  if (entry.queueStart !== undefined && entry.queueStart !== base.queue?.start)
+    lines.push(
+      `queue joins the assignments ${entry.queueStart >= 1 ? 'never' : `from ${percent(entry.queueStart)} of the budget`} (source ${percent(base.queue!.start)})`,
+    );
   return lines;
 }

@@ -37,6 +37,8 @@ export interface MethodEntry {
   ema?: { start: number; end: number };
   /** SwAV's prototype count. */
   prototypes?: number;
+  /** Budget progress from which SwAV's queue joins the Sinkhorn assignments (1: never). */
+  queueStart?: number;
 }
 
 export interface DatasetEntry {
@@ -124,6 +126,7 @@ function methodSettingProblems(entry: Omit<MethodEntry, 'label'>): string[] {
   if (entry.ema && !base.ema) problems.push(`${entry.method}: "ema" is for methods with a momentum target (byol)`);
   if (entry.prototypes !== undefined && !base.prototypes)
     problems.push(`${entry.method}: "prototypes" is for methods with prototypes (swav)`);
+  if (entry.queueStart !== undefined && !base.queue) problems.push(`${entry.method}: "queueStart" is for methods with a queue (swav)`);
   if (problems.length > 0) return problems;
   const out = entry.projector?.[entry.projector.length - 1];
   const predicted = base.predictor?.[base.predictor.length - 1];
