@@ -93,17 +93,11 @@ export function hue(img: Image, factor: number): Image {
     const p = clamp01(v * (1 - s));
     const q = clamp01(v * (1 - s * f));
     const t = clamp01(v * (1 - s * (1 - f)));
-    const rgb = [
-      [v, t, p],
-      [q, v, p],
-      [p, v, t],
-      [p, q, v],
-      [t, p, v],
-      [v, p, q],
-    ][((i6 % 6) + 6) % 6];
-    out[at] = rgb[0];
-    out[at + 1] = rgb[1];
-    out[at + 2] = rgb[2];
+    // The sector's (r, g, b) from (v, t, p, q), without building a table per pixel.
+    const sector = ((i6 % 6) + 6) % 6;
+    out[at] = sector === 0 || sector === 5 ? v : sector === 1 ? q : sector === 4 ? t : p;
+    out[at + 1] = sector === 1 || sector === 2 ? v : sector === 0 ? t : sector === 3 ? q : p;
+    out[at + 2] = sector === 3 || sector === 4 ? v : sector === 2 ? t : sector === 5 ? q : p;
   });
 }
 
@@ -120,10 +114,12 @@ export function solarize(img: Image, threshold: number): Image {
 export function hflip(img: Image): Image {
   const { height, width, channels } = img;
   const out = makeImage(height, width, channels);
+  // Plain loops: a subarray per pixel allocates a view each time, several times the cost of the copy.
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const from = (y * width + (width - 1 - x)) * channels;
-      out.data.set(img.data.subarray(from, from + channels), (y * width + x) * channels);
+      const to = (y * width + x) * channels;
+      for (let c = 0; c < channels; c++) out.data[to + c] = img.data[from + c];
     }
   }
   return out;
@@ -203,23 +199,30 @@ export function resizedCrop(
     throw new Error(`crop ${height}x${width} at (${top}, ${left}) does not fit a ${img.height}x${img.width} image`);
   }
   const { channels } = img;
+  const src = img.data;
   const out = makeImage(outHeight, outWidth, channels);
   const sy = height / outHeight;
   const sx = width / outWidth;
+  // Indices computed inline, no closure per pixel: under tsx every closure created is also named
+  // (esbuild's keepNames), which made a per-pixel helper most of an augmentation's time.
   for (let y = 0; y < outHeight; y++) {
     const fy = sourceIndex(y, sy);
     const y0 = Math.floor(fy);
     const y1 = Math.min(y0 + 1, height - 1);
     const wy = fy - y0;
+    const row0 = (top + y0) * img.width + left;
+    const row1 = (top + y1) * img.width + left;
     for (let x = 0; x < outWidth; x++) {
       const fx = sourceIndex(x, sx);
       const x0 = Math.floor(fx);
       const x1 = Math.min(x0 + 1, width - 1);
       const wx = fx - x0;
-      const at = (r: number, q: number, c: number) => img.data[((top + r) * img.width + left + q) * channels + c];
       for (let c = 0; c < channels; c++) {
-        out.data[(y * outWidth + x) * channels + c] =
-          (1 - wy) * ((1 - wx) * at(y0, x0, c) + wx * at(y0, x1, c)) + wy * ((1 - wx) * at(y1, x0, c) + wx * at(y1, x1, c));
+        const a = src[(row0 + x0) * channels + c];
+        const b = src[(row0 + x1) * channels + c];
+        const d = src[(row1 + x0) * channels + c];
+        const e = src[(row1 + x1) * channels + c];
+        out.data[(y * outWidth + x) * channels + c] = (1 - wy) * ((1 - wx) * a + wx * b) + wy * ((1 - wx) * d + wx * e);
       }
     }
   }
