@@ -10,7 +10,7 @@ import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backend
 import { listFlag, parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 import { makeReport } from '../reports/report.js';
 import { collectProvenance } from '../src/measure/provenance.js';
-import { latestRows, summaryRecords, summaryTable } from '../src/results/summary.js';
+import { latestRows, runSeconds, runSecondsLine, summaryRecords, summaryTable } from '../src/results/summary.js';
 import { BUDGET_KINDS } from '../src/runner/budget.js';
 import { Progress } from '../src/runner/progress.js';
 import { RunError, runSuite } from '../src/runner/run.js';
@@ -223,7 +223,7 @@ runMain(async () => {
     if (values.json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, shard })}\n`);
     return;
   }
-  progress.log(`\n${summaryTable(rows)}\n`);
+  progress.log(`\n${summaryTable(rows)}\n${runSecondsLine(rows)}\n`);
   const report = await makeReport([runDir], path.join(runDir, 'report'));
   progress.log(`results: ${path.join(runDir, 'results.jsonl')}\nsummary: ${path.join(runDir, 'summary.csv')}\nreport:  ${report.html}`);
   // Diverged and out-of-memory trials are results; a trial that threw is a run that did not finish its work.
@@ -236,6 +236,6 @@ runMain(async () => {
   }
   if (values.json)
     process.stdout.write(
-      `${JSON.stringify({ run_dir: runDir, report: report.html, summary: summaryRecords(rows).records, errors: errors.length })}\n`,
+      `${JSON.stringify({ run_dir: runDir, report: report.html, summary: summaryRecords(rows).records, seconds: runSeconds(rows), errors: errors.length })}\n`,
     );
 });

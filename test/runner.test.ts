@@ -64,6 +64,16 @@ describe('npm run bench', () => {
     const printed = JSON.parse(r.stdout);
     expect(printed.run_dir).toBe(out);
     expect(printed.summary).toHaveLength(3);
+    const rowsNow = readRows(out);
+    expect(printed.seconds.evaluation).toBeCloseTo(
+      rowsNow.reduce((s, r) => s + r.eval_seconds, 0),
+      6,
+    );
+    expect(printed.seconds.train).toBeCloseTo(
+      finals(rowsNow).reduce((s, r) => s + r.train_seconds, 0),
+      6,
+    );
+    expect(r.stderr).toMatch(/training \d+ s, evaluation \d+ s \(\d+ % of training\), summed over trials/);
     const rows = readRows(out);
     expect(rows).toHaveLength(6); // 3 trials x 2 points
     for (const f of finals(rows)) {
@@ -93,6 +103,8 @@ describe('npm run bench', () => {
     expect(by('emp-ssl').crops).toBe(by('simclr').crops);
     expect(by('byol').train_flops).toBeGreaterThan(1.3 * by('simclr').train_flops);
     expect(by('emp-ssl').label).toBe('emp-ssl-x4');
+    // Test-time cost is the network's, not the weights': measured once for the three trials' shared backbone.
+    expect(by('byol').test_cost).toEqual(by('simclr').test_cost);
     // The half-way point was evaluated at 2 of 4 steps.
     expect(rows.filter((x) => !x.final).every((x) => x.steps === 2 && x.fraction === 0.5)).toBe(true);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));

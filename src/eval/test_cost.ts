@@ -28,6 +28,29 @@ async function timeForward(model: SslModel, crops: number, size: number, layer: 
   return times[times.length >> 1];
 }
 
+/**
+ * Test-time cost depends on the network's shape, not on its weights: one measurement serves every trial of a
+ * run whose embedding network and protocols are the same (in the default suite, all methods share resnet-small),
+ * which keeps a share of each final evaluation's time off every trial but the first.
+ */
+export class TestCostCache {
+  private readonly measured = new Map<string, TestCost[]>();
+
+  async measure(model: SslModel, layer: EmbeddingLayer, imageSize: number, patchSize: number, bagSizes: number[], throughputCrops: number) {
+    // The network's fingerprint: every parameter's shape and the forward FLOPs at both input sizes.
+    const modules = embeddingModules(model, layer);
+    const params = modules.flatMap((m) => m.params().map((p) => `${p.name}:${p.shape.join('x')}`));
+    const flops = [imageSize, patchSize].map((s) => forwardCost(modules, [s, s, model.backbone.inChannels]).flops);
+    const key = JSON.stringify({ params, flops, layer, imageSize, patchSize, bagSizes, throughputCrops });
+    let costs = this.measured.get(key);
+    if (!costs) {
+      costs = await measureTestCost(model, layer, imageSize, patchSize, bagSizes, throughputCrops);
+      this.measured.set(key, costs);
+    }
+    return costs.map((c) => ({ ...c }));
+  }
+}
+
 /** `imageSize`: side of the whole test image (single view); `patchSize`: side of a patch. */
 export async function measureTestCost(
   model: SslModel,

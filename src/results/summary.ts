@@ -201,3 +201,19 @@ export function summaryTable(rows: ResultRow[]): string {
     )
     .join('\n');
 }
+
+/** Seconds on the training clock (final rows) and evaluating (every row), summed over the run's trials. */
+export function runSeconds(rows: ResultRow[]): { train: number; evaluation: number } {
+  const latest = latestRows(rows);
+  return {
+    train: finalRows(latest).reduce((s, r) => s + r.train_seconds, 0),
+    evaluation: latest.reduce((s, r) => s + r.eval_seconds, 0),
+  };
+}
+
+/** "training 350 s, evaluation 120 s (34 % of training)" */
+export function runSecondsLine(rows: ResultRow[]): string {
+  const { train, evaluation } = runSeconds(rows);
+  const share = train > 0 ? ` (${Math.round((100 * evaluation) / train)} % of training)` : '';
+  return `training ${train.toFixed(0)} s, evaluation ${evaluation.toFixed(0)} s${share}, summed over trials`;
+}

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadDataset } from '../../datasets/registry.js';
 import { evalSplits } from '../eval/splits.js';
+import { TestCostCache } from '../eval/test_cost.js';
 import { TRAINING_FLOPS_RULE } from '../../engine/flops.js';
 import { MEMORY_NOTES, MemoryMonitor } from '../measure/memory.js';
 import type { Provenance } from '../measure/provenance.js';
@@ -112,6 +113,7 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
     return targets.get(name)!;
   };
   const memory = new MemoryMonitor();
+  const testCosts = new TestCostCache();
   try {
     for (const trial of todo) {
       const data = await target(trial.dataset);
@@ -129,6 +131,7 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
         total: o.trials.length,
         doneRows: existing.filter((r) => r.trial_id === trial.id),
         logUpdates: o.logUpdates,
+        testCosts,
       });
       fs.rmSync(path.join(checkpointDir, `${trial.id}.ckpt`), { force: true });
     }

@@ -18,7 +18,7 @@ import type { MethodConfig, MethodRole } from '../../methods/method.js';
 import { getMethod } from '../../methods/registry.js';
 import { evaluate } from '../eval/evaluate.js';
 import type { EvalSplits } from '../eval/splits.js';
-import { measureTestCost } from '../eval/test_cost.js';
+import type { TestCostCache } from '../eval/test_cost.js';
 import type { MemoryFigures, MemoryMonitor } from '../measure/memory.js';
 import { DivergedError, SslModel } from '../model/ssl_model.js';
 import { largest } from '../model/update_norms.js';
@@ -50,6 +50,8 @@ export interface TrialEnv {
   total: number;
   /** Rows of this trial already on disk (resume). */
   doneRows: ResultRow[];
+  /** Test-time costs measured once per network shape in the run. */
+  testCosts: TestCostCache;
   /** Record each layer's relative update size (rows' `update_norms`, and the layers named when a loss diverges). */
   logUpdates?: boolean;
 }
@@ -349,7 +351,7 @@ class TrialRun {
         for (const [k, v] of Object.entries(m)) metrics[`transfer.${t.dataset.name}.${k}`] = v;
       }
       const side = env.data.dataset.imageShape[0];
-      extra.test_cost = await measureTestCost(
+      extra.test_cost = await env.testCosts.measure(
         model,
         e.layer,
         side,
