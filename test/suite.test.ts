@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyOverrides, loadSuite, resolveSuite, SuiteError } from '../src/runner/suite.js';
 import { canonicalJson, expandTrials } from '../src/runner/trials.js';
 import { configureMethod } from '../src/runner/trial.js';
+import { describeDepartures } from '../src/runner/departures.js';
 
 const minimal = { name: 't', methods: ['simclr'], datasets: ['synthetic'], budgets: ['steps:10'] };
 
@@ -70,12 +71,15 @@ describe('suite files', () => {
     );
     expect(problems({ ...minimal, methods: [{ method: 'byol', prototypes: 10 }] })).toMatch(/"prototypes" is for methods with prototypes/);
     expect(problems({ ...minimal, methods: [{ method: 'byol', queueStart: 1 }] })).toMatch(/"queueStart" is for methods with a queue/);
+    expect(problems({ ...minimal, methods: [{ method: 'byol', cropScale: [0.5, 0.2] }] })).toMatch(
+      /cropScale \[0.5,0.2\] must be \[min, max\]/,
+    );
     expect(problems({ ...minimal, methods: [{ method: 'byol', ema: { start: 0.9 } }] })).toMatch(/ema: must have required property 'end'/);
     const s = resolveSuite(
       {
         ...minimal,
         methods: [
-          { method: 'barlow-twins', loss: { lambd: 0.02 } },
+          { method: 'barlow-twins', loss: { lambd: 0.02 }, cropScale: [0.2, 1] },
           { method: 'byol', ema: { start: 0.9, end: 1 } },
           { method: 'swav', prototypes: 100, queueStart: 1 },
           { method: 'emp-ssl', batchImages: 16 },
@@ -85,6 +89,11 @@ describe('suite files', () => {
     );
     const [barlow, byol, emp, swav] = expandTrials(s).map((t) => configureMethod(t, [32, 32, 1]));
     expect(barlow.lossParams).toEqual({ lambd: 0.02, scale_loss: 0.1 });
+    expect(barlow.recipe.views.map((v) => v.crop.scale)).toEqual([
+      [0.2, 1],
+      [0.2, 1],
+    ]);
+    expect(describeDepartures(s.methods[0])).toContain('large views cropped at 0.2-1 of the area (source 0.08-1)');
     expect(byol.ema).toEqual({ start: 0.9, end: 1 });
     expect(swav.prototypes).toBe(100);
     expect(swav.queue).toEqual({ size: 3840, views: 2, start: 1 });

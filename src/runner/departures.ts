@@ -42,6 +42,11 @@ export function describeDepartures(entry: MethodEntry, batchControl?: number): s
     lines.push(`target momentum ${entry.ema.start} -> ${entry.ema.end} (source ${base.ema?.start} -> ${base.ema?.end})`);
   if (entry.prototypes !== undefined && entry.prototypes !== base.prototypes)
     lines.push(`${entry.prototypes} prototypes (source ${base.prototypes})`);
+  if (entry.cropScale) {
+    const own = base.recipe.views[0].crop.scale;
+    if (entry.cropScale.join('-') !== own.join('-'))
+      lines.push(`large views cropped at ${entry.cropScale.join('-')} of the area (source ${own.join('-')})`);
+  }
   if (entry.queueStart !== undefined && entry.queueStart !== base.queue?.start)
     lines.push(
       `queue joins the assignments ${entry.queueStart >= 1 ? 'never' : `from ${percent(entry.queueStart)} of the budget`} (source ${percent(base.queue!.start)})`,

@@ -39,6 +39,8 @@ export interface MethodEntry {
   prototypes?: number;
   /** Budget progress from which SwAV's queue joins the Sinkhorn assignments (1: never). */
   queueStart?: number;
+  /** Area range of the large views' random resized crops (the recipe's own unless set). */
+  cropScale?: [number, number];
 }
 
 export interface DatasetEntry {
@@ -126,6 +128,8 @@ function methodSettingProblems(entry: Omit<MethodEntry, 'label'>): string[] {
   if (entry.ema && !base.ema) problems.push(`${entry.method}: "ema" is for methods with a momentum target (byol)`);
   if (entry.prototypes !== undefined && !base.prototypes)
     problems.push(`${entry.method}: "prototypes" is for methods with prototypes (swav)`);
+  if (entry.cropScale && entry.cropScale[0] > entry.cropScale[1])
+    problems.push(`${entry.method}: cropScale [${entry.cropScale}] must be [min, max] with min <= max`);
   if (entry.queueStart !== undefined && !base.queue) problems.push(`${entry.method}: "queueStart" is for methods with a queue (swav)`);
   if (problems.length > 0) return problems;
   const out = entry.projector?.[entry.projector.length - 1];

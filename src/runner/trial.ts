@@ -96,11 +96,19 @@ export function configureMethod(trial: Trial, imageShape: readonly number[]): Me
 
 /**
  * The recipe a suite asks for, before adapting it to the dataset: the method's own, or `solo-plain` (solo-learn's
- * CIFAR view group with no blur or solarisation, every view alike) drawn as many times as the method's views.
+ * CIFAR view group with no blur or solarisation, every view alike) drawn as many times as the method's views;
+ * `cropScale` replaces the area range of the large views (those of the first view's size).
  */
 function suiteRecipe(trial: Trial, own: Recipe): Recipe {
-  if (trial.method.augmentation !== 'solo-plain') return own;
-  return soloLearnCifar(own.views.reduce((n, v) => n + v.count, 0));
+  const recipe = trial.method.augmentation === 'solo-plain' ? soloLearnCifar(own.views.reduce((n, v) => n + v.count, 0)) : own;
+  const scale = trial.method.cropScale;
+  if (!scale) return recipe;
+  const large = recipe.views[0].size;
+  return {
+    ...recipe,
+    name: `${recipe.name}-crop${scale.join('-')}`,
+    views: recipe.views.map((v) => (v.size === large ? { ...v, crop: { ...v.crop, scale } } : v)),
+  };
 }
 
 /** Errors that mean the trial did not fit in memory (tfjs, wasm and TensorFlow phrase it variously). */
