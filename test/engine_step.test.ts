@@ -5,6 +5,7 @@ import { mlpHead } from '../engine/nn/mlp.js';
 import type { ForwardContext, Module } from '../engine/nn/module.js';
 import { disposeModel, initModel, readTree } from '../engine/nn/params.js';
 import { makeBackbone } from '../engine/nn/resnet.js';
+import { Lars } from '../engine/optim/lars.js';
 import { Sgd } from '../engine/optim/sgd.js';
 import { Rng } from '../engine/random.js';
 import { trainStep } from '../engine/train/step.js';
@@ -100,6 +101,33 @@ describe('whole training step', () => {
       expect(a.losses).toEqual(b.losses);
       for (const name of Object.keys(a.params)) expect(a.params[name]).toEqual(b.params[name]);
       expect(a.losses).not.toEqual(c.losses);
+    }
+  });
+});
+
+describe('a step at learning rate 0', () => {
+  it('leaves parameters and LARS momentum alone: the next step is the same as a first step', async () => {
+    await initBackend({ backend: 'wasm' });
+    const run = async (rates: number[]) => {
+      const modules: Module[] = [mlpHead('head', [8, 16, 4])];
+      const state = initModel(modules, 3);
+      const opt = new Lars(state.specs, { momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clip: true });
+      const x = tf.tensor2d(new Rng(4).fillNormal(new Float32Array(6 * 8)), [6, 8]);
+      // A loss whose gradient is large next to the weights: the case the trust ratio exists for.
+      const loss = (ctx: ForwardContext) => tf.mul(tf.sum(tf.square(modules[0].forward(x, ctx))), 1e3) as tf.Scalar;
+      for (const lr of rates) trainStep(state, opt, lr, loss).dispose();
+      const params = await readTree(state.params);
+      opt.dispose();
+      disposeModel(state);
+      x.dispose();
+      return params;
+    };
+    const [initial, skipped, direct] = [await run([]), await run([0, 0.1]), await run([0.1])];
+    expect(flatTree(skipped)).toEqual(flatTree(direct));
+    // Bounded by the trust ratio: each weight matrix moved by at most eta of its norm.
+    for (const name of Object.keys(initial).filter((n) => n.endsWith('weight') && !n.includes('.1.'))) {
+      const moved = l2(direct[name].map((v, i) => v - initial[name][i]));
+      expect(moved / l2(initial[name]), name).toBeLessThanOrEqual(0.02 + 1e-6);
     }
   });
 });

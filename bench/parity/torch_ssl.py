@@ -776,6 +776,9 @@ class Optimizer:
 
     @torch.no_grad()
     def step(self, lr):
+        # As engine/train/step.ts: a step at rate 0 leaves parameters and momentum alone.
+        if lr == 0:
+            return
         o = self.o
         for i, (p, group) in enumerate(self.groups):
             g = p.grad

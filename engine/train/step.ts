@@ -80,7 +80,11 @@ export function trainStepAccumulated(
       total![n] = mean;
     }
   }
-  optimizer.step(state.params, total!, lr);
+  // A step at rate 0 (the first of a warm-up from 0) leaves the optimizer alone. Momentum would still take the
+  // gradient into its buffer, and LARS's clipped trust ratio (min(r / lr, 1) at lr 0) leaves it unscaled there,
+  // so the next step would apply it at a positive rate outside the trust ratio's bound (seen: one conv's weights
+  // moved by 98 % of their norm in one step of a Barlow Twins warm-up).
+  if (lr > 0) optimizer.step(state.params, total!, lr);
   tf.dispose(Object.values(total!));
   const meanLoss = tf.div(lossSum, chunks) as tf.Scalar;
   lossSum.dispose();
