@@ -15,7 +15,10 @@ const percent = (x: number) => `${+(x * 100).toFixed(2)} %`;
 export function describeDepartures(entry: MethodEntry, batchControl?: number): string[] {
   const base: MethodConfig = getMethod(entry.method, entry.views);
   if (base.role !== 'ssl') return [];
-  const lines = Object.entries(base.departures ?? {}).map(([field, why]) => `${field}: ${why}`);
+  // Fields that depart for one reason (every view group's interpolation) share a line.
+  const fields = new Map<string, string[]>();
+  for (const [field, why] of Object.entries(base.departures ?? {})) fields.set(why, [...(fields.get(why) ?? []), field]);
+  const lines = [...fields].map(([why, names]) => `${names.join(', ')}: ${why}`);
   if (entry.views !== undefined)
     lines.push(`views ${entry.views} of the first view group (source: ${getMethod(entry.method).recipe.name})`);
   const batch = batchControl ?? entry.batchImages;
