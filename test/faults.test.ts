@@ -71,7 +71,8 @@ function expectNoStack(stderr: string): void {
   expect(stderr).not.toMatch(/^\s+at /m);
 }
 
-describe('faults leave the run directory intact', () => {
+// Each test runs the bench two or three times: more than the default limit on a busy 2-core machine.
+describe('faults leave the run directory intact', { timeout: 400_000 }, () => {
   beforeAll(() => fs.mkdirSync(DATA, { recursive: true }));
 
   it('a torn last row is cut away before --resume appends; report and resume then read the directory', () => {
@@ -159,6 +160,20 @@ describe('faults leave the run directory intact', () => {
     expect(fs.readFileSync(path.join(out, 'summary.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
     expect(fs.readdirSync(path.join(out, 'checkpoints'))).toEqual([]);
     expect(run('bench/report.ts', [out]).status).toBe(0);
+  });
+
+  it('opens every dataset before the first trial: all missing ones named at once, no run directory made (exit 1)', () => {
+    const out = path.join(TMP, 'no-data');
+    const suite = writeSuite('no-data', { datasets: ['synthetic', 'cifar10', 'cifar100'] });
+    const r = bench([`--suite=${suite}`, `--out=${out}`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error: 2 of the run's 3 dataset\(s\) cannot be read \(data root \S+\); nothing was run/);
+    expect(r.stderr).toMatch(/^ {2}cifar10: no CIFAR-10 at /m);
+    expect(r.stderr).toMatch(/^ {2}cifar100: .*CIFAR-100/m);
+    expect(r.stderr).toMatch(/or name another data root with --data-dir$/m);
+    expectNoStack(r.stderr);
+    expect(r.stdout).not.toMatch(/\[1\/\d+\]/); // no trial started
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   it('refuses an empty or repeated --methods/--datasets list before creating anything (exit 2)', () => {

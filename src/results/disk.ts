@@ -8,6 +8,7 @@
  * and then fail with ENOSPC (test/faults.test.ts). Unset, it costs one comparison per write.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 
 /** What each error code means, and what to do about it. */
 const CAUSES: Record<string, [cause: string, fix: string]> = {
@@ -77,4 +78,15 @@ export function writeAll(fd: number, file: string, data: string | Uint8Array): v
     });
   }
   while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(fd, bytes));
+}
+
+/** mkdir -p whose error names the real cause: Node's recursive mkdir reports ENOENT under a read-only parent. */
+export function makeDirs(dir: string): void {
+  if (fs.existsSync(dir)) return;
+  makeDirs(path.dirname(dir));
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
 }

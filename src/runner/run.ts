@@ -10,19 +10,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadDataset } from '../../datasets/registry.js';
-import { evalSplits } from '../eval/splits.js';
 import { TestCostCache } from '../eval/test_cost.js';
 import { TRAINING_FLOPS_RULE } from '../../engine/flops.js';
 import { MEMORY_NOTES, MemoryMonitor } from '../measure/memory.js';
 import type { Provenance } from '../measure/provenance.js';
 import type { ResultRow } from '../results/rows.js';
-import { StorageError } from '../results/disk.js';
+import { makeDirs, StorageError } from '../results/disk.js';
 import { finishedTrials, readManifest, readRows, repairTornTail, sweepTemporaries, writeFileAtomic } from '../results/store.js';
 import { latestRows, summaryCsv } from '../results/summary.js';
 import type { Progress } from './progress.js';
 import { canonicalJson, type Trial } from './trials.js';
-import { runTrial, type EvalTarget } from './trial.js';
+import { runTrial } from './trial.js';
+import { openDatasets } from './open_data.js';
 import { shardName, shardTrials, type Shard } from './shard.js';
 import type { Suite } from './suite.js';
 import { describeDepartures } from './departures.js';
@@ -75,11 +74,21 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
       );
     }
   }
-  const checkpointDir = path.join(o.runDir, 'checkpoints');
-  fs.mkdirSync(checkpointDir, { recursive: true });
   // Before anything is written: on a disk that a killed run filled, the sweep is what frees the space.
   const mine = shardTrials(o.trials, o.shard);
   sweepStaleFiles(o, mine);
+  // Each writer appends to its own file (no two processes share one, whatever the file system).
+  const resultsFile = path.join(o.runDir, o.shard ? `results.${shardName(o.shard)}.jsonl` : 'results.jsonl');
+  const warn = (m: string) => o.progress.log(`warning: ${m}`);
+  const repaired = repairTornTail(resultsFile);
+  if (repaired) warn(repaired);
+  const existing = latestRows(readRows(o.runDir, warn));
+  const finished = finishedTrials(existing);
+  const todo = mine.filter((t) => !finished.has(t.id));
+  const targets = await openDatasets(todo, o.suite.evaluation, o.dataRoot);
+
+  const checkpointDir = path.join(o.runDir, 'checkpoints');
+  makeDirs(checkpointDir);
   const manifest = {
     run_id: path.basename(o.runDir),
     started: previous?.started ?? new Date().toISOString(),
@@ -112,33 +121,15 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
     );
   }
 
-  // Each writer appends to its own file (no two processes share one, whatever the file system).
-  const resultsFile = path.join(o.runDir, o.shard ? `results.${shardName(o.shard)}.jsonl` : 'results.jsonl');
-  const warn = (m: string) => o.progress.log(`warning: ${m}`);
-  const repaired = repairTornTail(resultsFile);
-  if (repaired) warn(repaired);
-  const existing = latestRows(readRows(o.runDir, warn));
-  const finished = finishedTrials(existing);
-  const todo = mine.filter((t) => !finished.has(t.id));
   if (o.shard) o.progress.log(`${shardName(o.shard)}: ${mine.length} of ${o.trials.length} trials`);
   if (mine.length > todo.length) o.progress.log(`resuming: ${mine.length - todo.length} of ${mine.length} trials already finished`);
 
-  // Each dataset is loaded, and its evaluation splits drawn, once per run.
-  const targets = new Map<string, Promise<EvalTarget>>();
-  const target = (name: string): Promise<EvalTarget> => {
-    if (!targets.has(name))
-      targets.set(
-        name,
-        loadDataset(name, o.dataRoot).then((d) => ({ dataset: d, splits: evalSplits(d, o.suite.evaluation) })),
-      );
-    return targets.get(name)!;
-  };
   const memory = new MemoryMonitor();
   const testCosts = new TestCostCache();
   try {
     for (const trial of todo) {
-      const data = await target(trial.dataset);
-      const transfer = await Promise.all((o.suite.evaluation.transfer[trial.dataset] ?? []).map(target));
+      const data = targets.get(trial.dataset)!;
+      const transfer = (o.suite.evaluation.transfer[trial.dataset] ?? []).map((name) => targets.get(name)!);
       const index = o.trials.indexOf(trial) + 1;
       await runTrial(trial, {
         runId: manifest.run_id,
