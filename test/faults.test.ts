@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRows } from '../src/results/store.js';
+import { resultRow } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -174,6 +175,24 @@ describe('faults leave the run directory intact', { timeout: 400_000 }, () => {
     expectNoStack(r.stderr);
     expect(r.stdout).not.toMatch(/\[1\/\d+\]/); // no trial started
     expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('a damaged manifest.json or a garbage row mid-file is named with its fix, no stack trace (exit 1)', () => {
+    const dir = path.join(TMP, 'damaged');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'manifest.json'), '{"run_id": "x", "tri');
+    const manifest = run('bench/report.ts', [dir]);
+    expect(manifest.status).toBe(1);
+    expect(manifest.stderr).toMatch(/error: \S+damaged\/manifest\.json is not valid JSON .*restore it from a copy/);
+    expectNoStack(manifest.stderr);
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ run_id: 'x', trials: [] }));
+    const row = JSON.stringify(resultRow());
+    fs.writeFileSync(path.join(dir, 'results.jsonl'), `${row}\nnot a row\n${row}\n`);
+    const rows = run('bench/report.ts', [dir]);
+    expect(rows.status).toBe(1);
+    expect(rows.stderr).toMatch(/error: \S+results\.jsonl:2 is not a JSON row; the file is corrupt .*restore the line, or delete it/);
+    expectNoStack(rows.stderr);
+    expect(run('bench/report.ts', [dir, '--debug']).stderr).toMatch(/^\s+at /m); // the trace, when asked for
   });
 
   it('refuses an empty or repeated --methods/--datasets list before creating anything (exit 2)', () => {
