@@ -82,10 +82,10 @@ runMain(async () => {
         throw new UsageError(`cannot fetch "${name}"; fetchable: ${FETCHABLE.join(', ')} (synthetic needs no download)`);
       process.stderr.write(`fetching ${name} into ${root}\n`);
       let dir: string;
-      if (spec) dir = await fetchArchive(values.url ? { ...spec, url: values.url } : spec, root, progressPrinter());
+      if (spec) dir = await fetchArchive(values.url ? { ...spec, url: checkUrl(values.url, spec.url) } : spec, root, progressPrinter());
       else {
         const filePrinters = new Map<string, ReturnType<typeof progressPrinter>>();
-        dir = await fetchFiles(values.url ? { ...fileSet, baseUrl: values.url } : fileSet, root, (file, received, total) => {
+        dir = await fetchFiles(values.url ? { ...fileSet, baseUrl: checkUrl(values.url) } : fileSet, root, (file, received, total) => {
           if (!filePrinters.has(file)) {
             if (process.stderr.isTTY && filePrinters.size > 0) process.stderr.write('\n');
             filePrinters.set(file, progressPrinter('MB', `${file}: `));
@@ -99,18 +99,18 @@ runMain(async () => {
         throw new DatasetError(`${dir} ${spec ? 'extracted' : 'fetched'} but does not verify:\n  ${problems.join('\n  ')}`);
       process.stdout.write(values.json ? `${JSON.stringify({ dataset: name, dir, ok: true })}\n` : `${name} ready in ${dir}\n`);
     } else if (command === 'verify') {
-      const { dataset, problems, dir } = await verifyDataset(name, root, { resolution, onProgress });
+      const { dataset, problems, dir } = await verifyDataset(checkName(name), root, { resolution, onProgress });
       const where = dir ? ` in ${dir}` : '';
-      if (values.json) process.stdout.write(`${JSON.stringify({ dataset: dataset.name, ok: problems.length === 0, problems, dir })}\n`);
+      if (values.json) process.stdout.write(`${JSON.stringify({ dataset: name, ok: problems.length === 0, problems, dir })}\n`);
       else
         process.stdout.write(
-          problems.length === 0
+          dataset && problems.length === 0
             ? `${name}: ok${where} (${dataset.train.size} train, ${dataset.test.size} test)\n`
             : `${name}: ${problems.length} problem(s)${where}\n  ${problems.join('\n  ')}\n`,
         );
       if (problems.length > 0) process.exitCode = 1;
     } else if (command === 'inspect') {
-      const ds = await loadDataset(name, root, { resolution, onProgress });
+      const ds = await loadDataset(checkName(name), root, { resolution, onProgress });
       const report = {
         dataset: ds.name,
         train: ds.train.size,
@@ -140,7 +140,39 @@ runMain(async () => {
       throw new UsageError(`unknown command "${command}"; valid: fetch, verify, inspect, prepare\n\n${USAGE}`);
     }
   } catch (e) {
-    if (e instanceof DatasetError) throw new UsageError(e.message);
+    // Network failures the fetch did not describe (the request's own errors are DatasetErrors naming the URL).
+    if (isNetworkError(e))
+      throw new DatasetError(
+        `download failed: ${(e as Error).message}; check the network (or --url), then run the command again: it resumes`,
+      );
     throw e;
   }
 });
+
+/** A dataset name, or a UsageError listing the valid ones (a DatasetError, exit 1, is for a bad copy). */
+function checkName(name: string): string {
+  if (!(DATASET_NAMES as readonly string[]).includes(name))
+    throw new UsageError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
+  return name;
+}
+
+/** --url: an http(s) address; for an archive, of the file itself (its name is where the download goes). */
+function checkUrl(url: string, officialArchive?: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--url=${url} is not an address; write it in full, e.g. https://mirror.example.org/cifar-10-binary.tar.gz`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--url=${url}: only http and https are fetched`);
+  if (officialArchive && parsed.pathname.endsWith('/'))
+    throw new UsageError(
+      `--url=${url} names a folder; name the archive file itself (…/${path.basename(new URL(officialArchive).pathname)})`,
+    );
+  return url;
+}
+
+function isNetworkError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EPIPE|EHOSTUNREACH|ENETUNREACH)$/.test(code);
+}

@@ -11,7 +11,7 @@ import { DEFAULT_DETECTOR, judgeTonight } from '../reports/regression.js';
 import { historyDir, loadNights, nightlyMarkdown, nightStamp, saveNight, writeNightlyReport } from '../reports/nightly_report.js';
 import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
 import { runMicroBenchmarks } from '../src/cases/nightly_micro.js';
-import { parseBackendFlag, parseFlags, parseIntFlag, UsageError } from '../src/cli.js';
+import { failureText, parseBackendFlag, parseFlags, parseIntFlag, UsageError } from '../src/cli.js';
 import { collectProvenance } from '../src/measure/provenance.js';
 import { finalRows } from '../src/results/summary.js';
 import { Progress } from '../src/runner/progress.js';
@@ -165,7 +165,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`error: ${e instanceof UsageError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(`error: ${failureText(e)}\n`);
     process.exit(2);
   },
 );

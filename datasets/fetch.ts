@@ -46,7 +46,9 @@ function get(url: string, headers: Record<string, string>): Promise<http.Incomin
   return new Promise((resolve, reject) => {
     const client = url.startsWith('https:') ? https : http;
     const req = client.get(url, { headers }, resolve);
-    req.on('error', (e) => reject(new DatasetError(`download of ${url} failed: ${e.message}`)));
+    req.on('error', (e) =>
+      reject(new DatasetError(`download of ${url} failed: ${e.message}; check the address and the network, then run the command again`)),
+    );
   });
 }
 
@@ -96,9 +98,18 @@ export async function download(url: string, dest: string, onProgress?: Progress,
         received += chunk.length;
         onProgress?.(received, total);
       });
-      res.on('error', reject);
-      out.on('error', reject);
-      out.on('finish', resolve);
+      // A connection dropped mid-way ("aborted"): what came is flushed to the .partial file for the next try.
+      let cut: Error | null = null;
+      res.on('error', (e) => {
+        cut = e;
+        out.end();
+      });
+      out.on('error', (e: NodeJS.ErrnoException) => reject(Object.assign(e, { path: e.path ?? partial })));
+      out.on('finish', () => {
+        if (!cut) return resolve();
+        const message = `download of ${target} was cut off at ${received} of ${total} bytes (${cut.message}); run the command again to resume`;
+        reject(new DatasetError(message));
+      });
       res.pipe(out);
     });
     if (length > 0 && received !== total)

@@ -101,30 +101,42 @@ const OFFICIAL_SIZES: Partial<Record<DatasetName, { train: number; test: number;
 };
 
 /**
- * Checks an extracted copy: it loads (sizes, labels, names) and has the official record counts.
- * `dir` is the copy checked, for a dataset found in more than one place (Fashion-MNIST: the data root
- * or Debian's package).
+ * Checks an extracted copy and lists every problem found (a copy that does not load is one problem, the files
+ * missing and the record counts others). `dataset` is null when the copy does not load; `dir` is the copy
+ * checked, for a dataset found in more than one place (Fashion-MNIST: the data root or Debian's package).
  */
 export async function verifyDataset(
   name: string,
   root = defaultDataRoot(),
   options: LoadOptions = {},
-): Promise<{ dataset: Dataset; problems: string[]; dir?: string }> {
-  const dataset = await loadDataset(name, root, options);
-  const problems: string[] = [];
+): Promise<{ dataset: Dataset | null; problems: string[]; dir?: string }> {
+  const problems = new Set<string>();
+  let dataset: Dataset | null = null;
+  try {
+    dataset = await loadDataset(name, root, options);
+  } catch (e) {
+    if (!(e instanceof DatasetError)) throw e;
+    problems.add(e.message);
+  }
   if (name === 'fashion-mnist') {
-    const dir = findFashionMnist(root);
-    return { dataset, problems: await verifyFashionMnist(dir, dataset), dir };
+    let dir: string;
+    try {
+      dir = findFashionMnist(root);
+    } catch {
+      return { dataset, problems: [...problems] }; // no copy anywhere: the load's problem says where it looked
+    }
+    for (const p of await verifyFashionMnist(dir, dataset ?? undefined)) problems.add(p);
+    return { dataset, problems: [...problems], dir };
   }
   const official = OFFICIAL_SIZES[checkDatasetName(name)];
   if (official) {
     const dir = path.join(root, name === 'cifar10' ? CIFAR10_DIR : name === 'tinyimagenet' ? TINY_IMAGENET_DIR : CIFAR100_DIR);
-    for (const f of official.files) if (!fs.existsSync(path.join(dir, f))) problems.push(`missing ${path.join(dir, f)}`);
-    if (dataset.train.size !== official.train)
-      problems.push(`train split has ${dataset.train.size} images, the official one ${official.train}`);
-    if (dataset.test.size !== official.test) problems.push(`test split has ${dataset.test.size} images, the official one ${official.test}`);
+    for (const f of official.files) if (!fs.existsSync(path.join(dir, f))) problems.add(`missing ${path.join(dir, f)}`);
+    for (const split of ['train', 'test'] as const)
+      if (dataset && dataset[split].size !== official[split])
+        problems.add(`${split} split has ${dataset[split].size} images, the official one ${official[split]}`);
   }
-  return { dataset, problems };
+  return { dataset, problems: [...problems] };
 }
 
 export function classCounts(labels: Int32Array, classes: number): number[] {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { stringify } from 'csv-stringify/sync';
 import type { ResultRow } from '../src/results/rows.js';
-import { readRows, writeFileAtomic } from '../src/results/store.js';
+import { readManifest, readRows, writeFileAtomic } from '../src/results/store.js';
 import { latestRows } from '../src/results/summary.js';
 import { resolveTargets } from './analysis.js';
 import { buildFigures, summaryLines, type SummaryLine } from './figures.js';
@@ -45,10 +45,9 @@ export function loadRuns(dirs: string[]): LoadedRuns {
   const rows: ResultRow[] = [];
   const manifests: Manifest[] = [];
   for (const dir of dirs) {
-    const file = path.join(dir, 'manifest.json');
-    if (!fs.existsSync(file))
-      throw new ReportError(`${dir} is not a run directory (no manifest.json); give the directory that npm run bench printed`);
-    manifests.push(JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest);
+    const manifest = readManifest<Manifest>(dir);
+    if (!manifest) throw new ReportError(`${dir} is not a run directory (no manifest.json); give the directory that npm run bench printed`);
+    manifests.push(manifest);
     rows.push(...readRows(dir, (w) => warnings.push(w)));
   }
   if (rows.length === 0) throw new ReportError(`no results in ${dirs.join(', ')} yet (results*.jsonl is empty or missing)`);

@@ -1,16 +1,26 @@
 /**
- * Shared command-line handling: strict flag parsing with clear errors, `--help`, and exit codes.
+ * Shared command-line handling: strict flag parsing with clear errors, `--help`, `--debug`, and exit codes:
+ * 0 ok, 1 the work failed or is incomplete (a known failure prints its cause and fix in a line or two, without
+ * a stack trace), 2 bad input or usage.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DatasetError } from '../datasets/types.js';
 import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from '../engine/backends/select.js';
+import { CorruptFileError, isKnownSystemError, StorageError, storageError } from './results/disk.js';
 
 export class UsageError extends Error {}
+
+/** --debug: print the stack trace of known failures too. */
+let debug = false;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses argv strictly; unknown flags, stray arguments and bad values become UsageErrors naming what is valid. */
 export function parseFlags<O extends Options>(argv: string[], options: O, usage: string, allowPositionals = false) {
-  const all = { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } };
+  const all = { ...options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } } as O & {
+    help: { type: 'boolean'; short: 'h' };
+    debug: { type: 'boolean' };
+  };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
@@ -20,6 +30,7 @@ export function parseFlags<O extends Options>(argv: string[], options: O, usage:
       .join(', ');
     throw new UsageError(`${(e as Error).message}\nvalid flags: ${valid}\n\n${usage}`);
   }
+  debug = Boolean((parsed.values as Record<string, unknown>).debug);
   if ((parsed.values as Record<string, unknown>).help) {
     process.stdout.write(`${usage}\n`);
     process.exit(0);
@@ -48,7 +59,6 @@ export function parseBackendFlag(value: string | undefined): BackendChoice {
   return choice as BackendChoice;
 }
 
-/** Runs an async main with consistent error reporting: usage errors exit 2, others 1. */
 /** A comma-separated flag as its trimmed, non-empty items (undefined when the flag is absent). */
 export function listFlag(value: string | undefined): string[] | undefined {
   return value
@@ -57,21 +67,32 @@ export function listFlag(value: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
+/**
+ * The message of a failure that is the data's, the disk's or the machine's, not a bug (its message names the
+ * cause, the file and the fix; a stack would only hide them); null for anything else.
+ */
+function knownFailure(e: unknown): string | null {
+  if (e instanceof StorageError || e instanceof CorruptFileError || e instanceof DatasetError || e instanceof BackendUnavailableError)
+    return e.message;
+  if (isKnownSystemError(e)) return (storageError(e, e.path ?? '') as Error).message;
+  return null;
+}
+
+/** What to print for a failure: a known one's message (its stack too with --debug), a bug's stack trace. */
+export function failureText(e: unknown): string {
+  if (e instanceof UsageError) return e.message;
+  const known = knownFailure(e);
+  if (known === null || (debug && e instanceof Error)) return e instanceof Error ? (e.stack ?? e.message) : String(e);
+  return known;
+}
+
+/** Runs an async main with consistent error reporting: usage errors exit 2, others 1. */
 export function runMain(main: () => Promise<void>): void {
   main().then(
     () => process.exit(process.exitCode ?? 0),
     (e: unknown) => {
-      if (e instanceof UsageError) {
-        process.stderr.write(`error: ${e.message}\n`);
-        process.exit(2);
-      }
-      if (e instanceof BackendUnavailableError) {
-        // A machine's setup, not a bug: the reasons are the message, a stack would only hide them.
-        process.stderr.write(`error: ${e.message}\n`);
-        process.exit(1);
-      }
-      process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exit(1);
+      process.stderr.write(`error: ${failureText(e)}\n`);
+      process.exit(e instanceof UsageError ? 2 : 1);
     },
   );
 }

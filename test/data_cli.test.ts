@@ -34,8 +34,31 @@ describe('npm run data', () => {
     expect(fs.existsSync(path.join(copy, CIFAR10_DIR))).toBe(true);
   });
 
+  it('verify lists every problem of a copy that does not load, with exit 1 (not the usage code)', () => {
+    const copy = fakeCifar10(path.join(tmp, 'torn'), cifarRecords(20), cifarRecords(10, 100));
+    const testBatch = path.join(copy, CIFAR10_DIR, 'test_batch.bin');
+    fs.truncateSync(testBatch, fs.statSync(testBatch).size - 100);
+    const r = data(['verify', 'cifar10', '--dir', copy]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/cifar10: 5 problem\(s\)/);
+    expect(r.stdout).toMatch(/test_batch\.bin is \d+ bytes, not a whole number of 3073-byte records/);
+    for (const i of [2, 3, 4, 5]) expect(r.stdout).toContain(`missing ${path.join(copy, CIFAR10_DIR, `data_batch_${i}.bin`)}`);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('a --url that is not an address, or names a folder for an archive, is refused before downloading (exit 2)', () => {
+    const notUrl = data(['fetch', 'cifar10', '--dir', tmp, '--url=notaurl']);
+    expect(notUrl.status).toBe(2);
+    expect(notUrl.stderr).toMatch(/--url=notaurl is not an address; write it in full/);
+    const folder = data(['fetch', 'cifar10', '--dir', tmp, '--url=http://127.0.0.1:9/mirror/']);
+    expect(folder.status).toBe(2);
+    expect(folder.stderr).toMatch(/names a folder; name the archive file itself \(…\/cifar-10-binary\.tar\.gz\)/);
+  });
+
   it('bad commands and names fail with exit 2 and say what is valid', () => {
-    expect(data(['inspect', 'mnist']).stderr).toMatch(
+    const mnist = data(['inspect', 'mnist']);
+    expect(mnist.status).toBe(2);
+    expect(mnist.stderr).toMatch(
       /unknown dataset "mnist"; valid: synthetic, cifar10, cifar100, cifar100-coarse, tinyimagenet, imagenet100/,
     );
     expect(data(['fetch', 'synthetic']).stderr).toMatch(/cannot fetch "synthetic"/);

@@ -55,6 +55,13 @@ beforeAll(async () => {
 
   server = http.createServer((req, res) => {
     const body = files.get(req.url ?? '');
+    if (req.url === '/dropped.tar.gz') {
+      // Half the archive, then the connection drops (as a flaky network does).
+      const whole = files.get('/cifar-10-binary.tar.gz')!;
+      res.writeHead(200, { 'content-length': whole.length });
+      res.write(whole.subarray(0, whole.length >> 1), () => res.socket?.destroy());
+      return;
+    }
     if (req.url === '/moved') {
       res.writeHead(302, { location: '/cifar-10-binary.tar.gz' }).end();
       return;
@@ -127,6 +134,16 @@ describe('fetching an archive', () => {
 
   it('reports HTTP errors', async () => {
     await expect(fetchArchive({ ...specFor('/missing.tar.gz') }, path.join(tmp, 'root4'))).rejects.toThrow(/HTTP 404/);
+  });
+
+  it('a connection dropped mid-way keeps what came and says to run again, which resumes', async () => {
+    const root = path.join(tmp, 'root5');
+    const dropped = fetchArchive(specFor('/dropped.tar.gz'), root);
+    await expect(dropped).rejects.toThrow(
+      /^download of \S+\/dropped\.tar\.gz was cut off at \d+ of \d+ bytes.*; run the command again to resume$/,
+    );
+    const partial = path.join(root, 'dropped.tar.gz.partial');
+    expect(fs.statSync(partial).size).toBeGreaterThan(0);
   });
 
   it('fetches and extracts zip archives', async () => {

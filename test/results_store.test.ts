@@ -4,7 +4,15 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resultRow as row } from './helpers.js';
 import { GpuMemoryPoller } from '../src/measure/gpu_memory.js';
-import { appendRow, finishedTrials, readRows, writeFileAtomic } from '../src/results/store.js';
+import {
+  appendRow,
+  finishedTrials,
+  readManifest,
+  readRows,
+  repairTornTail,
+  sweepTemporaries,
+  writeFileAtomic,
+} from '../src/results/store.js';
 import { latestRows, summaryCsv, summaryTable } from '../src/results/summary.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-store-'));
@@ -41,6 +49,54 @@ describe('results store', () => {
     writeFileAtomic(file, 'two');
     expect(fs.readFileSync(file, 'utf8')).toBe('two');
     expect(fs.readdirSync(dir)).toEqual(['manifest.json']);
+  });
+
+  it('cuts a torn last row away (or completes a whole one) so that the next append starts a line', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'results.jsonl');
+    appendRow(file, row({}));
+    expect(repairTornTail(file)).toBeNull();
+    fs.appendFileSync(file, '{"schema":1,"run_id":"r","tri');
+    expect(repairTornTail(file)).toMatch(/results\.jsonl:2: removed a torn last row \(29 bytes/);
+    appendRow(file, row({ point: 1, final: true }));
+    expect(readRows(dir).map((r) => r.point)).toEqual([0, 1]);
+    fs.appendFileSync(file, JSON.stringify(row({ trial_id: 't2' })));
+    expect(repairTornTail(file)).toMatch(/completed the last row/);
+    appendRow(file, row({ trial_id: 't3' }));
+    expect(readRows(dir).map((r) => r.trial_id)).toEqual(['t1', 't1', 't2', 't3']);
+  });
+
+  it('a write that fails (disk full) leaves no temporary and no partial row, and names the file', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'results.jsonl');
+    appendRow(file, row({}));
+    const before = fs.readFileSync(file, 'utf8');
+    process.env.SSL_BENCH_FAULT = 'disk-full:ssl-store-';
+    try {
+      expect(() => appendRow(file, row({ point: 1 }))).toThrow(
+        /cannot write \S+results\.jsonl: no space left on the device \(ENOSPC\); free space there/,
+      );
+      expect(() => writeFileAtomic(path.join(dir, 'manifest.json'), 'x'.repeat(1000))).toThrow(/manifest\.json: no space left/);
+    } finally {
+      delete process.env.SSL_BENCH_FAULT;
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    expect(fs.readdirSync(dir)).toEqual(['results.jsonl']);
+  });
+
+  it("sweeps the temporaries a killed process left (only those asked for), never its own process's", () => {
+    const dir = tmp();
+    for (const f of ['a.ckpt.tmp-123', 'b.ckpt.tmp-456', `c.ckpt.tmp-${process.pid}`, 'a.ckpt', 'notes.tmp'])
+      fs.writeFileSync(path.join(dir, f), '');
+    expect(sweepTemporaries(dir, (f) => f !== 'b.ckpt')).toEqual(['a.ckpt.tmp-123']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.ckpt', 'b.ckpt.tmp-456', `c.ckpt.tmp-${process.pid}`, 'notes.tmp']);
+  });
+
+  it('a manifest.json that is not JSON is named in the error', () => {
+    const dir = tmp();
+    expect(readManifest(dir)).toBeNull();
+    fs.writeFileSync(path.join(dir, 'manifest.json'), '{"run_id": "x", "tri');
+    expect(() => readManifest(dir)).toThrow(/\S+manifest\.json is not valid JSON .*restore it from a copy/);
   });
 
   it('a repeated point (resumed trial) counts once, the latest row winning', () => {

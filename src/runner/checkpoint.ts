@@ -2,10 +2,11 @@
  * Trial checkpoints, written at every evaluation point so a killed run resumes where its last point
  * left off: the model's tensors (parameters, buffers, optimizer and target state) and the runner's own
  * state. One file per trial: a magic, a JSON header (runner state, tensor names, shapes and offsets),
- * then float32 data; written to a temporary file and renamed.
+ * then float32 data; written to a temporary file and renamed (the temporary removed if the write fails).
  */
 import fs from 'node:fs';
 import * as tf from '../../engine/tf.js';
+import { writeFileAtomic } from '../results/store.js';
 
 const MAGIC = 'SSLBCKP1';
 
@@ -34,16 +35,8 @@ export async function saveCheckpoint<S>(
   const headerLength = Buffer.alloc(4);
   headerLength.writeUInt32LE(header.length);
   const pad = Buffer.alloc((4 - ((MAGIC.length + 4 + header.length) % 4)) % 4);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const part of [Buffer.from(MAGIC), headerLength, header, pad]) fs.writeSync(fd, part);
-    for (const a of arrays) fs.writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  const data = arrays.map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  writeFileAtomic(file, [Buffer.from(MAGIC), headerLength, header, pad, ...data]);
 }
 
 /** Reads a checkpoint (the caller disposes the tensors); null when there is none. */

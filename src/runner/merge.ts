@@ -3,10 +3,9 @@
  * finished, which failed (diverged, out of memory) and which are missing (a shard still running, killed,
  * or never started), and rewrites summary.csv from all of them.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { ResultRow } from '../results/rows.js';
-import { readRows, writeFileAtomic } from '../results/store.js';
+import { readManifest, readRows, writeFileAtomic } from '../results/store.js';
 import { finalRows, summaryCsv } from '../results/summary.js';
 
 export interface TrialRef {
@@ -27,9 +26,9 @@ export interface MergeResult {
 }
 
 export function mergeRun(runDir: string, warn: (m: string) => void = () => {}): MergeResult {
-  const manifestFile = path.join(runDir, 'manifest.json');
-  if (!fs.existsSync(manifestFile)) throw new Error(`${runDir} is not a run directory (no manifest.json)`);
-  const trials = JSON.parse(fs.readFileSync(manifestFile, 'utf8')).trials as TrialRef[];
+  const manifest = readManifest<{ trials: TrialRef[] }>(runDir);
+  if (!manifest) throw new Error(`${runDir} is not a run directory (no manifest.json)`);
+  const { trials } = manifest;
   const rows = readRows(runDir, warn);
   const finals = new Map(finalRows(rows).map((r) => [r.trial_id, r]));
   const known = new Set(trials.map((t) => t.id));

@@ -10,18 +10,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadDataset } from '../../datasets/registry.js';
-import { evalSplits } from '../eval/splits.js';
 import { TestCostCache } from '../eval/test_cost.js';
 import { TRAINING_FLOPS_RULE } from '../../engine/flops.js';
 import { MEMORY_NOTES, MemoryMonitor } from '../measure/memory.js';
 import type { Provenance } from '../measure/provenance.js';
 import type { ResultRow } from '../results/rows.js';
-import { finishedTrials, readRows, writeFileAtomic } from '../results/store.js';
+import { makeDirs, StorageError } from '../results/disk.js';
+import { finishedTrials, readManifest, readRows, repairTornTail, sweepTemporaries, writeFileAtomic } from '../results/store.js';
 import { latestRows, summaryCsv } from '../results/summary.js';
 import type { Progress } from './progress.js';
 import { canonicalJson, type Trial } from './trials.js';
-import { runTrial, type EvalTarget } from './trial.js';
+import { runTrial } from './trial.js';
+import { openDatasets } from './open_data.js';
 import { shardName, shardTrials, type Shard } from './shard.js';
 import type { Suite } from './suite.js';
 import { describeDepartures } from './departures.js';
@@ -45,21 +45,50 @@ export class RunError extends Error {}
 
 const SUITE_KEY = (suite: Suite) => canonicalJson({ ...suite, file: null });
 
+/**
+ * Runs the suite; a write that fails (disk full, permissions) stops the run with a StorageError that says how
+ * to continue: every row written before it is kept, and no partial file is left.
+ */
 export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
+  try {
+    return await runTrials(o);
+  } catch (e) {
+    if (!(e instanceof StorageError)) throw e;
+    const again = fs.existsSync(path.join(o.runDir, 'manifest.json'))
+      ? 'run the same command with --resume: the results written so far are kept'
+      : 'run the same command again';
+    throw new StorageError(e.file, e.code, `${e.message}; then ${again}`);
+  }
+}
+
+async function runTrials(o: RunOptions): Promise<ResultRow[]> {
   const manifestFile = path.join(o.runDir, 'manifest.json');
   let previous: { started: string; suite: Suite } | null = null;
   if (fs.existsSync(manifestFile)) {
     // Shards of one array share the directory: each one finds the others' manifest.
     if (!o.resume && !o.shard) throw new RunError(`${o.runDir} already holds a run; add --resume to continue it, or choose another --out`);
-    previous = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+    previous = readManifest(o.runDir);
     if (SUITE_KEY(previous!.suite) !== SUITE_KEY(o.suite)) {
       throw new RunError(
         `${o.runDir} was started with a different suite or different overrides; resume it with the same flags, or choose another --out`,
       );
     }
   }
+  // Before anything is written: on a disk that a killed run filled, the sweep is what frees the space.
+  const mine = shardTrials(o.trials, o.shard);
+  sweepStaleFiles(o, mine);
+  // Each writer appends to its own file (no two processes share one, whatever the file system).
+  const resultsFile = path.join(o.runDir, o.shard ? `results.${shardName(o.shard)}.jsonl` : 'results.jsonl');
+  const warn = (m: string) => o.progress.log(`warning: ${m}`);
+  const repaired = repairTornTail(resultsFile);
+  if (repaired) warn(repaired);
+  const existing = latestRows(readRows(o.runDir, warn));
+  const finished = finishedTrials(existing);
+  const todo = mine.filter((t) => !finished.has(t.id));
+  const targets = await openDatasets(todo, o.suite.evaluation, o.dataRoot);
+
   const checkpointDir = path.join(o.runDir, 'checkpoints');
-  fs.mkdirSync(checkpointDir, { recursive: true });
+  makeDirs(checkpointDir);
   const manifest = {
     run_id: path.basename(o.runDir),
     started: previous?.started ?? new Date().toISOString(),
@@ -92,32 +121,15 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
     );
   }
 
-  // Each writer appends to its own file (no two processes share one, whatever the file system).
-  const resultsFile = path.join(o.runDir, o.shard ? `results.${shardName(o.shard)}.jsonl` : 'results.jsonl');
-  const warn = (m: string) => o.progress.log(`warning: ${m}`);
-  const existing = latestRows(readRows(o.runDir, warn));
-  const finished = finishedTrials(existing);
-  const mine = shardTrials(o.trials, o.shard);
-  const todo = mine.filter((t) => !finished.has(t.id));
   if (o.shard) o.progress.log(`${shardName(o.shard)}: ${mine.length} of ${o.trials.length} trials`);
   if (mine.length > todo.length) o.progress.log(`resuming: ${mine.length - todo.length} of ${mine.length} trials already finished`);
 
-  // Each dataset is loaded, and its evaluation splits drawn, once per run.
-  const targets = new Map<string, Promise<EvalTarget>>();
-  const target = (name: string): Promise<EvalTarget> => {
-    if (!targets.has(name))
-      targets.set(
-        name,
-        loadDataset(name, o.dataRoot).then((d) => ({ dataset: d, splits: evalSplits(d, o.suite.evaluation) })),
-      );
-    return targets.get(name)!;
-  };
   const memory = new MemoryMonitor();
   const testCosts = new TestCostCache();
   try {
     for (const trial of todo) {
-      const data = await target(trial.dataset);
-      const transfer = await Promise.all((o.suite.evaluation.transfer[trial.dataset] ?? []).map(target));
+      const data = targets.get(trial.dataset)!;
+      const transfer = (o.suite.evaluation.transfer[trial.dataset] ?? []).map((name) => targets.get(name)!);
       const index = o.trials.indexOf(trial) + 1;
       await runTrial(trial, {
         runId: manifest.run_id,
@@ -141,4 +153,19 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
   const rows = readRows(o.runDir, warn);
   writeFileAtomic(path.join(o.runDir, 'summary.csv'), summaryCsv(rows));
   return rows;
+}
+
+/**
+ * Removes the temporaries a killed process left in the run directory. A shard removes only its own (its
+ * trials' checkpoints, its manifest): the others may be writing theirs at this moment.
+ */
+function sweepStaleFiles(o: RunOptions, mine: Trial[]): void {
+  const ids = new Set(mine.map((t) => `${t.id}.ckpt`));
+  const own = o.shard ? `${shardName(o.shard)}.json` : null;
+  const removed = [
+    ...sweepTemporaries(path.join(o.runDir, 'checkpoints'), (f) => ids.has(f)),
+    ...sweepTemporaries(path.join(o.runDir, 'manifests'), (f) => own === null || f === own),
+    ...(o.shard ? [] : sweepTemporaries(o.runDir)),
+  ];
+  if (removed.length > 0) o.progress.log(`removed ${removed.length} partial file(s) an interrupted run left: ${removed.join(', ')}`);
 }

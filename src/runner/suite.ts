@@ -266,6 +266,11 @@ export function applyOverrides(suite: Suite, o: SuiteOverrides): Suite {
     }
     out.budgets = [{ kind: b.kind, amount }];
   }
+  for (const [flag, names] of [
+    ['methods', o.methods],
+    ['datasets', o.datasets],
+  ] as const)
+    if (names?.length === 0) throw new SuiteError(`--${flag} is empty; name at least one, or leave the flag out for the suite's own`);
   if (o.methods) {
     out.methods = o.methods.map((name) => {
       const inSuite = suite.methods.find((m) => m.label === name || m.method === name);
@@ -284,6 +289,17 @@ export function applyOverrides(suite: Suite, o: SuiteOverrides): Suite {
       return suite.datasets.find((d) => d.name === name) ?? { name, backbone: o.backbone ?? suite.datasets[0].backbone };
     });
   }
+  // A name given twice (or a method and its suite label) would run the same trials twice.
+  if (o.methods)
+    refuseRepeated(
+      'methods',
+      out.methods.map((m) => m.label),
+    );
+  if (o.datasets)
+    refuseRepeated(
+      'datasets',
+      out.datasets.map((d) => d.name),
+    );
   if (o.backbone) {
     try {
       makeBackbone(o.backbone);
@@ -294,4 +310,10 @@ export function applyOverrides(suite: Suite, o: SuiteOverrides): Suite {
   }
   if (o.seeds !== undefined) out.seeds = Array.from({ length: o.seeds }, (_, i) => i);
   return out;
+}
+
+function refuseRepeated(flag: string, names: string[]): void {
+  const repeated = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  if (repeated.length > 0)
+    throw new SuiteError(`--${flag} gives ${repeated.join(', ')} more than once (each would run twice); name each once`);
 }

@@ -23,6 +23,7 @@ import type { MemoryFigures, MemoryMonitor } from '../measure/memory.js';
 import { DivergedError, SslModel } from '../model/ssl_model.js';
 import { largest } from '../model/update_norms.js';
 import type { ResultRow, TrialStatus } from '../results/rows.js';
+import { StorageError } from '../results/disk.js';
 import { appendRow } from '../results/store.js';
 import { type Counters, formatBudget, formatSeconds, progress, reached, spent, takeAnotherStep, ZERO_COUNTERS } from './budget.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -420,6 +421,8 @@ class TrialRun {
    * exception: a method that throws, a bad setting). The run's exit status reports errors (bench/bench.ts).
    */
   private recordFailure(e: unknown): void {
+    // The disk failed, not the trial: the run stops, and --resume continues this trial from its checkpoint.
+    if (e instanceof StorageError) throw e;
     const status: TrialStatus = e instanceof DivergedError ? 'diverged' : isOutOfMemory(e) ? 'oom' : 'error';
     const message = errorMessage(e);
     const hint = status === 'oom' ? ' (lower batchImages or views in the suite, or use a backend with more memory)' : '';
