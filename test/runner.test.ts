@@ -142,33 +142,35 @@ describe('npm run bench', () => {
   it('records a diverged trial and carries on with the next; --log-updates names the layers and records update sizes', () => {
     const out = path.join(TMP, 'nan');
     const suite = writeSuite('nan', {
+      // VICReg's loss grows with the embeddings' scale (SimCLR's, on normalised embeddings, does not): at this
+      // rate the biases and batch-norm parameters, which take plain SGD steps outside LARS's trust ratio, blow it up.
       methods: [
-        { method: 'simclr', batchImages: 8, lr: 1e30, label: 'simclr-hot' },
-        { method: 'vicreg', batchImages: 8 },
+        { method: 'vicreg', batchImages: 8, lr: 1e30, label: 'vicreg-hot' },
+        { method: 'simclr', batchImages: 8 },
       ],
-      budgets: ['steps:3'],
+      budgets: ['steps:4'],
     });
     const r = bench([`--suite=${suite}`, `--out=${out}`, '--log-updates']);
     expect(r.status, r.stderr).toBe(0);
     const f = finals(readRows(out));
-    const hot = f.find((x) => x.label === 'simclr-hot')!;
+    const hot = f.find((x) => x.label === 'vicreg-hot')!;
     expect(hot.status).toBe('diverged');
     expect(hot.error).toMatch(/loss became (NaN|Infinity|-Infinity).*lower the learning rate/);
     // The step before the NaN moved some layer by many times its own size: the message names it.
     const [, layer, size] = hot.error!.match(/largest relative updates in the step before: ([\w.]+) ([^,]+)/)!;
     expect(layer).toMatch(/^(conv1|bn1|layer\d|projector)/);
-    expect(Number(size) > 10 || Number.isNaN(Number(size))).toBe(true);
+    expect(Number(size) > 10 || !Number.isFinite(Number(size))).toBe(true);
     // Healthy training: every layer moved by a small fraction of its size (the first step's warm-up rate is 0).
-    const vicreg = f.find((x) => x.label === 'vicreg')!;
-    expect(Object.keys(vicreg.update_norms!)).toEqual(expect.arrayContaining(['conv1', 'layer4.0.conv2', 'projector.0']));
-    for (const [l, u] of Object.entries(vicreg.update_norms!)) {
+    const healthy = f.find((x) => x.label === 'simclr')!;
+    expect(healthy.status).toBe('ok');
+    expect(Object.keys(healthy.update_norms!)).toEqual(expect.arrayContaining(['conv1', 'layer4.0.conv2', 'projector.0']));
+    for (const [l, u] of Object.entries(healthy.update_norms!)) {
       expect(u.max, l).toBeGreaterThanOrEqual(u.mean);
       expect(u.max, l).toBeGreaterThan(0);
       expect(u.max, l).toBeLessThan(1);
     }
-    expect(r.stdout).toMatch(/vicreg largest relative updates since the last point/);
-    expect(f.find((x) => x.label === 'vicreg')!.status).toBe('ok');
-    expect(r.stdout).toMatch(/simclr-hot: diverged/);
+    expect(r.stdout).toMatch(/simclr largest relative updates since the last point/);
+    expect(r.stdout).toMatch(/vicreg-hot: diverged/);
     expect(r.stdout).toMatch(/diverged\s*$/m); // the summary table's "failed" column
   });
 
