@@ -184,8 +184,9 @@ export class SslModel {
           `${this.method.name}: the loss became ${value} at progress ${progress.toFixed(3)}; lower the learning rate (${lr.toExponential(2)} now)${culprits}`,
         );
       }
-      if (before) this.updates!.record(before, this.state.params);
+      const snapshot = before;
       before = undefined;
+      if (snapshot) await this.updates!.record(snapshot, this.state.params);
       if (this.target) emaUpdate(this.target, this.state, cosineRamp(progress, this.method.ema!.start, this.method.ema!.end));
       if (this.prototypes) this.normalizePrototypes();
       this.stepsTaken++;

@@ -28,7 +28,7 @@ export class UpdateNormTracker {
   }
 
   /** Records one step's relative update per layer from the snapshot taken before it, and disposes the snapshot. */
-  record(before: Record<string, tf.Tensor>, params: Record<string, tf.Variable>): void {
+  async record(before: Record<string, tf.Tensor>, params: Record<string, tf.Variable>): Promise<void> {
     const layers = [...new Set(Object.keys(before).map(layerOf))];
     const ratios = tf.tidy(() => {
       const moved = new Map<string, tf.Tensor[]>();
@@ -41,9 +41,10 @@ export class UpdateNormTracker {
       // A layer initialised at zero (a bias) divides by a tiny norm: the floor keeps its ratio finite.
       return tf.stack(layers.map((l) => tf.div(tf.sqrt(tf.addN(moved.get(l)!)), tf.maximum(tf.sqrt(tf.addN(size.get(l)!)), 1e-12))));
     });
-    const values = ratios.dataSync();
-    ratios.dispose();
     tf.dispose(Object.values(before));
+    // Read asynchronously: the webgpu backend cannot read synchronously in Node.
+    const values = await ratios.data();
+    ratios.dispose();
     this.last = Object.fromEntries(layers.map((l, i) => [l, values[i]]));
     for (const [l, v] of Object.entries(this.last)) {
       const s = this.sums.get(l) ?? { sum: 0, max: 0, count: 0 };
