@@ -9,34 +9,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRows } from '../src/results/store.js';
-import { resultRow } from './helpers.js';
+import { resultRow, TINY_EVALUATION, writeTinySuite } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-faults-'));
 const DATA = path.join(TMP, 'data');
 
-function writeSuite(name: string, over: Record<string, unknown> = {}): string {
-  const file = path.join(TMP, `${name}.json`);
-  const suite = {
-    name,
-    methods: [{ method: 'simclr', batchImages: 8 }],
-    datasets: ['synthetic'],
-    backbone: 'resnet-small',
-    budgets: ['steps:4'],
-    evaluation: {
-      fractions: [0.5, 1],
-      maxTrainImages: 60,
-      maxTestImages: 30,
-      linear: { iterations: 20, lr: 0.05 },
-      bag: { patches: [] },
-      testCost: { patches: [] },
-    },
-    ...over,
-  };
-  fs.writeFileSync(file, JSON.stringify(suite));
-  return file;
-}
+const EVALUATION = {
+  ...TINY_EVALUATION,
+  bag: { patches: [] },
+  testCost: { patches: [] },
+};
+
+const writeSuite = (name: string, over: Record<string, unknown> = {}) => writeTinySuite(TMP, name, EVALUATION, over);
 
 function run(cli: string, args: string[], fault?: string) {
   const env = { ...process.env };

@@ -128,3 +128,25 @@ export function fakeCifar10(root: string, trainRecords: Buffer[], testRecords: B
 export function cifarRecords(n: number, seed = 0): Buffer[] {
   return Array.from({ length: n }, (_, i) => cifarRecord([i % 10], seed + i));
 }
+
+/** Evaluation for tiny test suites: two points, small probe splits, a short probe (add bag and testCost). */
+export const TINY_EVALUATION = { fractions: [0.5, 1], maxTrainImages: 60, maxTestImages: 30, linear: { iterations: 20, lr: 0.05 } };
+
+/**
+ * Writes a tiny suite file (SimCLR at 8 images, 4 steps, on the synthetic set with resnet-small) into `dir` as
+ * NAME.json with `evaluation` and the fields of `over`; returns its path. For tests that run `npm run bench`.
+ */
+export function writeTinySuite(dir: string, name: string, evaluation: Record<string, unknown>, over: Record<string, unknown> = {}): string {
+  const file = path.join(dir, `${name}.json`);
+  const suite = {
+    name,
+    methods: [{ method: 'simclr', batchImages: 8 }],
+    datasets: ['synthetic'],
+    backbone: 'resnet-small',
+    budgets: ['steps:4'],
+    evaluation,
+    ...over,
+  };
+  fs.writeFileSync(file, JSON.stringify(suite));
+  return file;
+}

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ResultRow } from '../src/results/rows.js';
 import { readRows } from '../src/results/store.js';
+import { TINY_EVALUATION, writeTinySuite } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -16,28 +17,12 @@ const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-runner-'));
 const DATA = path.join(TMP, 'data');
 
 const EVALUATION = {
-  fractions: [0.5, 1],
-  maxTrainImages: 60,
-  maxTestImages: 30,
-  linear: { iterations: 20, lr: 0.05 },
+  ...TINY_EVALUATION,
   bag: { patches: [2], repeats: 2, maxTrainImages: 20, maxTestImages: 10 },
   testCost: { patches: [1, 2], throughputCrops: 4 },
 };
 
-function writeSuite(name: string, over: Record<string, unknown>): string {
-  const file = path.join(TMP, `${name}.json`);
-  const suite = {
-    name,
-    methods: [{ method: 'simclr', batchImages: 8 }],
-    datasets: ['synthetic'],
-    backbone: 'resnet-small',
-    budgets: ['steps:4'],
-    evaluation: EVALUATION,
-    ...over,
-  };
-  fs.writeFileSync(file, JSON.stringify(suite));
-  return file;
-}
+const writeSuite = (name: string, over: Record<string, unknown>) => writeTinySuite(TMP, name, EVALUATION, over);
 
 function bench(args: string[]) {
   return spawnSync(TSX, ['bench/bench.ts', `--data-dir=${DATA}`, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
