@@ -24,21 +24,27 @@ const WEBGPU = await webgpuAvailable();
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-webgpu-'));
 const IMAGES = 4;
+/** VICReg's statistics are over the batch: with 4 images (unbiased over 3) its variance hinge divides by
+ * near-zero standard deviations and amplifies float32 rounding, so it gets 8. */
+const imagesFor = (name: string) => (name === 'vicreg' ? 8 : IMAGES);
 
 /** Small heads and half-size crops (of the grey synthetic images): the cpu reference is slow. */
 function small(method: MethodConfig): MethodConfig {
   return { ...smallHeads(method), recipe: adaptRecipe(method.recipe, 16, 1) };
 }
 
-const LABELS = Int32Array.from([0, 1, 2, 3]);
-
 /** One step on `backend`: the loss and what the step changed in every parameter (the optimizer applied to the gradients). */
-async function oneStep(backend: 'cpu' | 'webgpu', method: MethodConfig, batch: AugmentedBatch) {
+async function oneStep(backend: 'cpu' | 'webgpu', method: MethodConfig, batch: AugmentedBatch, images: number) {
   await initBackend({ backend });
   const model = new SslModel(method, 'resnet-small-cifar', 1, { inChannels: 1, classes: 10 });
   try {
     const before = await readTree(model.state.params);
-    const loss = await model.step(batch, IMAGES, 0.5, LABELS);
+    const loss = await model.step(
+      batch,
+      images,
+      0.5,
+      Int32Array.from({ length: images }, (_, i) => i % 10),
+    );
     const after = await readTree(model.state.params);
     const update = Object.fromEntries(Object.entries(after).map(([n, v]) => [n, v.map((x, i) => x - before[n][i])]));
     return { loss, update: flatTree(update) };
@@ -48,10 +54,10 @@ async function oneStep(backend: 'cpu' | 'webgpu', method: MethodConfig, batch: A
 }
 
 describe.runIf(WEBGPU)('webgpu backend', () => {
-  let crops: (method: MethodConfig) => AugmentedBatch;
+  let crops: (method: MethodConfig, images: number) => AugmentedBatch;
   beforeAll(() => {
     const data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench-tests'), seed: 0, train: 40, test: 10 });
-    crops = (method) => augmentBatch(data.train.readImages([0, 1, 2, 3]), IMAGES, 32, 32, method.recipe, new Rng(2));
+    crops = (method, images) => augmentBatch(data.train.readImages([...Array(images).keys()]), images, 32, 32, method.recipe, new Rng(2));
   });
 
   // The update is SGD's or LARS's first step on the gradients, so it agrees only if every gradient does
@@ -60,13 +66,12 @@ describe.runIf(WEBGPU)('webgpu backend', () => {
     '%s: one step matches the cpu backend (loss, every parameter update)',
     async (name) => {
       const method = small(getMethod(name, name.startsWith('emp-ssl') ? 4 : undefined));
-      const batch = crops(method);
-      const ref = await oneStep('cpu', method, batch);
-      const got = await oneStep('webgpu', method, batch);
+      const images = imagesFor(name);
+      const batch = crops(method, images);
+      const ref = await oneStep('cpu', method, batch, images);
+      const got = await oneStep('webgpu', method, batch, images);
       expect(Math.abs(got.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(1e-4);
-      // VICReg over 4 images (unbiased statistics over 3) amplifies float32 rounding: 1.29e-3 measured with its
-      // solo-learn recipe (solarised crops); every other method stays under 1e-3.
-      expect(relativeError(got.update, ref.update)).toBeLessThan(name === 'vicreg' ? 2e-3 : 1e-3);
+      expect(relativeError(got.update, ref.update)).toBeLessThan(1e-3);
       expect(ref.update.some((d) => d !== 0)).toBe(true);
     },
   );
