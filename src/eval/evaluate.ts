@@ -14,13 +14,14 @@ import type { SslModel } from '../model/ssl_model.js';
 import type { Rng } from '../../engine/random.js';
 import { mean, sd } from '../stats.js';
 import { knnAccuracy, type Features } from './knn.js';
-import { linearProbe, type ProbeSettings } from './linear_probe.js';
+import { linearProbe, type LinearSettings, type ProbeResult } from './linear_probe.js';
+import { ridgeProbe } from './ridge_probe.js';
 import type { EvalSplit, EvalSplits } from './splits.js';
 
 export interface EvaluateOptions {
   layer: EmbeddingLayer;
   knn: { k: number[]; temperature: number };
-  linear: ProbeSettings;
+  linear: LinearSettings;
   /** Bag-of-features sizes to evaluate now (empty: centre view only), repeats of each, and split caps. */
   bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null };
 }
@@ -53,6 +54,21 @@ async function features(
     offset += p.length;
   }
   return { data, count: indices.length, dim };
+}
+
+type Labelled = { x: Features; y: Int32Array };
+
+/** The suite's linear probe; `regularisers` limits the choice (the bags reuse the centre view's). */
+function probe(
+  train: Labelled,
+  val: Labelled,
+  test: Labelled,
+  classes: number,
+  settings: LinearSettings,
+  regularisers?: number[],
+): Promise<ProbeResult> {
+  if (settings.solver === 'ridge') return Promise.resolve(ridgeProbe(train, val, test, classes, regularisers ?? settings.penalties));
+  return linearProbe(train, val, test, classes, regularisers ? { ...settings, weightDecays: regularisers } : settings);
 }
 
 /** At most `max` evenly spaced entries of a split. */
@@ -88,14 +104,18 @@ export async function evaluate(
     options.knn.temperature,
     classes,
   );
-  const probe = await linearProbe(
+  const centreProbe = await probe(
     { x: centre.train, y: splits.train.labels },
     { x: centre.val, y: splits.val.labels },
     { x: centre.test, y: splits.test.labels },
     classes,
     options.linear,
   );
-  const metrics: Record<string, number> = { linear: probe.test, linear_val: probe.val, linear_wd: probe.weightDecay };
+  const metrics: Record<string, number> = {
+    linear: centreProbe.test,
+    linear_val: centreProbe.val,
+    linear_wd: centreProbe.weightDecay,
+  };
   for (const k of options.knn.k) metrics[`knn${k}`] = knn[k];
   // Bags: the probe keeps the centre view's weight decay (no validation pass), on optional subsets.
   const bagTrain = subsample(splits.train, options.bag.maxTrainImages);
@@ -109,7 +129,7 @@ export async function evaluate(
       const test = { x: await of(bagTest, dataset.test, patches, rr.fork('test')), y: bagTest.labels };
       const k = options.knn.k[0];
       knnFirst.push((await knnAccuracy(train.x, train.y, test.x, test.y, [k], options.knn.temperature, classes))[k]);
-      linear.push((await linearProbe(train, test, test, classes, { ...options.linear, weightDecays: [probe.weightDecay] })).test);
+      linear.push((await probe(train, test, test, classes, options.linear, [centreProbe.weightDecay])).test);
     }
     metrics[`bag${patches}_linear_mean`] = mean(linear);
     metrics[`bag${patches}_linear_std`] = sd(linear);

@@ -14,6 +14,12 @@ export interface ProbeSettings {
   weightDecays: number[];
 }
 
+/** The suite's probe: 'adam' is the logistic regression below, 'ridge' the closed form of ridge_probe.ts over `penalties`. */
+export interface LinearSettings extends ProbeSettings {
+  solver: 'adam' | 'ridge';
+  penalties: number[];
+}
+
 export interface ProbeResult {
   test: number;
   val: number;

@@ -55,7 +55,7 @@ export interface EvaluationSettings {
   maxTrainImages: number | null;
   maxTestImages: number | null;
   knn: { k: number[]; temperature: number };
-  linear: { iterations: number; lr: number; weightDecays: number[] };
+  linear: { solver: 'adam' | 'ridge'; iterations: number; lr: number; weightDecays: number[]; penalties: number[] };
   bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null };
   testCost: { patches: number[]; throughputCrops: number };
   transfer: Record<string, string[]>;
@@ -85,7 +85,14 @@ export const DEFAULT_EVALUATION: EvaluationSettings = {
   maxTrainImages: null,
   maxTestImages: null,
   knn: { k: [20, 200], temperature: 0.07 },
-  linear: { iterations: 300, lr: 0.01, weightDecays: [0, 1e-5, 1e-4, 1e-3] },
+  linear: {
+    solver: 'adam',
+    iterations: 300,
+    lr: 0.01,
+    weightDecays: [0, 1e-5, 1e-4, 1e-3],
+    // Ridge penalties on standardised features (X^T X / N has unit diagonal): 1e-4 to 10, a factor of ~3 apart.
+    penalties: [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
+  },
   bag: { patches: [16], repeats: 3, maxTrainImages: null, maxTestImages: null },
   testCost: { patches: [1, 16, 128], throughputCrops: 256 },
   transfer: {},
