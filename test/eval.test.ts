@@ -56,15 +56,15 @@ describe('linear probe', () => {
     const train = make(30);
     const val = make(10);
     const test = make(10);
-    const r = await linearProbe(train, val, test, 4, { iterations: 100, lr: 0.05, weightDecays: [0, 1e-3, 10] });
-    expect(r.test).toBeGreaterThan(0.95);
+    const r = await linearProbe(train, val, [test], 4, { iterations: 100, lr: 0.05, weightDecays: [0, 1e-3, 10] });
+    expect(r.tests[0]).toBeGreaterThan(0.95);
     expect(r.val).toBeGreaterThan(0.95);
     expect(r.weightDecay).not.toBe(10); // a huge decay underfits, validation sees it
     // Scrambled validation labels cannot help: the choice depends on val only, so test labels never matter.
     const wrongTest = { x: test.x, y: test.y.map((l) => (l + 1) % 4) };
-    const r2 = await linearProbe(train, val, wrongTest, 4, { iterations: 100, lr: 0.05, weightDecays: [0, 1e-3, 10] });
+    const r2 = await linearProbe(train, val, [wrongTest], 4, { iterations: 100, lr: 0.05, weightDecays: [0, 1e-3, 10] });
     expect(r2.weightDecay).toBe(r.weightDecay);
-    expect(r2.test).toBeLessThan(0.1);
+    expect(r2.tests[0]).toBeLessThan(0.1);
   });
 });
 
@@ -90,13 +90,13 @@ describe('ridge probe', () => {
     const rng = new Rng(2);
     const make = (n: number) => clusters(4, n, 8, 0.3, rng.fork('centres'));
     const [train, val, test] = [make(30), make(10), make(10)];
-    const r = ridgeProbe(train, val, test, 4, [1e-3, 1, 1e4]);
-    expect(r.test).toBeGreaterThan(0.95);
+    const r = ridgeProbe(train, val, [test], 4, [1e-3, 1, 1e4]);
+    expect(r.tests[0]).toBeGreaterThan(0.95);
     expect(r.val).toBeGreaterThan(0.95);
     const wrongTest = { x: test.x, y: test.y.map((l) => (l + 1) % 4) };
-    const r2 = ridgeProbe(train, val, wrongTest, 4, [1e-3, 1, 1e4]);
+    const r2 = ridgeProbe(train, val, [wrongTest], 4, [1e-3, 1, 1e4]);
     expect(r2.weightDecay).toBe(r.weightDecay);
-    expect(r2.test).toBeLessThan(0.1);
+    expect(r2.tests[0]).toBeLessThan(0.1);
   });
 });
 

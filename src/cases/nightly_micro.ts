@@ -59,7 +59,7 @@ export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]
     await knnAccuracy(bank, labels(2000), query, labels(500), [20, 200], 0.07, 10);
   });
   bench.add('eval/linear-probe-2000x128-50it', async () => {
-    await linearProbe({ x: bank, y: labels(2000) }, { x: query, y: labels(500) }, { x: query, y: labels(500) }, 10, {
+    await linearProbe({ x: bank, y: labels(2000) }, { x: query, y: labels(500) }, [{ x: query, y: labels(500) }], 10, {
       iterations: 50,
       lr: 0.01,
       weightDecays: [0, 1e-4],

@@ -7,7 +7,7 @@
  *   bag16_linear_mean/_std   the probe on bag-of-features with K = 16 patches, over R random repeats
  *   bag16_knn20_mean/_std    (the weight decay is the one chosen for the centre view)
  */
-import type { Recipe } from '../../datasets/augment/recipes.js';
+import { adaptRecipe, empSslPatches, type Recipe } from '../../datasets/augment/recipes.js';
 import type { Dataset, Split } from '../../datasets/types.js';
 import { embed, type EmbeddingLayer } from './embed.js';
 import type { SslModel } from '../model/ssl_model.js';
@@ -22,8 +22,11 @@ export interface EvaluateOptions {
   layer: EmbeddingLayer;
   knn: { k: number[]; temperature: number };
   linear: LinearSettings;
-  /** Bag-of-features sizes to evaluate now (empty: centre view only), repeats of each, and split caps. */
-  bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null };
+  /**
+   * Bag-of-features sizes to evaluate now (empty: centre view only), test draws of each, split caps, and the
+   * recipe whose first view makes the patches (bagRecipe: one for every method, in the method's normalisation).
+   */
+  bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null; recipe: Recipe };
 }
 
 /** Crops per forward pass during evaluation (bounds memory). */
@@ -58,17 +61,28 @@ async function features(
 
 type Labelled = { x: Features; y: Int32Array };
 
+/**
+ * The recipe bags draw their patches from: EMP-SSL's fixed-area patches for every method (one protocol, so
+ * bag accuracies compare across methods; in the method's normalisation, which its network was trained on),
+ * or `own`: the method's first training view. `methodRecipe` is already adapted to the dataset.
+ */
+export function bagRecipe(kind: 'emp-ssl-patches' | 'own', methodRecipe: Recipe, imageSide: number, channels: number): Recipe {
+  if (kind === 'own') return methodRecipe;
+  const patches = adaptRecipe(empSslPatches(1), imageSide, channels);
+  return { ...patches, views: [{ ...patches.views[0], normalize: methodRecipe.views[0].normalize }] };
+}
+
 /** The suite's linear probe; `regularisers` limits the choice (the bags reuse the centre view's). */
 function probe(
   train: Labelled,
   val: Labelled,
-  test: Labelled,
+  tests: Labelled[],
   classes: number,
   settings: LinearSettings,
   regularisers?: number[],
 ): Promise<ProbeResult> {
-  if (settings.solver === 'ridge') return Promise.resolve(ridgeProbe(train, val, test, classes, regularisers ?? settings.penalties));
-  return linearProbe(train, val, test, classes, regularisers ? { ...settings, weightDecays: regularisers } : settings);
+  if (settings.solver === 'ridge') return Promise.resolve(ridgeProbe(train, val, tests, classes, regularisers ?? settings.penalties));
+  return linearProbe(train, val, tests, classes, regularisers ? { ...settings, weightDecays: regularisers } : settings);
 }
 
 /** At most `max` evenly spaced entries of a split. */
@@ -107,34 +121,37 @@ export async function evaluate(
   const centreProbe = await probe(
     { x: centre.train, y: splits.train.labels },
     { x: centre.val, y: splits.val.labels },
-    { x: centre.test, y: splits.test.labels },
+    [{ x: centre.test, y: splits.test.labels }],
     classes,
     options.linear,
   );
   const metrics: Record<string, number> = {
-    linear: centreProbe.test,
+    linear: centreProbe.tests[0],
     linear_val: centreProbe.val,
     linear_wd: centreProbe.weightDecay,
   };
   for (const k of options.knn.k) metrics[`knn${k}`] = knn[k];
-  // Bags: the probe keeps the centre view's weight decay (no validation pass), on optional subsets.
+  // Bags: one draw of the training images' patches trains the probe (the centre view's regulariser, no
+  // second choice) and the kNN bank; each repeat draws the test images' patches anew, so the spread over
+  // repeats is the test-time randomness of the protocol.
   const bagTrain = subsample(splits.train, options.bag.maxTrainImages);
   const bagTest = subsample(splits.test, options.bag.maxTestImages);
+  const k = options.knn.k[0];
   for (const patches of options.bag.patches) {
-    const linear: number[] = [];
-    const knnFirst: number[] = [];
-    for (let r = 0; r < options.bag.repeats; r++) {
-      const rr = rng.fork(`bag ${patches} repeat ${r}`);
-      const train = { x: await of(bagTrain, dataset.train, patches, rr.fork('train')), y: bagTrain.labels };
-      const test = { x: await of(bagTest, dataset.test, patches, rr.fork('test')), y: bagTest.labels };
-      const k = options.knn.k[0];
-      knnFirst.push((await knnAccuracy(train.x, train.y, test.x, test.y, [k], options.knn.temperature, classes))[k]);
-      linear.push((await probe(train, test, test, classes, options.linear, [centreProbe.weightDecay])).test);
-    }
+    const draw = rng.fork(`bag ${patches}`);
+    const bag = (split: EvalSplit, which: Split, r: Rng) =>
+      features(model, which, split.indices, dataset, options.bag.recipe, options.layer, patches, r);
+    const train = { x: await bag(bagTrain, dataset.train, draw.fork('train')), y: bagTrain.labels };
+    const tests: { x: Features; y: Int32Array }[] = [];
+    for (let r = 0; r < options.bag.repeats; r++)
+      tests.push({ x: await bag(bagTest, dataset.test, draw.fork(`test ${r}`)), y: bagTest.labels });
+    const knnBag: number[] = [];
+    for (const t of tests) knnBag.push((await knnAccuracy(train.x, train.y, t.x, t.y, [k], options.knn.temperature, classes))[k]);
+    const linear = (await probe(train, tests[0], tests, classes, options.linear, [centreProbe.weightDecay])).tests;
     metrics[`bag${patches}_linear_mean`] = mean(linear);
     metrics[`bag${patches}_linear_std`] = sd(linear);
-    metrics[`bag${patches}_knn${options.knn.k[0]}_mean`] = mean(knnFirst);
-    metrics[`bag${patches}_knn${options.knn.k[0]}_std`] = sd(knnFirst);
+    metrics[`bag${patches}_knn${k}_mean`] = mean(knnBag);
+    metrics[`bag${patches}_knn${k}_std`] = sd(knnBag);
   }
   return metrics;
 }

@@ -21,7 +21,8 @@ export interface LinearSettings extends ProbeSettings {
 }
 
 export interface ProbeResult {
-  test: number;
+  /** Accuracy on each test set, in order. */
+  tests: number[];
   val: number;
   weightDecay: number;
 }
@@ -45,18 +46,18 @@ async function accuracies(predicted: tf.Tensor, labels: Int32Array): Promise<num
 export async function linearProbe(
   train: Labelled,
   val: Labelled,
-  test: Labelled,
+  tests: Labelled[],
   classes: number,
   settings: ProbeSettings,
 ): Promise<ProbeResult> {
   const d = train.x.dim;
   const g = settings.weightDecays.length;
-  const [predVal, predTest] = tf.tidy(() => {
+  const [predVal, ...predTests] = tf.tidy(() => {
     const xTrain = tf.tensor2d(train.x.data, [train.x.count, d]);
     const mean = tf.mean(xTrain, 0, true);
     const std = tf.add(tf.sqrt(tf.mean(tf.square(tf.sub(xTrain, mean)), 0, true)), 1e-6);
     const standardise = (f: Features) => tf.div(tf.sub(tf.tensor2d(f.data, [f.count, d]), mean), std) as tf.Tensor2D;
-    const [xs, xv, xt] = [standardise(train.x), standardise(val.x), standardise(test.x)];
+    const [xs, xv] = [standardise(train.x), standardise(val.x)];
     const yTrain = tf.oneHot(tf.tensor1d(train.y, 'int32'), classes); // [N, C]
     const decay = tf.tensor3d(settings.weightDecays, [g, 1, 1]);
     const w = tf.variable(tf.zeros([d, g * classes]));
@@ -72,16 +73,16 @@ export async function linearProbe(
         return tf.add(ce, tf.mul(l2, 0.5)) as tf.Scalar;
       });
     }
-    const predicted = [tf.argMax(logits(xv), 2), tf.argMax(logits(xt), 2)];
+    const predicted = [xv, ...tests.map((t) => standardise(t.x))].map((x) => tf.argMax(logits(x), 2));
     optimizer.dispose();
     w.dispose();
     b.dispose();
     return predicted;
   });
   const valAcc = await accuracies(predVal, val.y);
-  const testAcc = await accuracies(predTest, test.y);
+  const testAcc = await Promise.all(predTests.map((p, i) => accuracies(p, tests[i].y)));
   // Ties go to the weight decay listed first.
   let best = 0;
   for (let m = 1; m < g; m++) if (valAcc[m] > valAcc[best]) best = m;
-  return { test: testAcc[best], val: valAcc[best], weightDecay: settings.weightDecays[best] };
+  return { tests: testAcc.map((a) => a[best]), val: valAcc[best], weightDecay: settings.weightDecays[best] };
 }

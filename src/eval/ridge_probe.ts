@@ -88,11 +88,11 @@ function accuracy(x: Float64Array, labels: Int32Array, w: Float64Array, bias: Fl
   return ok / labels.length;
 }
 
-export function ridgeProbe(train: Labelled, val: Labelled, test: Labelled, classes: number, penalties: number[]): ProbeResult {
+export function ridgeProbe(train: Labelled, val: Labelled, tests: Labelled[], classes: number, penalties: number[]): ProbeResult {
   const { dim: d, count: n } = train.x;
   const c = classes;
   const { mean, std } = statistics(train.x);
-  const [xs, xv, xt] = [standardise(train.x, mean, std), standardise(val.x, mean, std), standardise(test.x, mean, std)];
+  const [xs, xv] = [standardise(train.x, mean, std), standardise(val.x, mean, std)];
   // Class frequencies: the intercept of centred least squares, and the centring of the targets.
   const bias = new Float64Array(c);
   for (let i = 0; i < n; i++) bias[train.y[i]] += 1 / n;
@@ -114,5 +114,6 @@ export function ridgeProbe(train: Labelled, val: Labelled, test: Labelled, class
     const valAcc = accuracy(xv, val.y, w, bias, d, c);
     if (valAcc > best.val) best = { val: valAcc, lambda, w };
   }
-  return { test: accuracy(xt, test.y, best.w, bias, d, c), val: best.val, weightDecay: best.lambda };
+  const testAcc = tests.map((t) => accuracy(standardise(t.x, mean, std), t.y, best.w, bias, d, c));
+  return { tests: testAcc, val: best.val, weightDecay: best.lambda };
 }

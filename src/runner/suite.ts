@@ -56,7 +56,14 @@ export interface EvaluationSettings {
   maxTestImages: number | null;
   knn: { k: number[]; temperature: number };
   linear: { solver: 'adam' | 'ridge'; iterations: number; lr: number; weightDecays: number[]; penalties: number[] };
-  bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null };
+  bag: {
+    patches: number[];
+    every: boolean;
+    recipe: 'emp-ssl-patches' | 'own';
+    repeats: number;
+    maxTrainImages: number | null;
+    maxTestImages: number | null;
+  };
   testCost: { patches: number[]; throughputCrops: number };
   transfer: Record<string, string[]>;
   /** Absolute target accuracies per dataset, for time to target. */
@@ -93,7 +100,7 @@ export const DEFAULT_EVALUATION: EvaluationSettings = {
     // Ridge penalties on standardised features (X^T X / N has unit diagonal): 1e-4 to 10, a factor of ~3 apart.
     penalties: [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
   },
-  bag: { patches: [16], repeats: 3, maxTrainImages: null, maxTestImages: null },
+  bag: { patches: [16], every: true, recipe: 'emp-ssl-patches', repeats: 5, maxTrainImages: null, maxTestImages: null },
   testCost: { patches: [1, 16, 128], throughputCrops: 256 },
   transfer: {},
   targets: {},

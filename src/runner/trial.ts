@@ -16,7 +16,7 @@ import { Rng } from '../../engine/random.js';
 import * as tf from '../../engine/tf.js';
 import type { MethodConfig, MethodRole } from '../../methods/method.js';
 import { getMethod } from '../../methods/registry.js';
-import { evaluate } from '../eval/evaluate.js';
+import { bagRecipe, evaluate } from '../eval/evaluate.js';
 import type { EvalSplits } from '../eval/splits.js';
 import type { TestCostCache } from '../eval/test_cost.js';
 import type { MemoryFigures, MemoryMonitor } from '../measure/memory.js';
@@ -341,7 +341,13 @@ class TrialRun {
     this.pendingEval = false;
     const t0 = process.hrtime.bigint();
     const e = trial.evaluation;
-    const options = { layer: e.layer, knn: e.knn, linear: e.linear, bag: final ? e.bag : { ...e.bag, patches: [] } };
+    const [side, , channels] = env.data.dataset.imageShape;
+    const bag = {
+      ...e.bag,
+      patches: final || e.bag.every ? e.bag.patches : [],
+      recipe: bagRecipe(e.bag.recipe, method.recipe, side, channels),
+    };
+    const options = { layer: e.layer, knn: e.knn, linear: e.linear, bag };
     const evalRng = this.rng.fork(`eval ${this.s.point}`);
     const metrics = await evaluate(model, env.data.dataset, env.data.splits, method.recipe, options, evalRng);
     const extra: Partial<ResultRow> = {};
@@ -354,17 +360,16 @@ class TrialRun {
           t.dataset,
           t.splits,
           recipe,
-          { ...options, bag: { ...e.bag, patches: [] } },
+          { ...options, bag: { ...bag, patches: [] } },
           evalRng.fork(t.dataset.name),
         );
         for (const [k, v] of Object.entries(m)) metrics[`transfer.${t.dataset.name}.${k}`] = v;
       }
-      const side = env.data.dataset.imageShape[0];
       extra.test_cost = await env.testCosts.measure(
         model,
         e.layer,
         side,
-        method.recipe.views[0].size,
+        bag.recipe.views[0].size,
         e.testCost.patches,
         e.testCost.throughputCrops,
       );
