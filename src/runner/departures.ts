@@ -30,6 +30,8 @@ export function describeDepartures(entry: MethodEntry, batchControl?: number): s
         `lr ${entry.lr} (source ${base.optimizer.lr} at batch ${base.batchImages}${scaled !== base.optimizer.lr ? `, ${+scaled.toPrecision(4)} by its batch rule` : ''})`,
       );
   }
+  if (entry.weightDecay !== undefined && entry.weightDecay !== base.optimizer.weightDecay)
+    lines.push(`weight decay ${entry.weightDecay} (source ${base.optimizer.weightDecay})`);
   if (entry.warmup !== undefined && entry.warmup !== (base.optimizer.warmup ?? 0))
     lines.push(`warm-up ${percent(entry.warmup)} of the budget (source ${percent(base.optimizer.warmup ?? 0)})`);
   if (entry.warmupSteps !== undefined) lines.push(`warm-up at least ${entry.warmupSteps} optimizer steps (source: no step floor)`);

@@ -24,6 +24,8 @@ export interface MethodEntry {
   views?: number;
   batchImages?: number;
   lr?: number;
+  /** Weight decay (the method's own unless set). */
+  weightDecay?: number;
   warmup?: number;
   warmupSteps?: number;
   /** Projector widths after the backbone's features (the method's own unless set). */
