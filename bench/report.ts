@@ -1,5 +1,5 @@
 /**
- * npm run report -- RUN_DIR [RUN_DIR...] [--out=DIR] [--format=svg,png,html] [--json]
+ * npm run report -- RUN_DIR [RUN_DIR...] [--out=DIR] [--format=svg,png,html] [--protocol=single|bagK] [--json]
  */
 import path from 'node:path';
 import { parseFlags, runMain, UsageError } from '../src/cli.js';
@@ -13,12 +13,15 @@ results*.jsonl and manifest.json): SVG, PNG and an offline HTML page, with each 
 options:
   --out=DIR           where to write (default: RUN_DIR/report for the first run)
   --format=LIST       any of ${FORMATS.join(',')} (default all; the .vl.json specs are always written)
+  --protocol=NAME     draw every figure and the summary under one evaluation protocol: single (one centre
+                      view) or bagK (mean of K patches), as the runs recorded them (default: single, plus
+                      time-to-target and accuracy figures for each bag protocol)
   --json              print what was written as JSON`;
 
 runMain(async () => {
   const { values, positionals } = parseFlags(
     process.argv.slice(2),
-    { out: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' } },
+    { out: { type: 'string' }, format: { type: 'string' }, protocol: { type: 'string' }, json: { type: 'boolean' } },
     USAGE,
     true,
   );
@@ -30,7 +33,7 @@ runMain(async () => {
   const out = path.resolve(values.out ?? path.join(dirs[0], 'report'));
   let result;
   try {
-    result = await makeReport(dirs, out, formats as Format[]);
+    result = await makeReport(dirs, out, formats as Format[], values.protocol);
   } catch (e) {
     if (e instanceof ReportError) throw new UsageError(e.message);
     throw e;

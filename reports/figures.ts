@@ -340,6 +340,28 @@ function paretoFigure(rows: ResultRow[]): Record<string, unknown> {
 /** A trial that trains on more than two crops of each image (multi-view, multi-crop, EMP-SSL's patches), and the references. */
 const multiCrop = (r: ResultRow) => r.crops_per_step > 2 * r.batch_images || roleOf(r) !== 'ssl';
 
+/**
+ * The figures drawn once per bag protocol (`rows` already read under it, targets resolved under it): time to
+ * target and accuracy against cost, titled with the protocol's test-time cost per image.
+ */
+export function protocolFigures(rows: ResultRow[], targets: Record<string, number[]>, protocol: string, described: string): Figure[] {
+  return [
+    {
+      name: `time-to-target-${protocol}`,
+      title: `Training time to reach a target accuracy, ${described}`,
+      critique:
+        'Time to target under a protocol with EMP-SSL-style bags, the same patches for every method; its test-time cost in the title.',
+      spec: spec(`Time to target accuracy (${described})`, timeToTargetFigure(rows, targets)),
+    },
+    {
+      name: `accuracy-vs-cost-${protocol}`,
+      title: `Accuracy against training cost, ${described}`,
+      critique: 'The accuracy curves under the bag protocol.',
+      spec: spec(`Accuracy against training cost (${described})`, accuracyVsCost(rows)),
+    },
+  ];
+}
+
 /** Every figure of the report, in the order of the reviewers' critiques. */
 export function buildFigures(rows: ResultRow[], targets: Record<string, number[]>): Figure[] {
   return [

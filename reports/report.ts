@@ -10,7 +10,8 @@ import type { ResultRow } from '../src/results/rows.js';
 import { readManifest, readRows, writeFileAtomic } from '../src/results/store.js';
 import { latestRows } from '../src/results/summary.js';
 import { resolveTargets } from './analysis.js';
-import { buildFigures, summaryLines, type SummaryLine } from './figures.js';
+import { buildFigures, protocolFigures, summaryLines, type SummaryLine } from './figures.js';
+import { describeProtocol, protocolsOf, SINGLE, underProtocol } from './protocols.js';
 import { reportHtml } from './html.js';
 import { svgToPng, toVega, vegaToSvg } from './render.js';
 
@@ -106,8 +107,23 @@ function departureLines(manifests: Manifest[], rows: ResultRow[]): string[] {
   return [...new Set(lines)];
 }
 
-export async function makeReport(dirs: string[], outDir: string, formats: Format[] = [...FORMATS]): Promise<ReportResult> {
-  const { rows, manifests, warnings } = loadRuns(dirs);
+/**
+ * `protocol`: draw every figure and the summary under one evaluation protocol (`single`, `bag16`, ...).
+ * Without it the figures use the single view, and the bag protocols get their own time-to-target and
+ * accuracy figures beside them.
+ */
+export async function makeReport(
+  dirs: string[],
+  outDir: string,
+  formats: Format[] = [...FORMATS],
+  protocol?: string,
+): Promise<ReportResult> {
+  const loaded = loadRuns(dirs);
+  const { manifests, warnings } = loaded;
+  const protocols = protocolsOf(loaded.rows);
+  if (protocol !== undefined && !protocols.includes(protocol))
+    throw new ReportError(`these runs have no results for protocol "${protocol}"; they have: ${protocols.join(', ')}`);
+  const rows = underProtocol(loaded.rows, protocol ?? SINGLE);
   const absolute: Record<string, number[]> = {};
   let gaps: number[] = [];
   for (const m of manifests) {
@@ -117,6 +133,11 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
   const targets = resolveTargets(rows, absolute, gaps);
   fs.mkdirSync(outDir, { recursive: true });
   const figures = buildFigures(rows, targets);
+  if (protocol === undefined)
+    for (const p of protocols.filter((x) => x !== SINGLE)) {
+      const under = underProtocol(loaded.rows, p);
+      figures.push(...protocolFigures(under, resolveTargets(under, absolute, gaps), p, describeProtocol(loaded.rows, p)));
+    }
   const written: ReportResult['figures'] = [];
   const compiled: { figure: (typeof figures)[number]; vega: unknown }[] = [];
   for (const figure of figures) {
@@ -159,7 +180,8 @@ export async function makeReport(dirs: string[], outDir: string, formats: Format
       manifests[0].rules?.training_flops ?? '',
       manifests[0].rules?.time ?? '',
       ...Object.entries(manifests[0].rules?.memory ?? {}).map(([k, v]) => `${k}: ${v}`),
-      'Accuracy: linear probe top-1 on the test split (weight decay chosen on a validation split carved from the training split); kNN: weighted, cosine, T = 0.07.',
+      'Accuracy: linear probe top-1 on the test split (its regulariser chosen on a validation split carved from the training split); kNN: weighted, cosine, T = 0.07.',
+      `Protocols: ${protocols.map((p) => describeProtocol(loaded.rows, p)).join('; ')}. ${protocol === undefined ? 'Figures and summary use single unless titled with a bag protocol' : `Every figure and the summary use ${protocol}`}. Bags: the probe (the single view's regulariser) and kNN bank from one draw of training-image patches, scored on each repeat's fresh draw of test-image patches (mean and spread over repeats).`,
       'Time to target: first evaluation point reaching the target, interpolated linearly on the cost axis; mean and 95% t-interval over the seeds that reached it.',
     ].filter(Boolean);
     const require = createRequire(import.meta.url);

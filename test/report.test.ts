@@ -19,7 +19,18 @@ const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-report-'));
 const RUN = path.join(TMP, 'run');
 const REPORT = path.join(RUN, 'report');
 const CHROMIUM = '/usr/bin/chromium';
-const FIGURES = ['accuracy-vs-cost', 'time-to-target', 'memory', 'test-time-cost', 'multi-crop-baselines', 'evaluation-variance', 'pareto'];
+const FIGURES = [
+  'accuracy-vs-cost',
+  'time-to-target',
+  'memory',
+  'test-time-cost',
+  'multi-crop-baselines',
+  'evaluation-variance',
+  'pareto',
+  // The bag protocol (K = 2 patches, at every point) gets its own time to target and accuracy curves.
+  'time-to-target-bag2',
+  'accuracy-vs-cost-bag2',
+];
 
 beforeAll(() => {
   const suite = path.join(TMP, 'suite.json');
@@ -112,6 +123,35 @@ describe('npm run report', () => {
     expect(bad.stderr).toMatch(/is not a run directory \(no manifest.json\)/);
     const fmt = spawnSync(TSX, ['bench/report.ts', RUN, '--format=pdf'], { cwd: ROOT, encoding: 'utf8' });
     expect(fmt.stderr).toMatch(/unknown format "pdf"; valid: svg, png, html/);
+  });
+
+  it('--protocol=bag2 draws the figures and the summary from the bag results; an unknown protocol names those recorded', () => {
+    const out = path.join(TMP, 'bag2');
+    const r = spawnSync(TSX, ['bench/report.ts', RUN, `--out=${out}`, '--format=svg', '--protocol=bag2'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const rows = fs
+      .readFileSync(path.join(RUN, 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const simclr = rows.filter((x) => x.label === 'simclr' && x.final);
+    expect(simclr).toHaveLength(2);
+    // Every point has the bag (bag.every defaults to true), not only the final one.
+    expect(rows.every((x) => typeof x.metrics.bag2_linear_mean === 'number')).toBe(true);
+    const bagMean = simclr.reduce((a, x) => a + x.metrics.bag2_linear_mean, 0) / 2;
+    const singleMean = simclr.reduce((a, x) => a + x.metrics.linear, 0) / 2;
+    const line = (dir: string) =>
+      fs
+        .readFileSync(path.join(dir, 'summary.csv'), 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('simclr,'))!
+        .split(',');
+    const col = fs.readFileSync(path.join(out, 'summary.csv'), 'utf8').split('\n')[0].split(',').indexOf('linear_mean');
+    expect(Number(line(out)[col])).toBeCloseTo(bagMean, 10);
+    expect(Number(line(REPORT)[col])).toBeCloseTo(singleMean, 10);
+    const bad = spawnSync(TSX, ['bench/report.ts', RUN, '--protocol=bag128'], { cwd: ROOT, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/no results for protocol "bag128"; they have: single, bag2/);
   });
 
   it('SVGs carry their axis titles and method names as text', () => {
