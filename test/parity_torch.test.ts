@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REFERENCE_DIR } from './helpers.js';
+import { ridgeProbe } from '../src/eval/ridge_probe.js';
+import { Rng } from '../engine/random.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SCRIPT = path.join(ROOT, 'bench', 'parity', 'torch_ssl.py');
@@ -39,6 +41,40 @@ function lastJson(stdout: string): Record<string, unknown> {
 
 describe('the PyTorch reference trainer', () => {
   if (reason && process.env.CI) throw new Error(`CI must run the PyTorch parity smoke: ${reason}`);
+
+  it.skipIf(reason !== null)(`its ridge probe agrees with ours on the same features${skipped}`, () => {
+    // Overlapping classes, so the penalty matters and accuracies sit between chance and 1.
+    const rng = new Rng(7);
+    const [dim, classes] = [12, 4];
+    const centres = Array.from({ length: classes }, () => Array.from({ length: dim }, () => rng.normal()));
+    const make = (n: number) => {
+      const y = Int32Array.from({ length: n }, () => rng.int(classes));
+      const x = Float32Array.from({ length: n * dim }, (_, i) => centres[y[Math.floor(i / dim)]][i % dim] + 2 * rng.normal());
+      return { x: { data: x, count: n, dim }, y };
+    };
+    const [train, val, test] = [make(200), make(60), make(80)];
+    const penalties = [1e-3, 0.1, 1, 10, 100];
+    const ours = ridgeProbe(train, val, [test], classes, penalties);
+    const file = path.join(TMP, 'features.json');
+    const plain = (s: typeof train) => ({ x: Array.from(s.x.data), n: s.x.count, y: Array.from(s.y) });
+    fs.writeFileSync(file, JSON.stringify({ dim, classes, penalties, train: plain(train), val: plain(val), test: plain(test) }));
+    const code = [
+      'import json, sys, numpy as np, torch',
+      `sys.path.insert(0, ${JSON.stringify(path.dirname(SCRIPT))})`,
+      'import torch_ssl',
+      `f = json.load(open(${JSON.stringify(file)}))`,
+      "s = lambda k: (torch.tensor(f[k]['x'], dtype=torch.float32).reshape(f[k]['n'], f['dim']), np.array(f[k]['y'], dtype=np.int64))",
+      "print(json.dumps(torch_ssl.ridge_probe(s('train'), s('val'), [s('test')], f['classes'], f['penalties'])))",
+    ].join('\n');
+    const r = spawnSync(PYTHON, ['-c', code], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const theirs = lastJson(r.stdout) as { tests: number[]; val: number; weight_decay: number };
+    expect(ours.weightDecay).toBe(theirs.weight_decay);
+    expect(ours.val).toBe(theirs.val);
+    expect(ours.tests[0]).toBe(theirs.tests[0]);
+    expect(ours.tests[0]).toBeGreaterThan(0.4);
+    expect(ours.tests[0]).toBeLessThan(0.95);
+  });
 
   it.skipIf(reason !== null).each([
     ['simclr', 1],

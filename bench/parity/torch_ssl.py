@@ -75,9 +75,11 @@ Plan (JSON object; every field required unless marked optional; unknown fields a
     "val_indices": [...],            // validation rows of the training file (weight-decay choice), EvalSplits.val
     "test_indices": [...],           // rows of the test file, EvalSplits.test
     "knn": {"k": [20, 200], "temperature": 0.07},
-    "linear": {"iterations": 300, "lr": 0.01, "weight_decays": [0, 1e-5, 1e-4, 1e-3]},
+    "linear": {"iterations": 300, "lr": 0.01, "weight_decays": [0, 1e-5, 1e-4, 1e-3],
+               "solver": "adam" | "ridge", "penalties": [1e-4, ..., 10]},   // solver optional (default adam)
     "bag": {"patches": [16], "repeats": 3, "max_train_images": null, "max_test_images": null} | null
-                                     // optional (default null: centre view only), as EvaluateOptions.bag at the final point
+                                     // optional (default null: centre view only), as EvaluateOptions.bag: the probe from
+                                     // one draw of training patches, scored on `repeats` draws of test patches
   }
 }
 The probe's labels are read from the label files at those indices.
@@ -318,7 +320,13 @@ def check_plan(plan):
     _int_list(e["knn"]["k"], "plan.eval.knn.k")
     _num(e["knn"], "temperature", "plan.eval.knn", lo=1e-12)
     lin = e["linear"]
-    _keys(lin, "plan.eval.linear", ["iterations", "lr", "weight_decays"])
+    _keys(lin, "plan.eval.linear", ["iterations", "lr", "weight_decays"], ["solver", "penalties"])
+    lin.setdefault("solver", "adam")
+    if lin["solver"] not in ("adam", "ridge"):
+        raise PlanError(f"plan.eval.linear.solver must be adam or ridge, got {lin['solver']!r}")
+    pens = lin.setdefault("penalties", [1.0])
+    if not isinstance(pens, list) or not pens or not all(_is_num(x) and x > 0 for x in pens):
+        raise PlanError("plan.eval.linear.penalties must be a non-empty list of numbers > 0")
     _num(lin, "iterations", "plan.eval.linear", lo=0, integer=True)
     _num(lin, "lr", "plan.eval.linear", lo=0)
     wds = lin["weight_decays"]
@@ -1106,6 +1114,45 @@ def linear_probe(train, val, test, classes, settings):
     return {"test": test_acc[best], "val": val_acc[best], "weight_decay": wds[best]}
 
 
+def ridge_probe(train, val, tests, classes, penalties):
+    """Closed-form ridge classifier (src/eval/ridge_probe.ts), float64: features standardised by the training rows,
+    centred one-hot targets, W = (X^T X / N + lambda I)^-1 X^T Y / N, intercept the class frequencies; the penalty
+    chosen on validation (ties: first listed), scored on each test set."""
+    (xtr, ytr), (xv, yv) = train, val
+    x = xtr.double()
+    mean = x.mean(0, keepdim=True)
+    std = (x - mean).pow(2).mean(0, keepdim=True).sqrt() + 1e-6
+    xs = (x - mean) / std
+    n, d = xs.shape
+    y = F.one_hot(torch.from_numpy(ytr).long(), classes).double()
+    bias = y.mean(0)
+    gram = xs.T @ xs / n
+    xty = xs.T @ (y - bias) / n
+
+    def accuracy(xe, ye, w):
+        if not len(ye):
+            return 0.0
+        pred = (((xe.double() - mean) / std) @ w + bias).argmax(1)
+        return (pred == torch.from_numpy(ye).long()).double().mean().item()
+
+    best = None
+    for lam in penalties:
+        w = torch.linalg.solve(gram + lam * torch.eye(d, dtype=torch.float64), xty)
+        va = accuracy(xv, yv, w)
+        if best is None or va > best[0]:
+            best = (va, lam, w)
+    return {"tests": [accuracy(xt, yt, best[2]) for xt, yt in tests], "val": best[0], "weight_decay": best[1]}
+
+
+def probe(train, val, tests, classes, settings, regularisers=None):
+    """The plan's linear probe (src/eval/evaluate.ts probe()): ridge or Adam; `regularisers` limits the choice."""
+    if settings["solver"] == "ridge":
+        return ridge_probe(train, val, tests, classes, regularisers or settings["penalties"])
+    s = {**settings, "weight_decays": regularisers} if regularisers else settings
+    results = [linear_probe(train, val, t, classes, s) for t in tests]
+    return {"tests": [r["test"] for r in results], "val": results[0]["val"], "weight_decay": results[0]["weight_decay"]}
+
+
 def subsample(indices, labels, max_count):
     """At most max_count evenly spaced entries of a split."""
     if max_count is None or len(indices) <= max_count:
@@ -1126,8 +1173,8 @@ def evaluate(plan, model, data):
     f_test = features(model, data["test_images"], te_i, plan, None, rng)
     ks = e["knn"]["k"]
     knn = knn_accuracy(f_train, tr_y, f_test, te_y, ks, e["knn"]["temperature"], classes)
-    probe = linear_probe((f_train, tr_y), (f_val, va_y), (f_test, te_y), classes, e["linear"])
-    metrics = {"linear": probe["test"], "linear_val": probe["val"], "linear_wd": probe["weight_decay"]}
+    centre = probe((f_train, tr_y), (f_val, va_y), [(f_test, te_y)], classes, e["linear"])
+    metrics = {"linear": centre["tests"][0], "linear_val": centre["val"], "linear_wd": centre["weight_decay"]}
     for k in ks:
         metrics[f"knn{k}"] = knn[k]
     bag = e["bag"]
@@ -1136,13 +1183,11 @@ def evaluate(plan, model, data):
         b_te_i, b_te_y = subsample(te_i, te_y, bag["max_test_images"])
         k0 = ks[0]
         for patches in bag["patches"]:
-            lin, kn = [], []
-            for _ in range(bag["repeats"]):
-                ftr = features(model, data["train_images"], b_tr_i, plan, patches, rng)
-                fte = features(model, data["test_images"], b_te_i, plan, patches, rng)
-                kn.append(knn_accuracy(ftr, b_tr_y, fte, b_te_y, [k0], e["knn"]["temperature"], classes)[k0])
-                settings = {**e["linear"], "weight_decays": [probe["weight_decay"]]}
-                lin.append(linear_probe((ftr, b_tr_y), (fte, b_te_y), (fte, b_te_y), classes, settings)["test"])
+            # One draw of the training images' patches; each repeat draws the test images' anew (evaluate.ts).
+            ftr = features(model, data["train_images"], b_tr_i, plan, patches, rng)
+            tests = [(features(model, data["test_images"], b_te_i, plan, patches, rng), b_te_y) for _ in range(bag["repeats"])]
+            kn = [knn_accuracy(ftr, b_tr_y, fte, b_te_y, [k0], e["knn"]["temperature"], classes)[k0] for fte, _ in tests]
+            lin = probe((ftr, b_tr_y), tests[0], tests, classes, e["linear"], [centre["weight_decay"]])["tests"]
             sd = (lambda xs: float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0)
             metrics[f"bag{patches}_linear_mean"] = float(np.mean(lin))
             metrics[f"bag{patches}_linear_std"] = sd(lin)
@@ -1264,7 +1309,9 @@ def write_test_plan(directory, method="simclr", channels=1, n_train=64, n_test=3
             "val_indices": list(range(n_train - 8, n_train)),
             "test_indices": list(range(n_test)),
             "knn": {"k": [20], "temperature": 0.07},
-            "linear": {"iterations": 10, "lr": 0.01, "weight_decays": [0, 1e-4]},
+            # One probe per method, so the smoke runs both: Adam for SimCLR, the closed form for BYOL.
+            "linear": {"iterations": 10, "lr": 0.01, "weight_decays": [0, 1e-4], "solver": "ridge" if byol else "adam",
+                       "penalties": [0.01, 1.0]},
             "bag": {"patches": [2], "repeats": 2, "max_train_images": 24, "max_test_images": 16},
         },
     }

@@ -76,7 +76,13 @@ export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, th
       val_indices: Array.from(splits.val.indices),
       test_indices: Array.from(splits.test.indices),
       knn: e.knn,
-      linear: { iterations: e.linear.iterations, lr: e.linear.lr, weight_decays: e.linear.weightDecays },
+      linear: {
+        solver: e.linear.solver,
+        iterations: e.linear.iterations,
+        lr: e.linear.lr,
+        weight_decays: e.linear.weightDecays,
+        penalties: e.linear.penalties,
+      },
     },
   };
 }
