@@ -50,6 +50,8 @@ export interface OptimizerConfig {
    * min(1, step / warmupSteps), so a short time budget's warm-up is not a handful of updates.
    */
   warmupSteps?: number;
+  /** Step multipliers by top-level module (e.g. { predictor: 10 }: the predictor's steps 10x the rest's). */
+  stepScales?: Record<string, number>;
 }
 
 export interface MethodConfig {

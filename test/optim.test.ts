@@ -115,6 +115,36 @@ describe.each(await backendsUnderTest('cpu'))('optimizers (%s backend)', (backen
     expect(Array.from(await params.w.data())).toEqual([-0.5, -0.5, -0.5, -0.5]);
   });
 
+  it('stepScales multiply the steps of one module only (LARS and SGD)', async () => {
+    const named: Record<string, ParamSpec> = {
+      'predictor.0.weight': { ...specs.w, name: 'predictor.0.weight' },
+      'backbone.conv1.weight': { ...specs.w, name: 'backbone.conv1.weight' },
+    };
+    const moves = async (make: () => Optimizer) => {
+      const params: ParamTree = Object.fromEntries(Object.keys(named).map((n) => [n, tf.variable(tf.tensor1d(W0))]));
+      const opt = make();
+      // One step: after it the scaled module's weights differ, and so would LARS's next trust ratio.
+      const grads = Object.fromEntries(Object.keys(named).map((n) => [n, tf.tensor1d(gradsAt(0).w)]));
+      opt.step(params, grads, 0.1);
+      tf.dispose(Object.values(grads));
+      const out: Record<string, number[]> = {};
+      for (const [n, p] of Object.entries(params)) out[n] = Array.from(await p.data()).map((v, i) => v - W0[i]);
+      opt.dispose();
+      tf.dispose(Object.values(params));
+      return out;
+    };
+    for (const make of [
+      (stepScales?: Record<string, number>) => new Lars(named, { momentum: 0.9, eta: 0.02, clip: true, weightDecay: 1e-4, stepScales }),
+      (stepScales?: Record<string, number>) => new Sgd(named, { momentum: 0.9, stepScales }),
+    ]) {
+      const plain = await moves(() => make());
+      const scaled = await moves(() => make({ predictor: 10 }));
+      scaled['predictor.0.weight'].forEach((d, i) => expect(d).toBeCloseTo(10 * plain['predictor.0.weight'][i], 6));
+      scaled['backbone.conv1.weight'].forEach((d, i) => expect(d).toBeCloseTo(plain['backbone.conv1.weight'][i], 7));
+      expect(norm(plain['predictor.0.weight'])).toBeGreaterThan(1e-3);
+    }
+  });
+
   it('AdamW matches torch.optim.AdamW', async () => {
     const [b1, b2, eps, wd] = [0.9, 0.999, 1e-8, 0.01];
     const rule: Rule = (name, p, g, lr, state, t) => {

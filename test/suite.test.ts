@@ -80,7 +80,7 @@ describe('suite files', () => {
         ...minimal,
         methods: [
           { method: 'barlow-twins', loss: { lambd: 0.02 }, cropScale: [0.2, 1] },
-          { method: 'byol', ema: { start: 0.9, end: 1 }, weightDecay: 5e-4 },
+          { method: 'byol', ema: { start: 0.9, end: 1 }, weightDecay: 5e-4, stepScales: { predictor: 10 } },
           { method: 'swav', prototypes: 100, queueStart: 1 },
           { method: 'emp-ssl', batchImages: 16 },
         ],
@@ -96,6 +96,11 @@ describe('suite files', () => {
     expect(describeDepartures(s.methods[0])).toContain('large views cropped at 0.2-1 of the area (source 0.08-1)');
     expect(byol.ema).toEqual({ start: 0.9, end: 1 });
     expect(byol.optimizer.weightDecay).toBe(5e-4);
+    expect(byol.optimizer.stepScales).toEqual({ predictor: 10 });
+    expect(describeDepartures(s.methods[1])).toContain('predictor steps x10 (source: one rate for every module)');
+    expect(problems({ ...minimal, methods: [{ method: 'simclr', stepScales: { predictor: 10 } }] })).toMatch(
+      /simclr: stepScales names "predictor", which this method does not have \(it has backbone, projector\)/,
+    );
     expect(describeDepartures(s.methods[1])).toContain('weight decay 0.0005 (source 0.00001)');
     expect(swav.prototypes).toBe(100);
     expect(swav.queue).toEqual({ size: 3840, views: 2, start: 1 });

@@ -14,7 +14,7 @@ import * as tf from '../tf.js';
 import type { ParamSpec } from '../nn/module.js';
 import { l2Norm } from '../ops/norm.js';
 import type { ParamTree } from '../nn/params.js';
-import { isBiasOrNorm, sgdMomentumUpdate, SlotStore, type Optimizer, type OptimizerState } from './optimizer.js';
+import { isBiasOrNorm, stepScale, sgdMomentumUpdate, SlotStore, type Optimizer, type OptimizerState } from './optimizer.js';
 
 export interface LarsOptions {
   momentum?: number;
@@ -25,6 +25,8 @@ export interface LarsOptions {
   eps?: number;
   /** Clip the adaptive rate at the global one (LARC-style). */
   clip?: boolean;
+  /** Step multipliers by top-level module name (stepScale): e.g. { predictor: 10 }. */
+  stepScales?: Record<string, number>;
 }
 
 export class Lars implements Optimizer {
@@ -52,7 +54,7 @@ export class Lars implements Optimizer {
           const decay = tf.where(apply, tf.scalar(weightDecay), tf.scalar(0));
           g = tf.mul(tf.add(g, tf.mul(p, decay)), ratio);
         }
-        sgdMomentumUpdate(p, g, this.slots, name, { momentum, nesterov, lr });
+        sgdMomentumUpdate(p, g, this.slots, name, { momentum, nesterov, lr: lr * stepScale(name, this.options.stepScales) });
       });
     }
   }

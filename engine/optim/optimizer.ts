@@ -70,3 +70,13 @@ export function sgdMomentumUpdate(
   }
   p.assign(tf.sub(p, tf.mul(step, options.lr)));
 }
+
+/**
+ * The step multiplier of parameter `name` (e.g. "predictor.0.weight"): the factor of the module it belongs to
+ * ({ predictor: 10 }: the predictor takes 10x larger steps), 1 for the rest.
+ */
+export function stepScale(name: string, scales: Record<string, number> | undefined): number {
+  if (!scales) return 1;
+  const module = name.split('.')[0];
+  return scales[module] ?? 1;
+}

@@ -5,7 +5,7 @@
 import * as tf from '../tf.js';
 import type { ParamSpec } from '../nn/module.js';
 import type { ParamTree } from '../nn/params.js';
-import { isBiasOrNorm, sgdMomentumUpdate, SlotStore, type Optimizer, type OptimizerState } from './optimizer.js';
+import { isBiasOrNorm, stepScale, sgdMomentumUpdate, SlotStore, type Optimizer, type OptimizerState } from './optimizer.js';
 
 export interface SgdOptions {
   momentum?: number;
@@ -13,6 +13,8 @@ export interface SgdOptions {
   weightDecay?: number;
   /** Exclude biases and batch-norm parameters from weight decay. Default false (PyTorch's default). */
   excludeBiasAndNormFromDecay?: boolean;
+  /** Step multipliers by top-level module name (stepScale): e.g. { predictor: 10 }. */
+  stepScales?: Record<string, number>;
 }
 
 export class Sgd implements Optimizer {
@@ -34,7 +36,7 @@ export class Sgd implements Optimizer {
         if (!g) return;
         const decay = excludeBiasAndNormFromDecay && isBiasOrNorm(this.specs[name]) ? 0 : weightDecay;
         if (decay !== 0) g = tf.add(g, tf.mul(p, decay));
-        sgdMomentumUpdate(p, g, this.slots, name, { momentum, nesterov, lr });
+        sgdMomentumUpdate(p, g, this.slots, name, { momentum, nesterov, lr: lr * stepScale(name, this.options.stepScales) });
       });
     }
   }

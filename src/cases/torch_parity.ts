@@ -34,6 +34,7 @@ export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, th
   const m = configureMethod(trial, dataset.imageShape);
   if (m.name !== 'simclr' && m.name !== 'byol') throw new Error(`the PyTorch reference trains simclr and byol, not ${m.name}`);
   const o = m.optimizer;
+  if (o.stepScales) throw new Error('the PyTorch reference has one step size for every module; remove stepScales from the parity suite');
   if (o.warmupSteps) throw new Error('the PyTorch reference has no warm-up step floor; remove warmupSteps from the parity suite');
   const e = trial.evaluation;
   return {

@@ -99,8 +99,15 @@ export class SslModel {
     const o = method.optimizer;
     this.optimizer =
       o.kind === 'lars'
-        ? new Lars(this.state.specs, { momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, eta: o.eta, clip: o.clip })
-        : new Sgd(this.state.specs, { momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay });
+        ? new Lars(this.state.specs, {
+            momentum: o.momentum,
+            nesterov: o.nesterov,
+            weightDecay: o.weightDecay,
+            eta: o.eta,
+            clip: o.clip,
+            stepScales: o.stepScales,
+          })
+        : new Sgd(this.state.specs, { momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, stepScales: o.stepScales });
   }
 
   /**

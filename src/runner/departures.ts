@@ -32,6 +32,8 @@ export function describeDepartures(entry: MethodEntry, batchControl?: number): s
   }
   if (entry.weightDecay !== undefined && entry.weightDecay !== base.optimizer.weightDecay)
     lines.push(`weight decay ${entry.weightDecay} (source ${base.optimizer.weightDecay})`);
+  for (const [module, scale] of Object.entries(entry.stepScales ?? {}))
+    if (scale !== 1) lines.push(`${module} steps x${scale} (source: one rate for every module)`);
   if (entry.warmup !== undefined && entry.warmup !== (base.optimizer.warmup ?? 0))
     lines.push(`warm-up ${percent(entry.warmup)} of the budget (source ${percent(base.optimizer.warmup ?? 0)})`);
   if (entry.warmupSteps !== undefined) lines.push(`warm-up at least ${entry.warmupSteps} optimizer steps (source: no step floor)`);

@@ -26,6 +26,8 @@ export interface MethodEntry {
   lr?: number;
   /** Weight decay (the method's own unless set). */
   weightDecay?: number;
+  /** Step multipliers by module: { predictor: 10 } gives the predictor 10x larger steps. */
+  stepScales?: Record<string, number>;
   warmup?: number;
   warmupSteps?: number;
   /** Projector widths after the backbone's features (the method's own unless set). */
@@ -146,6 +148,15 @@ function methodSettingProblems(entry: Omit<MethodEntry, 'label'>): string[] {
     problems.push(`${entry.method}: "prototypes" is for methods with prototypes (swav)`);
   if (entry.cropScale && entry.cropScale[0] > entry.cropScale[1])
     problems.push(`${entry.method}: cropScale [${entry.cropScale}] must be [min, max] with min <= max`);
+  for (const module of Object.keys(entry.stepScales ?? {}))
+    if (
+      !['backbone', 'projector', 'predictor', 'prototypes'].includes(module) ||
+      (module === 'predictor' && !base.predictor) ||
+      (module === 'prototypes' && !base.prototypes)
+    )
+      problems.push(
+        `${entry.method}: stepScales names "${module}", which this method does not have (it has backbone, projector${base.predictor ? ', predictor' : ''}${base.prototypes ? ', prototypes' : ''})`,
+      );
   if (entry.queueStart !== undefined && !base.queue) problems.push(`${entry.method}: "queueStart" is for methods with a queue (swav)`);
   if (problems.length > 0) return problems;
   const out = entry.projector?.[entry.projector.length - 1];
