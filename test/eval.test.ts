@@ -3,6 +3,7 @@ import { initBackend } from '../engine/backends/select.js';
 import { knnAccuracy, type Features } from '../src/eval/knn.js';
 import { linearProbe } from '../src/eval/linear_probe.js';
 import { ridgeProbe, solveRidge } from '../src/eval/ridge_probe.js';
+import { logisticProbe } from '../src/eval/logistic_probe.js';
 import { evalSplits } from '../src/eval/splits.js';
 import { Rng } from '../engine/random.js';
 import type { Dataset } from '../datasets/types.js';
@@ -97,6 +98,31 @@ describe('ridge probe', () => {
     const r2 = ridgeProbe(train, val, [wrongTest], 4, [1e-3, 1, 1e4]);
     expect(r2.weightDecay).toBe(r.weightDecay);
     expect(r2.tests[0]).toBeLessThan(0.1);
+  });
+});
+
+describe('L-BFGS logistic probe', () => {
+  it('reaches the optimum the Adam probe approaches with many iterations (same objective)', async () => {
+    const rng = new Rng(5);
+    const make = (n: number) => clusters(3, n, 6, 1.2, rng.fork('centres')); // overlapping classes
+    const [train, val, test] = [make(70), make(20), make(40)];
+    const lbfgs = logisticProbe(train, val, [test], 3, [1e-2]);
+    const adam = await linearProbe(train, val, [test], 3, { iterations: 3000, lr: 0.02, weightDecays: [1e-2] });
+    expect(lbfgs.tests[0]).toBeGreaterThan(0.5);
+    expect(lbfgs.tests[0]).toBeLessThan(1);
+    expect(Math.abs(lbfgs.tests[0] - adam.tests[0])).toBeLessThanOrEqual(1 / 120 + 1e-9); // at most one of 120 test rows
+    expect(Math.abs(lbfgs.val - adam.val)).toBeLessThanOrEqual(1 / 60 + 1e-9);
+  });
+
+  it('picks the weight decay on validation, not test', () => {
+    const rng = new Rng(2);
+    const make = (n: number) => clusters(4, n, 8, 0.3, rng.fork('centres'));
+    const [train, val, test] = [make(30), make(10), make(10)];
+    const r = logisticProbe(train, val, [test], 4, [0, 1e-3, 100]);
+    expect(r.tests[0]).toBeGreaterThan(0.95);
+    expect(r.weightDecay).not.toBe(100);
+    const wrongTest = { x: test.x, y: test.y.map((l) => (l + 1) % 4) };
+    expect(logisticProbe(train, val, [wrongTest], 4, [0, 1e-3, 100]).weightDecay).toBe(r.weightDecay);
   });
 });
 

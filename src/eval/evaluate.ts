@@ -15,6 +15,7 @@ import type { Rng } from '../../engine/random.js';
 import { mean, sd } from '../stats.js';
 import { knnAccuracy, type Features } from './knn.js';
 import { linearProbe, type LinearSettings, type ProbeResult } from './linear_probe.js';
+import { logisticProbe } from './logistic_probe.js';
 import { ridgeProbe } from './ridge_probe.js';
 import type { EvalSplit, EvalSplits } from './splits.js';
 
@@ -82,6 +83,7 @@ function probe(
   regularisers?: number[],
 ): Promise<ProbeResult> {
   if (settings.solver === 'ridge') return Promise.resolve(ridgeProbe(train, val, tests, classes, regularisers ?? settings.penalties));
+  if (settings.solver === 'lbfgs') return Promise.resolve(logisticProbe(train, val, tests, classes, regularisers ?? settings.weightDecays));
   return linearProbe(train, val, tests, classes, regularisers ? { ...settings, weightDecays: regularisers } : settings);
 }
 

@@ -17,16 +17,9 @@ interface Labelled {
   y: Int32Array;
 }
 
-/** A standardised, float64 copy of features: (x - mean) / std, with the statistics of the training rows. */
-function standardise(f: Features, mean: Float64Array, std: Float64Array): Float64Array {
-  const { count, dim } = f;
-  const out = new Float64Array(count * dim);
-  for (let i = 0; i < count; i++) for (let j = 0; j < dim; j++) out[i * dim + j] = (f.data[i * dim + j] - mean[j]) / std[j];
-  return out;
-}
-
-function statistics(f: Features): { mean: Float64Array; std: Float64Array } {
-  const { count, dim, data } = f;
+/** Standardisation by the training rows' mean and deviation: features -> a float64 copy, (x - mean) / std. */
+export function standardiser(train: Features): (f: Features) => Float64Array {
+  const { count, dim, data } = train;
   const mean = new Float64Array(dim);
   const std = new Float64Array(dim);
   for (let i = 0; i < count; i++) for (let j = 0; j < dim; j++) mean[j] += data[i * dim + j] / count;
@@ -36,7 +29,11 @@ function statistics(f: Features): { mean: Float64Array; std: Float64Array } {
       std[j] += (c * c) / count;
     }
   for (let j = 0; j < dim; j++) std[j] = Math.sqrt(std[j]) + 1e-6;
-  return { mean, std };
+  return (f) => {
+    const out = new Float64Array(f.count * dim);
+    for (let i = 0; i < f.count; i++) for (let j = 0; j < dim; j++) out[i * dim + j] = (f.data[i * dim + j] - mean[j]) / std[j];
+    return out;
+  };
 }
 
 /** Solves (A + lambda I) W = B for symmetric positive semi-definite A [d, d] and B [d, c] by Cholesky. */
@@ -91,8 +88,8 @@ function accuracy(x: Float64Array, labels: Int32Array, w: Float64Array, bias: Fl
 export function ridgeProbe(train: Labelled, val: Labelled, tests: Labelled[], classes: number, penalties: number[]): ProbeResult {
   const { dim: d, count: n } = train.x;
   const c = classes;
-  const { mean, std } = statistics(train.x);
-  const [xs, xv] = [standardise(train.x, mean, std), standardise(val.x, mean, std)];
+  const standardise = standardiser(train.x);
+  const [xs, xv] = [standardise(train.x), standardise(val.x)];
   // Class frequencies: the intercept of centred least squares, and the centring of the targets.
   const bias = new Float64Array(c);
   for (let i = 0; i < n; i++) bias[train.y[i]] += 1 / n;
@@ -114,6 +111,6 @@ export function ridgeProbe(train: Labelled, val: Labelled, tests: Labelled[], cl
     const valAcc = accuracy(xv, val.y, w, bias, d, c);
     if (valAcc > best.val) best = { val: valAcc, lambda, w };
   }
-  const testAcc = tests.map((t) => accuracy(standardise(t.x, mean, std), t.y, best.w, bias, d, c));
+  const testAcc = tests.map((t) => accuracy(standardise(t.x), t.y, best.w, bias, d, c));
   return { tests: testAcc, val: best.val, weightDecay: best.lambda };
 }

@@ -59,7 +59,7 @@ export interface EvaluationSettings {
   maxTrainImages: number | null;
   maxTestImages: number | null;
   knn: { k: number[]; temperature: number };
-  linear: { solver: 'adam' | 'ridge'; iterations: number; lr: number; weightDecays: number[]; penalties: number[] };
+  linear: { solver: 'adam' | 'lbfgs' | 'ridge'; iterations: number; lr: number; weightDecays: number[]; penalties: number[] };
   bag: {
     patches: number[];
     every: boolean;
