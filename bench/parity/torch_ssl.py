@@ -76,7 +76,7 @@ Plan (JSON object; every field required unless marked optional; unknown fields a
     "test_indices": [...],           // rows of the test file, EvalSplits.test
     "knn": {"k": [20, 200], "temperature": 0.07},
     "linear": {"iterations": 300, "lr": 0.01, "weight_decays": [0, 1e-5, 1e-4, 1e-3],
-               "solver": "adam" | "ridge", "penalties": [1e-4, ..., 10]},   // solver optional (default adam)
+               "solver": "adam" | "lbfgs" | "ridge", "penalties": [1e-4, ..., 10]},   // solver optional (default adam)
     "bag": {"patches": [16], "repeats": 3, "max_train_images": null, "max_test_images": null} | null
                                      // optional (default null: centre view only), as EvaluateOptions.bag: the probe from
                                      // one draw of training patches, scored on `repeats` draws of test patches
@@ -322,8 +322,8 @@ def check_plan(plan):
     lin = e["linear"]
     _keys(lin, "plan.eval.linear", ["iterations", "lr", "weight_decays"], ["solver", "penalties"])
     lin.setdefault("solver", "adam")
-    if lin["solver"] not in ("adam", "ridge"):
-        raise PlanError(f"plan.eval.linear.solver must be adam or ridge, got {lin['solver']!r}")
+    if lin["solver"] not in ("adam", "lbfgs", "ridge"):
+        raise PlanError(f"plan.eval.linear.solver must be adam, lbfgs or ridge, got {lin['solver']!r}")
     pens = lin.setdefault("penalties", [1.0])
     if not isinstance(pens, list) or not pens or not all(_is_num(x) and x > 0 for x in pens):
         raise PlanError("plan.eval.linear.penalties must be a non-empty list of numbers > 0")
@@ -1144,8 +1144,50 @@ def ridge_probe(train, val, tests, classes, penalties):
     return {"tests": [accuracy(xt, yt, best[2]) for xt, yt in tests], "val": best[0], "weight_decay": best[1]}
 
 
+def logistic_probe(train, val, tests, classes, weight_decays):
+    """The Adam probe's objective solved to convergence (src/eval/logistic_probe.ts), here by torch.optim.LBFGS with a
+    strong-Wolfe line search in float64: weight decays from the largest down, each from the previous solution; the
+    decay chosen on validation (ties: first listed), scored on each test set. A convex objective: both reach its optimum."""
+    (xtr, ytr), (xv, yv) = train, val
+    x = xtr.double()
+    mean = x.mean(0, keepdim=True)
+    std = (x - mean).pow(2).mean(0, keepdim=True).sqrt() + 1e-6
+    xs = (x - mean) / std
+    y = torch.from_numpy(ytr).long()
+    w = torch.zeros(xs.shape[1], classes, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
+
+    def accuracy(xe, ye):
+        if not len(ye):
+            return 0.0
+        with torch.no_grad():
+            pred = (((xe.double() - mean) / std) @ w + b).argmax(1)
+        return (pred == torch.from_numpy(ye).long()).double().mean().item()
+
+    solutions = {}
+    for wd in sorted(set(weight_decays), reverse=True):
+        opt = torch.optim.LBFGS([w, b], lr=1, max_iter=500, tolerance_grad=1e-7, tolerance_change=1e-12, history_size=10,
+                                line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = F.cross_entropy(xs @ w + b, y) + 0.5 * wd * w.pow(2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        solutions[wd] = (accuracy(xv, yv), [accuracy(xt, yt) for xt, yt in tests])
+    best = weight_decays[0]
+    for wd in weight_decays:
+        if solutions[wd][0] > solutions[best][0]:
+            best = wd
+    return {"tests": solutions[best][1], "val": solutions[best][0], "weight_decay": best}
+
+
 def probe(train, val, tests, classes, settings, regularisers=None):
-    """The plan's linear probe (src/eval/evaluate.ts probe()): ridge or Adam; `regularisers` limits the choice."""
+    """The plan's linear probe (src/eval/evaluate.ts probe()): ridge, L-BFGS or Adam; `regularisers` limits the choice."""
+    if settings["solver"] == "lbfgs":
+        return logistic_probe(train, val, tests, classes, regularisers or settings["weight_decays"])
     if settings["solver"] == "ridge":
         return ridge_probe(train, val, tests, classes, regularisers or settings["penalties"])
     s = {**settings, "weight_decays": regularisers} if regularisers else settings
