@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REFERENCE_DIR } from './helpers.js';
-import { ridgeProbe } from '../src/eval/ridge_probe.js';
 import { logisticProbe } from '../src/eval/logistic_probe.js';
 import { Rng } from '../engine/random.js';
 
@@ -43,7 +42,7 @@ function lastJson(stdout: string): Record<string, unknown> {
 describe('the PyTorch reference trainer', () => {
   if (reason && process.env.CI) throw new Error(`CI must run the PyTorch parity smoke: ${reason}`);
 
-  it.skipIf(reason !== null)(`its ridge and L-BFGS probes agree with ours on the same features${skipped}`, () => {
+  it.skipIf(reason !== null)(`its L-BFGS probe agrees with ours on the same features${skipped}`, () => {
     // Overlapping classes, so the penalty matters and accuracies sit between chance and 1.
     const rng = new Rng(7);
     const [dim, classes] = [12, 4];
@@ -54,42 +53,29 @@ describe('the PyTorch reference trainer', () => {
       return { x: { data: x, count: n, dim }, y };
     };
     const [train, val, test] = [make(200), make(60), make(80)];
-    const penalties = [1e-3, 0.1, 1, 10, 100];
-    const ours = ridgeProbe(train, val, [test], classes, penalties);
     const weightDecays = [0, 1e-3, 1e-2];
     const oursLogistic = logisticProbe(train, val, [test], classes, weightDecays);
     const file = path.join(TMP, 'features.json');
     const plain = (s: typeof train) => ({ x: Array.from(s.x.data), n: s.x.count, y: Array.from(s.y) });
-    fs.writeFileSync(
-      file,
-      JSON.stringify({ dim, classes, penalties, weightDecays, train: plain(train), val: plain(val), test: plain(test) }),
-    );
+    fs.writeFileSync(file, JSON.stringify({ dim, classes, weightDecays, train: plain(train), val: plain(val), test: plain(test) }));
     const code = [
       'import json, sys, numpy as np, torch',
       `sys.path.insert(0, ${JSON.stringify(path.dirname(SCRIPT))})`,
       'import torch_ssl',
       `f = json.load(open(${JSON.stringify(file)}))`,
       "s = lambda k: (torch.tensor(f[k]['x'], dtype=torch.float32).reshape(f[k]['n'], f['dim']), np.array(f[k]['y'], dtype=np.int64))",
-      "print(json.dumps(torch_ssl.ridge_probe(s('train'), s('val'), [s('test')], f['classes'], f['penalties'])))",
       "print(json.dumps(torch_ssl.logistic_probe(s('train'), s('val'), [s('test')], f['classes'], f['weightDecays'])))",
     ].join('\n');
     const r = spawnSync(PYTHON, ['-c', code], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     type Probe = { tests: number[]; val: number; weight_decay: number };
-    const [theirs, theirsLogistic] = r.stdout
-      .trim()
-      .split('\n')
-      .slice(-2)
-      .map((l) => JSON.parse(l) as Probe);
+    const theirsLogistic = lastJson(r.stdout) as Probe;
     // Two L-BFGS implementations at one convex optimum: the same choice, the same predictions up to one boundary row.
     expect(oursLogistic.weightDecay).toBe(theirsLogistic.weight_decay);
     expect(Math.abs(oursLogistic.tests[0] - theirsLogistic.tests[0])).toBeLessThanOrEqual(1 / 80 + 1e-9);
     expect(Math.abs(oursLogistic.val - theirsLogistic.val)).toBeLessThanOrEqual(1 / 60 + 1e-9);
-    expect(ours.weightDecay).toBe(theirs.weight_decay);
-    expect(ours.val).toBe(theirs.val);
-    expect(ours.tests[0]).toBe(theirs.tests[0]);
-    expect(ours.tests[0]).toBeGreaterThan(0.4);
-    expect(ours.tests[0]).toBeLessThan(0.95);
+    expect(oursLogistic.tests[0]).toBeGreaterThan(0.4);
+    expect(oursLogistic.tests[0]).toBeLessThan(0.95);
   });
 
   it.skipIf(reason !== null).each([

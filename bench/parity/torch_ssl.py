@@ -76,7 +76,7 @@ Plan (JSON object; every field required unless marked optional; unknown fields a
     "test_indices": [...],           // rows of the test file, EvalSplits.test
     "knn": {"k": [20, 200], "temperature": 0.07},
     "linear": {"iterations": 300, "lr": 0.01, "weight_decays": [0, 1e-5, 1e-4, 1e-3],
-               "solver": "adam" | "lbfgs" | "ridge", "penalties": [1e-4, ..., 10]},   // solver optional (default adam)
+               "solver": "adam" | "lbfgs"},    // solver optional (default adam)
     "bag": {"patches": [16], "repeats": 3, "max_train_images": null, "max_test_images": null} | null
                                      // optional (default null: centre view only), as EvaluateOptions.bag: the probe from
                                      // one draw of training patches, scored on `repeats` draws of test patches
@@ -320,13 +320,10 @@ def check_plan(plan):
     _int_list(e["knn"]["k"], "plan.eval.knn.k")
     _num(e["knn"], "temperature", "plan.eval.knn", lo=1e-12)
     lin = e["linear"]
-    _keys(lin, "plan.eval.linear", ["iterations", "lr", "weight_decays"], ["solver", "penalties"])
+    _keys(lin, "plan.eval.linear", ["iterations", "lr", "weight_decays"], ["solver"])
     lin.setdefault("solver", "adam")
-    if lin["solver"] not in ("adam", "lbfgs", "ridge"):
-        raise PlanError(f"plan.eval.linear.solver must be adam, lbfgs or ridge, got {lin['solver']!r}")
-    pens = lin.setdefault("penalties", [1.0])
-    if not isinstance(pens, list) or not pens or not all(_is_num(x) and x > 0 for x in pens):
-        raise PlanError("plan.eval.linear.penalties must be a non-empty list of numbers > 0")
+    if lin["solver"] not in ("adam", "lbfgs"):
+        raise PlanError(f"plan.eval.linear.solver must be adam or lbfgs, got {lin['solver']!r}")
     _num(lin, "iterations", "plan.eval.linear", lo=0, integer=True)
     _num(lin, "lr", "plan.eval.linear", lo=0)
     wds = lin["weight_decays"]
@@ -1114,36 +1111,6 @@ def linear_probe(train, val, test, classes, settings):
     return {"test": test_acc[best], "val": val_acc[best], "weight_decay": wds[best]}
 
 
-def ridge_probe(train, val, tests, classes, penalties):
-    """Closed-form ridge classifier (src/eval/ridge_probe.ts), float64: features standardised by the training rows,
-    centred one-hot targets, W = (X^T X / N + lambda I)^-1 X^T Y / N, intercept the class frequencies; the penalty
-    chosen on validation (ties: first listed), scored on each test set."""
-    (xtr, ytr), (xv, yv) = train, val
-    x = xtr.double()
-    mean = x.mean(0, keepdim=True)
-    std = (x - mean).pow(2).mean(0, keepdim=True).sqrt() + 1e-6
-    xs = (x - mean) / std
-    n, d = xs.shape
-    y = F.one_hot(torch.from_numpy(ytr).long(), classes).double()
-    bias = y.mean(0)
-    gram = xs.T @ xs / n
-    xty = xs.T @ (y - bias) / n
-
-    def accuracy(xe, ye, w):
-        if not len(ye):
-            return 0.0
-        pred = (((xe.double() - mean) / std) @ w + bias).argmax(1)
-        return (pred == torch.from_numpy(ye).long()).double().mean().item()
-
-    best = None
-    for lam in penalties:
-        w = torch.linalg.solve(gram + lam * torch.eye(d, dtype=torch.float64), xty)
-        va = accuracy(xv, yv, w)
-        if best is None or va > best[0]:
-            best = (va, lam, w)
-    return {"tests": [accuracy(xt, yt, best[2]) for xt, yt in tests], "val": best[0], "weight_decay": best[1]}
-
-
 def logistic_probe(train, val, tests, classes, weight_decays):
     """The Adam probe's objective solved to convergence (src/eval/logistic_probe.ts), here by torch.optim.LBFGS with a
     strong-Wolfe line search in float64: weight decays from the largest down, each from the previous solution; the
@@ -1185,11 +1152,9 @@ def logistic_probe(train, val, tests, classes, weight_decays):
 
 
 def probe(train, val, tests, classes, settings, regularisers=None):
-    """The plan's linear probe (src/eval/evaluate.ts probe()): ridge, L-BFGS or Adam; `regularisers` limits the choice."""
+    """The plan's linear probe (src/eval/evaluate.ts probe()): L-BFGS or Adam; `regularisers` limits the choice."""
     if settings["solver"] == "lbfgs":
         return logistic_probe(train, val, tests, classes, regularisers or settings["weight_decays"])
-    if settings["solver"] == "ridge":
-        return ridge_probe(train, val, tests, classes, regularisers or settings["penalties"])
     s = {**settings, "weight_decays": regularisers} if regularisers else settings
     results = [linear_probe(train, val, t, classes, s) for t in tests]
     return {"tests": [r["test"] for r in results], "val": results[0]["val"], "weight_decay": results[0]["weight_decay"]}
@@ -1351,9 +1316,8 @@ def write_test_plan(directory, method="simclr", channels=1, n_train=64, n_test=3
             "val_indices": list(range(n_train - 8, n_train)),
             "test_indices": list(range(n_test)),
             "knn": {"k": [20], "temperature": 0.07},
-            # One probe per method, so the smoke runs both: Adam for SimCLR, the closed form for BYOL.
-            "linear": {"iterations": 10, "lr": 0.01, "weight_decays": [0, 1e-4], "solver": "ridge" if byol else "adam",
-                       "penalties": [0.01, 1.0]},
+            # One probe per method, so the smoke runs both: Adam for SimCLR, L-BFGS for BYOL.
+            "linear": {"iterations": 10, "lr": 0.01, "weight_decays": [1e-4, 1e-2], "solver": "lbfgs" if byol else "adam"},
             "bag": {"patches": [2], "repeats": 2, "max_train_images": 24, "max_test_images": 16},
         },
     }

@@ -82,7 +82,6 @@ export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, th
         iterations: e.linear.iterations,
         lr: e.linear.lr,
         weight_decays: e.linear.weightDecays,
-        penalties: e.linear.penalties,
       },
     },
   };

@@ -16,7 +16,6 @@ import { mean, sd } from '../stats.js';
 import { knnAccuracy, type Features } from './knn.js';
 import { linearProbe, type LinearSettings, type ProbeResult } from './linear_probe.js';
 import { logisticProbe } from './logistic_probe.js';
-import { ridgeProbe } from './ridge_probe.js';
 import type { EvalSplit, EvalSplits } from './splits.js';
 
 export interface EvaluateOptions {
@@ -82,7 +81,6 @@ function probe(
   settings: LinearSettings,
   regularisers?: number[],
 ): Promise<ProbeResult> {
-  if (settings.solver === 'ridge') return Promise.resolve(ridgeProbe(train, val, tests, classes, regularisers ?? settings.penalties));
   if (settings.solver === 'lbfgs') return Promise.resolve(logisticProbe(train, val, tests, classes, regularisers ?? settings.weightDecays));
   return linearProbe(train, val, tests, classes, regularisers ? { ...settings, weightDecays: regularisers } : settings);
 }

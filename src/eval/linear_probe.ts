@@ -14,13 +14,9 @@ export interface ProbeSettings {
   weightDecays: number[];
 }
 
-/**
- * The suite's probe: 'adam' is the logistic regression below; 'lbfgs' the same objective solved to convergence
- * (logistic_probe.ts) over the same weight decays; 'ridge' the closed form of ridge_probe.ts over `penalties`.
- */
+/** The suite's probe: 'adam' is the logistic regression below; 'lbfgs' the same objective solved to convergence (logistic_probe.ts). */
 export interface LinearSettings extends ProbeSettings {
-  solver: 'adam' | 'lbfgs' | 'ridge';
-  penalties: number[];
+  solver: 'adam' | 'lbfgs';
 }
 
 export interface ProbeResult {
