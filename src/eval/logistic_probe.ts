@@ -45,7 +45,10 @@ export function standardiser(train: Features): (f: Features) => Float64Array {
 
 const MEMORY = 10;
 
-/** Objective and gradient at theta = [W (d x c, row-major), b (c)]; `grad` is overwritten. */
+/**
+ * Objective and gradient at theta = [W^T (c x d, row-major: one row of weights per class), b (c)]; `grad` is
+ * overwritten. Class-major weights make every inner loop a length-d dot product or axpy over contiguous memory.
+ */
 function objective(theta: Float64Array, grad: Float64Array, x: Float64Array, y: Int32Array, d: number, c: number, wd: number): number {
   const n = y.length;
   grad.fill(0);
@@ -54,27 +57,23 @@ function objective(theta: Float64Array, grad: Float64Array, x: Float64Array, y: 
   const bOff = d * c;
   for (let i = 0; i < n; i++) {
     const row = i * d;
-    for (let k = 0; k < c; k++) logits[k] = theta[bOff + k];
-    for (let j = 0; j < d; j++) {
-      const v = x[row + j];
-      const w = j * c;
-      for (let k = 0; k < c; k++) logits[k] += v * theta[w + k];
-    }
-    let max = logits[0];
-    for (let k = 1; k < c; k++) if (logits[k] > max) max = logits[k];
-    let sum = 0;
+    let max = Number.NEGATIVE_INFINITY;
     for (let k = 0; k < c; k++) {
-      logits[k] = Math.exp(logits[k] - max);
-      sum += logits[k];
+      let z = theta[bOff + k];
+      const w = k * d;
+      for (let j = 0; j < d; j++) z += x[row + j] * theta[w + j];
+      logits[k] = z;
+      if (z > max) max = z;
     }
-    loss += Math.log(sum) + max - (Math.log(logits[y[i]]) + max);
-    // logits now hold softmax * sum: the residual p - onehot, divided by n, is the logits' gradient.
-    for (let k = 0; k < c; k++) logits[k] = (logits[k] / sum - (k === y[i] ? 1 : 0)) / n;
-    for (let k = 0; k < c; k++) grad[bOff + k] += logits[k];
-    for (let j = 0; j < d; j++) {
-      const v = x[row + j];
-      const w = j * c;
-      for (let k = 0; k < c; k++) grad[w + k] += v * logits[k];
+    let sum = 0;
+    for (let k = 0; k < c; k++) sum += Math.exp(logits[k] - max);
+    loss += Math.log(sum) + max - logits[y[i]];
+    for (let k = 0; k < c; k++) {
+      // The logit's gradient: (softmax - onehot) / n.
+      const r = (Math.exp(logits[k] - max) / sum - (k === y[i] ? 1 : 0)) / n;
+      grad[bOff + k] += r;
+      const w = k * d;
+      for (let j = 0; j < d; j++) grad[w + j] += r * x[row + j];
     }
   }
   let l2 = 0;
@@ -163,10 +162,10 @@ function accuracy(x: Float64Array, labels: Int32Array, theta: Float64Array, d: n
   let ok = 0;
   const scores = new Float64Array(c);
   for (let i = 0; i < labels.length; i++) {
-    for (let k = 0; k < c; k++) scores[k] = theta[d * c + k];
-    for (let j = 0; j < d; j++) {
-      const v = x[i * d + j];
-      for (let k = 0; k < c; k++) scores[k] += v * theta[j * c + k];
+    for (let k = 0; k < c; k++) {
+      let z = theta[d * c + k];
+      for (let j = 0; j < d; j++) z += x[i * d + j] * theta[k * d + j];
+      scores[k] = z;
     }
     let best = 0;
     for (let k = 1; k < c; k++) if (scores[k] > scores[best]) best = k;
