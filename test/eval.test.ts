@@ -73,7 +73,7 @@ describe('L-BFGS logistic probe', () => {
     const rng = new Rng(5);
     const make = (n: number) => clusters(3, n, 6, 1.2, rng.fork('centres')); // overlapping classes
     const [train, val, test] = [make(70), make(20), make(40)];
-    const lbfgs = logisticProbe(train, val, [test], 3, [1e-2]);
+    const lbfgs = await logisticProbe(train, val, [test], 3, [1e-2]);
     const adam = await linearProbe(train, val, [test], 3, { iterations: 3000, lr: 0.02, weightDecays: [1e-2] });
     expect(lbfgs.tests[0]).toBeGreaterThan(0.5);
     expect(lbfgs.tests[0]).toBeLessThan(1);
@@ -81,15 +81,15 @@ describe('L-BFGS logistic probe', () => {
     expect(Math.abs(lbfgs.val - adam.val)).toBeLessThanOrEqual(1 / 60 + 1e-9);
   });
 
-  it('picks the weight decay on validation, not test', () => {
+  it('picks the weight decay on validation, not test', async () => {
     const rng = new Rng(2);
     const make = (n: number) => clusters(4, n, 8, 0.3, rng.fork('centres'));
     const [train, val, test] = [make(30), make(10), make(10)];
-    const r = logisticProbe(train, val, [test], 4, [0, 1e-3, 100]);
+    const r = await logisticProbe(train, val, [test], 4, [0, 1e-3, 100]);
     expect(r.tests[0]).toBeGreaterThan(0.95);
     expect(r.weightDecay).not.toBe(100);
     const wrongTest = { x: test.x, y: test.y.map((l) => (l + 1) % 4) };
-    expect(logisticProbe(train, val, [wrongTest], 4, [0, 1e-3, 100]).weightDecay).toBe(r.weightDecay);
+    expect((await logisticProbe(train, val, [wrongTest], 4, [0, 1e-3, 100])).weightDecay).toBe(r.weightDecay);
   });
 });
 

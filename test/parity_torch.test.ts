@@ -42,7 +42,7 @@ function lastJson(stdout: string): Record<string, unknown> {
 describe('the PyTorch reference trainer', () => {
   if (reason && process.env.CI) throw new Error(`CI must run the PyTorch parity smoke: ${reason}`);
 
-  it.skipIf(reason !== null)(`its L-BFGS probe agrees with ours on the same features${skipped}`, () => {
+  it.skipIf(reason !== null)(`its L-BFGS probe agrees with ours on the same features${skipped}`, async () => {
     // Overlapping classes, so the penalty matters and accuracies sit between chance and 1.
     const rng = new Rng(7);
     const [dim, classes] = [12, 4];
@@ -54,7 +54,7 @@ describe('the PyTorch reference trainer', () => {
     };
     const [train, val, test] = [make(200), make(60), make(80)];
     const weightDecays = [0, 1e-3, 1e-2];
-    const oursLogistic = logisticProbe(train, val, [test], classes, weightDecays);
+    const oursLogistic = await logisticProbe(train, val, [test], classes, weightDecays);
     const file = path.join(TMP, 'features.json');
     const plain = (s: typeof train) => ({ x: Array.from(s.x.data), n: s.x.count, y: Array.from(s.y) });
     fs.writeFileSync(file, JSON.stringify({ dim, classes, weightDecays, train: plain(train), val: plain(val), test: plain(test) }));

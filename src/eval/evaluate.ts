@@ -81,7 +81,7 @@ function probe(
   settings: LinearSettings,
   regularisers?: number[],
 ): Promise<ProbeResult> {
-  if (settings.solver === 'lbfgs') return Promise.resolve(logisticProbe(train, val, tests, classes, regularisers ?? settings.weightDecays));
+  if (settings.solver === 'lbfgs') return logisticProbe(train, val, tests, classes, regularisers ?? settings.weightDecays);
   return linearProbe(train, val, tests, classes, regularisers ? { ...settings, weightDecays: regularisers } : settings);
 }
 
