@@ -4,8 +4,8 @@
  * (accuracies in [0, 1]) for the results rows:
  *   knn20, knn200            weighted kNN top-1 on test (bank: train minus validation)
  *   linear, linear_val       linear probe top-1 on test and validation; linear_wd the chosen weight decay
- *   bag16_linear_mean/_std   the probe on bag-of-features with K = 16 patches, over R random repeats
- *   bag16_knn20_mean/_std    (the weight decay is the one chosen for the centre view)
+ *   bag16_linear_mean/_std   the probe on bag-of-features with K = 16 patches, over R draws of the test
+ *   bag16_knn20_mean/_std    images' patches (the probe's weight decay is the one chosen for the centre view)
  */
 import { adaptRecipe, empSslPatches, type Recipe } from '../../datasets/augment/recipes.js';
 import type { Dataset, Split } from '../../datasets/types.js';
