@@ -101,13 +101,13 @@ export async function evaluate(
   options: EvaluateOptions,
   rng: Rng,
 ): Promise<Record<string, number>> {
-  const of = (split: EvalSplit, which: Split, patches: number | null, r: Rng) =>
-    features(model, which, split.indices, dataset, recipe, options.layer, patches, r);
+  // The centre view needs no randomness; the bags below draw theirs from forks of rng.
+  const centreOf = (split: EvalSplit, which: Split) => features(model, which, split.indices, dataset, recipe, options.layer, null, rng);
   const classes = dataset.classes.length;
   const centre = {
-    train: await of(splits.train, dataset.train, null, rng),
-    val: await of(splits.val, dataset.train, null, rng),
-    test: await of(splits.test, dataset.test, null, rng),
+    train: await centreOf(splits.train, dataset.train),
+    val: await centreOf(splits.val, dataset.train),
+    test: await centreOf(splits.test, dataset.test),
   };
   const knn = await knnAccuracy(
     centre.train,
@@ -142,7 +142,7 @@ export async function evaluate(
     const bag = (split: EvalSplit, which: Split, r: Rng) =>
       features(model, which, split.indices, dataset, options.bag.recipe, options.layer, patches, r);
     const train = { x: await bag(bagTrain, dataset.train, draw.fork('train')), y: bagTrain.labels };
-    const tests: { x: Features; y: Int32Array }[] = [];
+    const tests: Labelled[] = [];
     for (let r = 0; r < options.bag.repeats; r++)
       tests.push({ x: await bag(bagTest, dataset.test, draw.fork(`test ${r}`)), y: bagTest.labels });
     const knnBag: number[] = [];
