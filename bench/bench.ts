@@ -41,6 +41,9 @@ options:
   --backbone=NAME     resnet-small, resnet18, resnet50, each with -cifar or -imagenet (default: the suite's)
   --backend=NAME      ${BACKEND_CHOICES.join('|')} (default auto)
   --threads=N         backend threads (default: all cores)
+  --input-workers=N   worker threads that cut the next steps' crops while a step computes (default 1;
+                      0: on the training thread). The batches are the same whatever N; time a step
+                      waits for its input stays on the training clock and is reported apart
   --data-dir=DIR      dataset root (default $SSL_BENCH_DATA or ./data)
   --out=DIR           run directory (default runs/<time>-<suite>)
   --resume            continue the run in --out (or the latest run of this suite): finished trials are
@@ -116,6 +119,7 @@ runMain(async () => {
       backbone: { type: 'string' },
       backend: { type: 'string' },
       threads: { type: 'string' },
+      'input-workers': { type: 'string' },
       'data-dir': { type: 'string' },
       out: { type: 'string' },
       resume: { type: 'boolean' },
@@ -140,6 +144,7 @@ runMain(async () => {
   }
   const backendChoice = parseBackendFlag(values.backend);
   const threads = values.threads === undefined ? undefined : parseIntFlag('threads', values.threads, 1, 1, 64);
+  const inputWorkers = parseIntFlag('input-workers', values['input-workers'], 1, 0, 16);
   const seeds = values.seeds === undefined ? undefined : parseIntFlag('seeds', values.seeds, 1, 1, 1000);
   let suite;
   try {
@@ -208,6 +213,7 @@ runMain(async () => {
       argv,
       shard,
       logUpdates: Boolean(values['log-updates']),
+      inputWorkers,
     });
   } catch (e) {
     if (e instanceof RunError) throw new UsageError(e.message);

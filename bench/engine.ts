@@ -21,8 +21,9 @@ options:
   --backend=NAME   ${BACKEND_CHOICES.join('|')} (default auto)
   --threads=N      CPU threads for wasm and PyTorch (default: all ${os.availableParallelism()} cores)
   --cases=a,b      cases to run (default: all)
-  --crops=N        crops per step instead of each case's own (resnet18-cifar: any; emp-ssl: a
-                   multiple of 20, i.e. N/20 images x 20 patches), e.g. 256 on a GPU
+  --crops=N        crops per step instead of each case's own (resnet18-cifar, resnet-small: any;
+                   emp-ssl: a multiple of 20, i.e. N/20 images x 20 patches; simclr-small: even,
+                   N/2 images x 2 views), e.g. 256 on a GPU
   --steps=N        timed steps per case (default 3); the median is reported
   --warmup=N       untimed steps first (default 1)
   --micro-batches=N  gradient-accumulation chunks per step (default: per case on wasm, whose heap

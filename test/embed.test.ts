@@ -3,7 +3,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSynthetic } from '../datasets/synthetic.js';
 import type { Dataset } from '../datasets/types.js';
-import { embed } from '../src/eval/embed.js';
+import { cropsFor, embed } from '../src/eval/embed.js';
+import { AugmentPool } from '../datasets/augment/augment_pool.js';
 import { getMethod } from '../methods/registry.js';
 import { SslModel } from '../src/model/ssl_model.js';
 import { initBackend } from '../engine/backends/select.js';
@@ -58,5 +59,19 @@ describe('evaluation embeddings', () => {
     expect(bagA).not.toEqual(bagC);
     expect(bagA).not.toEqual(centre);
     expect(bagA.every(Number.isFinite)).toBe(true);
+  });
+
+  it('bag patches cut on worker threads are the ones cut on this thread', async () => {
+    const images = data.test.readImages([1, 2, 3]);
+    const opts = { layer: 'backbone' as const, recipe: recipe(), patches: 4 };
+    const pool = new AugmentPool(1);
+    try {
+      const inline = await cropsFor(images, 3, 32, 32, { ...opts, rng: new Rng(7) });
+      const onWorker = await cropsFor(images.slice(), 3, 32, 32, { ...opts, rng: new Rng(7) }, pool);
+      expect(onWorker.shape).toEqual([12, 32, 32, 1]);
+      expect(Buffer.from(onWorker.data.buffer).equals(Buffer.from(inline.data.buffer))).toBe(true);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -7,12 +7,17 @@
  *  - `emp-ssl`: the same backbone + EMP-SSL's 512-4096-4096-1024 projector on 10 images x 20 patches,
  *    with EMP-SSL's loss (total coding rate + invariance, as torch_step.py's emp-ssl mode). In one batch
  *    that is the method's step; with micro-batches (wasm) each holds every image with some of its patches
- *    and takes the loss over those, the same work as one batch though not the same gradient.
+ *    and takes the loss over those, the same work as one batch though not the same gradient;
+ *  - `resnet-small`: the small CPU backbone (basic blocks [1,1,1,1], widths 16-128) at 256 crops, the
+ *    shape of `torch_step.py --mode backbone --backbone resnet-small`;
+ *  - `simclr-small`: resnet-small + SimCLR's 2048-256 head (no batch norm) + NT-Xent (T 0.2) on 128 images
+ *    x 2 views, the shape of `torch_step.py --mode simclr --backbone resnet-small`: the step CPU users train.
  */
 import * as tf from '../../engine/tf.js';
 import { loss as empSslLoss } from '../../methods/emp_ssl.js';
+import { loss as simclrLoss } from '../../methods/simclr.js';
 import { forwardCost, trainingFlops } from '../../engine/flops.js';
-import { mlpHead } from '../../engine/nn/mlp.js';
+import { type MlpOptions, mlpHead } from '../../engine/nn/mlp.js';
 import type { ForwardContext, Module } from '../../engine/nn/module.js';
 import { disposeModel, initModel } from '../../engine/nn/params.js';
 import { makeBackbone } from '../../engine/nn/resnet.js';
@@ -25,6 +30,7 @@ export interface EngineCase {
   name: string;
   backbone: string;
   head: number[] | null;
+  headOptions?: MlpOptions;
   crops: number;
   resolution: number;
   /**
@@ -69,6 +75,32 @@ export const ENGINE_CASES: EngineCase[] = [
     torchArgs: (crops) => ['--mode', 'emp-ssl', '--images', String(crops / 20), '--patches', '20'],
     description: 'EMP-SSL step shape: ResNet-18 + 512-4096-4096-1024 projector, 10 images x 20 patches',
   },
+  {
+    name: 'resnet-small',
+    backbone: 'resnet-small',
+    head: null,
+    crops: 256,
+    resolution: 32,
+    wasmMicroBatches: 1,
+    cropMultiple: 1,
+    loss: (y) => tf.mean(tf.square(y)) as tf.Scalar,
+    torchArgs: (crops) => ['--mode', 'backbone', '--backbone', 'resnet-small', '--crops', String(crops)],
+    description: 'resnet-small (CIFAR stem), batch 256 of 32x32, fwd+bwd+SGD',
+  },
+  {
+    name: 'simclr-small',
+    backbone: 'resnet-small',
+    head: [128, 2048, 256],
+    headOptions: { hiddenBatchNorm: false },
+    crops: 256,
+    resolution: 32,
+    wasmMicroBatches: 1,
+    cropMultiple: 2,
+    // Crops are view-major ([views x images]), as the methods lay out their views.
+    loss: (z, images) => simclrLoss({ z: tf.reshape(z, [2, images, z.shape[1]!]) }).loss,
+    torchArgs: (crops) => ['--mode', 'simclr', '--backbone', 'resnet-small', '--crops', String(crops)],
+    description: 'SimCLR step shape: resnet-small + 2048-256 head + NT-Xent, 128 images x 2 views',
+  },
 ];
 
 /** The case at another batch (`--crops`), or an error naming the valid counts. */
@@ -77,7 +109,7 @@ export function withCrops(c: EngineCase, crops: number): EngineCase {
     throw new Error(`${c.name}: --crops=${crops} must be a positive multiple of ${c.cropMultiple}`);
   }
   if (crops === c.crops) return c;
-  const images = c.cropMultiple > 1 ? `${crops / c.cropMultiple} images x ${c.cropMultiple} patches` : `batch ${crops}`;
+  const images = c.cropMultiple > 1 ? `${crops / c.cropMultiple} images x ${c.cropMultiple} crops` : `batch ${crops}`;
   return { ...c, crops, description: `${c.description.split(',')[0]}, ${images} (--crops)` };
 }
 
@@ -105,7 +137,7 @@ export interface RunCaseOptions {
 
 export async function runEngineCase(c: EngineCase, options: RunCaseOptions): Promise<StepTiming> {
   const backbone = makeBackbone(c.backbone);
-  const modules: Module[] = c.head ? [backbone, mlpHead('projector', c.head)] : [backbone];
+  const modules: Module[] = c.head ? [backbone, mlpHead('projector', c.head, c.headOptions)] : [backbone];
   const state = initModel(modules, 0);
   const optimizer = new Sgd(state.specs, { momentum: 0.9 });
   const chunks = options.microBatches;

@@ -9,7 +9,8 @@
  */
 import { adaptRecipe, empSslPatches, type Recipe } from '../../datasets/augment/recipes.js';
 import type { Dataset, Split } from '../../datasets/types.js';
-import { embed, type EmbeddingLayer } from './embed.js';
+import { cropsFor, embedCrops, type EmbeddingLayer } from './embed.js';
+import type { AugmentPool } from '../../datasets/augment/augment_pool.js';
 import type { SslModel } from '../model/ssl_model.js';
 import type { Rng } from '../../engine/random.js';
 import { mean, sd } from '../stats.js';
@@ -27,6 +28,8 @@ export interface EvaluateOptions {
    * recipe whose first view makes the patches (bagRecipe: one for every method, in the method's normalisation).
    */
   bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null; recipe: Recipe };
+  /** Cuts the bags' patches on worker threads (absent: on this thread); the same patches either way. */
+  pool?: AugmentPool;
 }
 
 /** Crops per forward pass during evaluation (bounds memory). */
@@ -41,13 +44,22 @@ async function features(
   layer: EmbeddingLayer,
   patches: number | null,
   rng: Rng,
+  pool?: AugmentPool,
 ): Promise<Features> {
   const [h, w] = dataset.imageShape;
   const perChunk = Math.max(1, Math.floor(CROPS_PER_CHUNK / (patches ?? 1)));
-  const parts: Float32Array[] = [];
-  for (let start = 0; start < indices.length; start += perChunk) {
+  const starts = Array.from({ length: Math.ceil(indices.length / perChunk) }, (_, i) => i * perChunk);
+  const crops = (start: number) => {
     const ids = indices.subarray(start, start + perChunk);
-    parts.push(await embed(model, split.readImages(ids), ids.length, h, w, { layer, patches, recipe, rng: rng.fork(`chunk ${start}`) }));
+    return cropsFor(split.readImages(ids), ids.length, h, w, { layer, patches, recipe, rng: rng.fork(`chunk ${start}`) }, pool);
+  };
+  const parts: Float32Array[] = [];
+  // The next chunk's patches are cut (on the pool's workers) while this one runs through the network.
+  let next = crops(0);
+  for (let c = 0; c < starts.length; c++) {
+    const block = await next;
+    if (c + 1 < starts.length) next = crops(starts[c + 1]);
+    parts.push(await embedCrops(model, block, Math.min(perChunk, indices.length - starts[c]), layer));
   }
   const dim = parts[0].length / Math.min(perChunk, indices.length);
   const data = new Float32Array(indices.length * dim);
@@ -140,7 +152,7 @@ export async function evaluate(
   for (const patches of options.bag.patches) {
     const draw = rng.fork(`bag ${patches}`);
     const bag = (split: EvalSplit, which: Split, r: Rng) =>
-      features(model, which, split.indices, dataset, options.bag.recipe, options.layer, patches, r);
+      features(model, which, split.indices, dataset, options.bag.recipe, options.layer, patches, r, options.pool);
     const train = { x: await bag(bagTrain, dataset.train, draw.fork('train')), y: bagTrain.labels };
     const tests: Labelled[] = [];
     for (let r = 0; r < options.bag.repeats; r++)

@@ -54,6 +54,11 @@ export interface ResultRow {
   images: number;
   steps: number;
   epochs: number;
+  /**
+   * Seconds of train_seconds that steps spent waiting for their input (reading and augmenting not hidden
+   * behind the previous step). Absent in rows written before it existed.
+   */
+  input_wait_seconds?: number;
   /** Mean training loss since the previous point (null if no step ran). */
   loss: number | null;
   lr: number;

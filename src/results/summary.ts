@@ -40,6 +40,7 @@ const BASE_COLUMNS = [
   'images',
   'steps',
   'epochs',
+  'input_wait_seconds',
   'loss',
   'eval_seconds',
 ] as const;
@@ -146,6 +147,8 @@ export function summaryTable(rows: ResultRow[]): string {
     'gain',
     'kNN-20 %',
     'train s',
+    'crops/s',
+    'input wait %',
     'TFLOP',
     'crops',
     'epochs',
@@ -160,6 +163,8 @@ export function summaryTable(rows: ResultRow[]): string {
     const role = g.ok[0] ? roleOf(g.ok[0]) : 'ssl';
     const floor = referenceAccuracy(rows, 'floor', g.dataset, g.backbone);
     const gain = role === 'floor' || floor === null ? [] : metric('linear').map((v) => v - floor);
+    const trained = g.ok.filter((r) => r.train_seconds > 0);
+    const waited = trained.filter((r) => r.input_wait_seconds !== undefined);
     lines.push([
       role === 'ssl' ? g.label : `${g.label} (${role})`,
       g.dataset,
@@ -173,6 +178,20 @@ export function summaryTable(rows: ResultRow[]): string {
         1,
         1,
       ),
+      trained.length
+        ? pm(
+            trained.map((r) => r.crops / r.train_seconds),
+            1,
+            0,
+          )
+        : '-',
+      waited.length
+        ? pm(
+            waited.map((r) => r.input_wait_seconds! / r.train_seconds),
+            100,
+            1,
+          )
+        : '-',
       pm(
         g.ok.map((r) => r.train_flops),
         1e-12,

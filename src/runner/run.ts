@@ -25,6 +25,7 @@ import { openDatasets } from './open_data.js';
 import { shardName, shardTrials, type Shard } from './shard.js';
 import type { Suite } from './suite.js';
 import { describeDepartures } from './departures.js';
+import { AugmentPool } from '../../datasets/augment/augment_pool.js';
 
 export interface RunOptions {
   suite: Suite;
@@ -39,6 +40,8 @@ export interface RunOptions {
   shard: Shard | null;
   /** Record per-layer update sizes in the rows (--log-updates). */
   logUpdates?: boolean;
+  /** Worker threads cutting training crops ahead of the step (0: on the training thread). Default 1. */
+  inputWorkers?: number;
 }
 
 export class RunError extends Error {}
@@ -126,6 +129,7 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
 
   const memory = new MemoryMonitor();
   const testCosts = new TestCostCache();
+  const augment = new AugmentPool(o.inputWorkers ?? 1);
   try {
     for (const trial of todo) {
       const data = targets.get(trial.dataset)!;
@@ -144,11 +148,13 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
         doneRows: existing.filter((r) => r.trial_id === trial.id),
         logUpdates: o.logUpdates,
         testCosts,
+        augment,
       });
       fs.rmSync(path.join(checkpointDir, `${trial.id}.ckpt`), { force: true });
     }
   } finally {
     memory.stop();
+    await augment.close();
   }
   const rows = readRows(o.runDir, warn);
   writeFileAtomic(path.join(o.runDir, 'summary.csv'), summaryCsv(rows));

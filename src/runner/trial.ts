@@ -9,10 +9,10 @@
  * at zero cost.
  */
 import path from 'node:path';
-import { augmentBatch } from '../../datasets/augment/pipeline.js';
 import { adaptRecipe, type Recipe, soloLearnCifar } from '../../datasets/augment/recipes.js';
 import type { Dataset } from '../../datasets/types.js';
 import { Rng } from '../../engine/random.js';
+import type { AugmentPool } from '../../datasets/augment/augment_pool.js';
 import * as tf from '../../engine/tf.js';
 import type { MethodConfig, MethodRole } from '../../methods/method.js';
 import { getMethod } from '../../methods/registry.js';
@@ -29,6 +29,7 @@ import { type Counters, formatBudget, formatSeconds, progress, reached, spent, t
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { checkInjectedFault } from './faults.js';
 import type { Progress } from './progress.js';
+import { InputQueue } from './input_queue.js';
 import { StepClock } from './step_clock.js';
 import { buildRow, maxMemory } from './trial_row.js';
 import { describeTrial, type Trial } from './trials.js';
@@ -53,6 +54,10 @@ export interface TrialEnv {
   doneRows: ResultRow[];
   /** Test-time costs measured once per network shape in the run. */
   testCosts: TestCostCache;
+  /** Cuts the training crops (on worker threads, or inline with 0 workers). */
+  augment: AugmentPool;
+  /** Steps whose input is prepared ahead of the one training (default 2). */
+  prefetch?: number;
   /** Record each layer's relative update size (rows' `update_norms`, and the layers named when a loss diverges). */
   logUpdates?: boolean;
 }
@@ -64,6 +69,8 @@ interface RunnerState {
   lossSum: number;
   lossCount: number;
   stepSeconds: number[];
+  /** Training-clock seconds spent waiting for the input pipeline (part of counters.seconds). */
+  inputWaitSeconds: number;
   memory: MemoryFigures;
 }
 
@@ -172,6 +179,7 @@ function setupFailure(trial: Trial, env: TrialEnv, e: unknown): ResultRow {
       crops: 0,
       point: trial.evaluation.fractions.length - 1,
       counters: { ...ZERO_COUNTERS },
+      inputWaitSeconds: 0,
       loss: null,
       lr: 0,
       memory: env.memory.read(),
@@ -206,6 +214,7 @@ class TrialRun {
   /** A resumed trial whose checkpointed point has no row yet. */
   private pendingEval = false;
   private stepsThisProcess = 0;
+  private readonly inputs: InputQueue;
 
   constructor(
     private readonly trial: Trial,
@@ -225,7 +234,17 @@ class TrialRun {
     this.checkpointFile = path.join(env.checkpointDir, `${trial.id}.ckpt`);
     this.name = describeTrial(trial);
     env.memory.startTrial();
-    this.s = { point: 0, counters: { ...ZERO_COUNTERS }, lossSum: 0, lossCount: 0, stepSeconds: [], memory: env.memory.read() };
+    this.s = {
+      point: 0,
+      counters: { ...ZERO_COUNTERS },
+      lossSum: 0,
+      lossCount: 0,
+      stepSeconds: [],
+      inputWaitSeconds: 0,
+      memory: env.memory.read(),
+    };
+    const prefetch = env.prefetch ?? 2;
+    this.inputs = new InputQueue(env.augment, dataset, this.rng, this.images, this.method.recipe, !!this.method.labels, prefetch);
     this.clock = this.makeClock();
   }
 
@@ -240,7 +259,7 @@ class TrialRun {
     if (!saved) return;
     this.model.restoreCheckpoint(saved.tensors, saved.counters);
     tf.dispose(Object.values(saved.tensors));
-    this.s = saved.state;
+    this.s = { ...saved.state, inputWaitSeconds: saved.state.inputWaitSeconds ?? 0 };
     this.clock = this.makeClock();
     const written = new Set(this.env.doneRows.map((r) => r.point));
     // The checkpoint is taken before its point is evaluated: evaluate it now unless its row is on disk.
@@ -266,7 +285,13 @@ class TrialRun {
         if (this.rows[this.rows.length - 1]?.final) return;
         this.s.point++;
       }
-      if (this.method.role !== 'floor') await this.train();
+      if (this.method.role !== 'floor') {
+        try {
+          await this.train();
+        } finally {
+          this.inputs.clear();
+        }
+      }
       this.s.point = fractions.length - 1;
       await this.evaluatePoint(true);
     } catch (e) {
@@ -291,23 +316,13 @@ class TrialRun {
     }
   }
 
-  /** One training step on the clock: read, augment, step, sync; then the counters and the progress line. */
+  /** One training step on the clock: wait for its input (read and augmented ahead), step, sync; then the counters and the progress line. */
   private async step(): Promise<void> {
-    const { dataset } = this.env.data;
     const { budget } = this.trial;
     const t0 = process.hrtime.bigint();
     const c = this.s.counters;
-    const indices = batchIndices(this.rng, dataset.train.size, c.images, this.images);
-    const [h, w] = dataset.imageShape;
-    const batch = augmentBatch(
-      dataset.train.readImages(indices),
-      this.images,
-      h,
-      w,
-      this.method.recipe,
-      this.rng.fork(`augment ${c.steps}`),
-    );
-    const labels = this.method.labels ? Int32Array.from(indices, (i) => dataset.train.labels[i]) : undefined;
+    const { batch, labels } = await this.inputs.take(c.steps, c.images);
+    this.s.inputWaitSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
     const p = progress(c, budget);
     // One step (the second this process runs, past one-time set-up) is profiled for its peak memory.
     checkInjectedFault(this.trial.method.label);
@@ -349,7 +364,7 @@ class TrialRun {
       patches: final || e.bag.every ? e.bag.patches : [],
       recipe: bagRecipe(e.bag.recipe, method.recipe, side, channels),
     };
-    const options = { layer: e.layer, knn: e.knn, linear: e.linear, bag };
+    const options = { layer: e.layer, knn: e.knn, linear: e.linear, bag, pool: env.augment };
     const evalRng = this.rng.fork(`eval ${this.s.point}`);
     const metrics = await evaluate(model, env.data.dataset, env.data.splits, method.recipe, options, evalRng);
     const extra: Partial<ResultRow> = {};
@@ -404,6 +419,7 @@ class TrialRun {
         crops: this.crops,
         point: s.point,
         counters: s.counters,
+        inputWaitSeconds: s.inputWaitSeconds,
         loss: s.lossCount > 0 ? s.lossSum / s.lossCount : null,
         lr: this.model.learningRate(progress(s.counters, this.trial.budget)),
         memory: maxMemory(s.memory, this.env.memory.read()),
@@ -450,21 +466,4 @@ class TrialRun {
       if (!backendIsDead(e)) throw e; // a dead wasm module cannot free its tensors either
     }
   }
-}
-
-/** The next `count` images after `consumed` in a fresh seeded permutation per epoch (without replacement). */
-export function batchIndices(rng: Rng, size: number, consumed: number, count: number): Int32Array {
-  const out = new Int32Array(count);
-  let epoch = -1;
-  let order: Int32Array | null = null;
-  for (let i = 0; i < count; i++) {
-    const n = consumed + i;
-    const e = Math.floor(n / size);
-    if (e !== epoch) {
-      epoch = e;
-      order = rng.fork(`epoch ${e}`).permutation(size);
-    }
-    out[i] = order![n % size];
-  }
-  return out;
 }

@@ -17,6 +17,8 @@ export interface RowContext {
   crops: number;
   point: number;
   counters: Counters;
+  /** Training-clock seconds the steps waited for input. */
+  inputWaitSeconds: number;
   /** Mean training loss since the previous point (null when no step ran). */
   loss: number | null;
   lr: number;
@@ -56,6 +58,7 @@ export function buildRow(
     images: counters.images,
     steps: counters.steps,
     epochs: counters.epochs,
+    input_wait_seconds: c.inputWaitSeconds,
     loss: c.loss,
     lr: c.lr,
     eval_seconds: evalSeconds,
