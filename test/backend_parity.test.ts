@@ -145,6 +145,29 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
     got.stats.forEach((t, i) => expect(relativeError(t, ref.stats[i])).toBeLessThan(tol));
   });
 
+  it.each([{ shape: [4, 5, 3, 6] }, { shape: [7, 9] }])('eval-mode batch norm $shape (running statistics)', ({ shape }) => {
+    if (!available) return;
+    useNativeKernels(native);
+    const c = shape[shape.length - 1];
+    const rng = new Rng(10);
+    const xData = rng.fillNormal(new Float32Array(shape.reduce((p, d) => p * d, 1)));
+    const [mean, gamma, beta] = [0, 1, 2].map(() => rng.fillNormal(new Float32Array(c)));
+    const variance = Float32Array.from(rng.fillNormal(new Float32Array(c)), (v) => 0.2 + v * v);
+    const run = (backend: string) => {
+      tf.setBackend(backend);
+      return tf.tidy(() => {
+        const ctx = {
+          params: { 'bn.weight': tf.tensor1d(gamma), 'bn.bias': tf.tensor1d(beta) },
+          buffers: { 'bn.running_mean': tf.tensor1d(mean), 'bn.running_var': tf.tensor1d(variance) },
+          training: false,
+          bufferUpdates: new Map(),
+        };
+        return new BatchNorm('bn', c).forward(tf.tensor(xData, shape), ctx).dataSync().slice();
+      });
+    };
+    expect(relativeError(run('wasm'), run('cpu'))).toBeLessThan(tol);
+  });
+
   it('does not leak tensors', () => {
     if (!available) return;
     useNativeKernels(native);

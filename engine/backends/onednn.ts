@@ -39,6 +39,17 @@ interface OneDnnAddon {
     params: Int32Array,
     eps: number,
   ): void;
+  /** Absent in an addon built before it existed (then wasm's own FusedBatchNorm stays). */
+  batchNormInference?(
+    x: Float32Array,
+    scale: Float32Array,
+    shift: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    y: Float32Array,
+    params: Int32Array,
+    eps: number,
+  ): void;
   setThreads(n: number): void;
   threads(): number;
   version(): string;
@@ -247,6 +258,33 @@ export function registerOneDnnKernels(addon: OneDnnAddon): void {
     return outs;
   };
 
+  // Eval-mode batch norm (tf.batchNorm with running statistics): oneDNN when every input is a float32
+  // per-channel vector, else the kernel this replaced.
+  const fusedBatchNorm = (args: KernelArgs) => {
+    const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
+    const channels = x!.shape[x!.shape.length - 1];
+    const perChannel = [mean, variance, offset, scale].every(
+      (t) => t && t.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === channels,
+    );
+    if (!addon.batchNormInference || !perChannel || x!.dtype !== 'float32')
+      return replaced.get('FusedBatchNorm')!.kernelFunc(args) as TensorInfo;
+    const heap = heapOf(args.backend);
+    const y = heap.makeOutput(x!.shape, 'float32');
+    const h = (t: TensorInfo) => heap.typedArrayFromHeap(t);
+    const params = Int32Array.from([tf.util.sizeFromShape(x!.shape) / channels, channels]);
+    addon.batchNormInference(
+      h(x!),
+      h(scale!),
+      h(offset!),
+      h(mean!),
+      h(variance!),
+      h(y),
+      params,
+      (args.attrs as { varianceEpsilon: number }).varianceEpsilon,
+    );
+    return y;
+  };
+
   for (const [kernelName, kernelFunc] of [
     [BATCH_NORM_TRAIN, batchNormTrain],
     [BATCH_NORM_GRAD, batchNormGrad],
@@ -261,6 +299,7 @@ export function registerOneDnnKernels(addon: OneDnnAddon): void {
     ['Conv2DBackpropFilter', backpropFilter],
     ['BatchMatMul', batchMatMul],
     ['_FusedMatMul', fusedMatMul],
+    ['FusedBatchNorm', fusedBatchNorm],
   ];
   for (const [kernelName, kernelFunc] of kernels) {
     const previous = tf.getKernel(kernelName, BACKEND);
