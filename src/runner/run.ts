@@ -40,7 +40,7 @@ export interface RunOptions {
   shard: Shard | null;
   /** Record per-layer update sizes in the rows (--log-updates). */
   logUpdates?: boolean;
-  /** Worker threads cutting training crops ahead of the step (0: on the training thread). Default 1. */
+  /** Worker threads cutting training crops ahead of the step (0, the default: on the training thread). */
   inputWorkers?: number;
 }
 
@@ -129,7 +129,7 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
 
   const memory = new MemoryMonitor();
   const testCosts = new TestCostCache();
-  const augment = new AugmentPool(o.inputWorkers ?? 1);
+  const augment = new AugmentPool(o.inputWorkers ?? 0);
   try {
     for (const trial of todo) {
       const data = targets.get(trial.dataset)!;
