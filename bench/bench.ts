@@ -155,7 +155,8 @@ runMain(async () => {
   }
   const backendChoice = parseBackendFlag(values.backend);
   const threads = values.threads === undefined ? undefined : parseIntFlag('threads', values.threads, 1, 1, 64);
-  const inputWorkersFlag = values['input-workers'] === undefined ? undefined : parseIntFlag('input-workers', values['input-workers'], 0, 0, 16);
+  const inputWorkersFlag =
+    values['input-workers'] === undefined ? undefined : parseIntFlag('input-workers', values['input-workers'], 0, 0, 16);
   const seeds = values.seeds === undefined ? undefined : parseIntFlag('seeds', values.seeds, 1, 1, 1000);
   let suite;
   try {

@@ -30,6 +30,9 @@ const FIGURES = [
   // The bag protocol (K = 2 patches, at every point) gets its own time to target and accuracy curves.
   'time-to-target-bag2',
   'accuracy-vs-cost-bag2',
+  // EMP-SSL's own protocol (the suite's evaluation.authors) too.
+  'time-to-target-authors',
+  'accuracy-vs-cost-authors',
 ];
 
 beforeAll(() => {
@@ -53,6 +56,7 @@ beforeAll(() => {
         linear: { iterations: 20, lr: 0.05 },
         bag: { patches: [2], repeats: 2, maxTrainImages: 20, maxTestImages: 10 },
         testCost: { patches: [1, 2], throughputCrops: 4 },
+        authors: { 'emp-ssl': { layer: 'pre-feature', patches: 3 } },
         targets: { synthetic: [0.05, 0.99] },
       },
     }),
@@ -151,7 +155,32 @@ describe('npm run report', () => {
     expect(Number(line(REPORT)[col])).toBeCloseTo(singleMean, 10);
     const bad = spawnSync(TSX, ['bench/report.ts', RUN, '--protocol=bag128'], { cwd: ROOT, encoding: 'utf8' });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/no results for protocol "bag128"; they have: single, bag2/);
+    expect(bad.stderr).toMatch(/no results for protocol "bag128"; they have: single, bag2, authors/);
+  });
+
+  it("evaluates EMP-SSL by its authors' protocol at every point beside the common ones, with its test-time cost", () => {
+    const rows = fs
+      .readFileSync(path.join(RUN, 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const emp = rows.filter((x) => x.method === 'emp-ssl');
+    expect(emp.length).toBe(4); // 2 seeds x 2 points
+    for (const r of emp) {
+      expect(r.metrics.authors_linear_mean).toBeGreaterThanOrEqual(0);
+      expect(r.metrics.authors_linear_wd).toBeGreaterThan(0); // chosen on validation bags, not the centre view's
+      expect(typeof r.metrics.linear).toBe('number');
+    }
+    expect(rows.filter((x) => x.method === 'simclr').some((r) => 'authors_linear_mean' in r.metrics)).toBe(false);
+    const cost = emp.find((r) => r.final).test_cost;
+    const authors = cost.find((t: { protocol: string }) => t.protocol === 'authors');
+    const bag2 = cost.find((t: { protocol: string }) => t.protocol === 'bag2');
+    expect(authors.patches).toBe(3);
+    // Three patches through the backbone and the projector's first layer cost more than two through the backbone.
+    expect(authors.flops_per_image).toBeGreaterThan(1.5 * bag2.flops_per_image);
+    expect(fs.readFileSync(path.join(REPORT, 'index.html'), 'utf8')).toMatch(
+      /authors: the methods' own protocols where the suite names them \(mean of 3 of their own patches\)/,
+    );
   });
 
   it('SVGs carry their axis titles and method names as text', () => {

@@ -6,6 +6,9 @@
  *   linear, linear_val       linear probe top-1 on test and validation; linear_wd the chosen weight decay
  *   bag16_linear_mean/_std   the probe on bag-of-features with K = 16 patches, over R draws of the test
  *   bag16_knn20_mean/_std    images' patches (the probe's weight decay is the one chosen for the centre view)
+ *   authors_linear_mean/_std, authors_knn20_mean/_std, authors_linear_wd
+ *                            the method's authors' own protocol where the suite names one (EMP-SSL: the mean
+ *                            pre-feature of 128 of its training patches), its weight decay chosen on validation
  */
 import { adaptRecipe, empSslPatches, type Recipe } from '../../datasets/augment/recipes.js';
 import type { Dataset, Split } from '../../datasets/types.js';
@@ -30,6 +33,8 @@ export interface EvaluateOptions {
   bag: { patches: number[]; repeats: number; maxTrainImages: number | null; maxTestImages: number | null; recipe: Recipe };
   /** Cuts the bags' patches on worker threads (absent: on this thread); the same patches either way. */
   pool?: AugmentPool;
+  /** The method's authors' protocol, evaluated with the bags: its layer, bag size and patch recipe. */
+  authors?: { layer: EmbeddingLayer; patches: number; recipe: Recipe };
 }
 
 /** Crops per forward pass during evaluation (bounds memory). */
@@ -149,21 +154,31 @@ export async function evaluate(
   const bagTrain = subsample(splits.train, options.bag.maxTrainImages);
   const bagTest = subsample(splits.test, options.bag.maxTestImages);
   const k = options.knn.k[0];
-  for (const patches of options.bag.patches) {
-    const draw = rng.fork(`bag ${patches}`);
+  const bagged = async (name: string, layer: EmbeddingLayer, recipe: Recipe, patches: number, regularisers?: number[]) => {
+    const draw = rng.fork(name === `bag${patches}` ? `bag ${patches}` : name);
     const bag = (split: EvalSplit, which: Split, r: Rng) =>
-      features(model, which, split.indices, dataset, options.bag.recipe, options.layer, patches, r, options.pool);
+      features(model, which, split.indices, dataset, recipe, layer, patches, r, options.pool);
     const train = { x: await bag(bagTrain, dataset.train, draw.fork('train')), y: bagTrain.labels };
     const tests: Labelled[] = [];
     for (let r = 0; r < options.bag.repeats; r++)
       tests.push({ x: await bag(bagTest, dataset.test, draw.fork(`test ${r}`)), y: bagTest.labels });
+    // Without given regularisers (another layer than the centre view's), the probe chooses on validation images' bags.
+    const bagVal = subsample(splits.val, options.bag.maxTestImages);
+    const val = regularisers ? tests[0] : { x: await bag(bagVal, dataset.train, draw.fork('val')), y: bagVal.labels };
     const knnBag: number[] = [];
     for (const t of tests) knnBag.push((await knnAccuracy(train.x, train.y, t.x, t.y, [k], options.knn.temperature, classes))[k]);
-    const linear = (await probe(train, tests[0], tests, classes, options.linear, [centreProbe.weightDecay])).tests;
-    metrics[`bag${patches}_linear_mean`] = mean(linear);
-    metrics[`bag${patches}_linear_std`] = sd(linear);
-    metrics[`bag${patches}_knn${k}_mean`] = mean(knnBag);
-    metrics[`bag${patches}_knn${k}_std`] = sd(knnBag);
+    const fit = await probe(train, val, tests, classes, options.linear, regularisers);
+    metrics[`${name}_linear_mean`] = mean(fit.tests);
+    metrics[`${name}_linear_std`] = sd(fit.tests);
+    metrics[`${name}_knn${k}_mean`] = mean(knnBag);
+    metrics[`${name}_knn${k}_std`] = sd(knnBag);
+    if (!regularisers) metrics[`${name}_linear_wd`] = fit.weightDecay;
+  };
+  for (const patches of options.bag.patches)
+    await bagged(`bag${patches}`, options.layer, options.bag.recipe, patches, [centreProbe.weightDecay]);
+  if (options.authors) {
+    const { layer, recipe, patches } = options.authors;
+    await bagged('authors', layer, recipe, patches);
   }
   return metrics;
 }

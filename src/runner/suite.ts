@@ -69,6 +69,11 @@ export interface EvaluationSettings {
     maxTestImages: number | null;
   };
   testCost: { patches: number[]; throughputCrops: number };
+  /**
+   * A method's authors' own evaluation protocol, by method name (e.g. EMP-SSL: the mean pre-feature of 128 of
+   * its training patches), evaluated beside the common ones wherever bags are: the `authors` protocol.
+   */
+  authors: Record<string, { layer: 'backbone' | 'pre-feature'; patches: number }>;
   transfer: Record<string, string[]>;
   /** Absolute target accuracies per dataset, for time to target. */
   targets: Record<string, number[]>;
@@ -105,6 +110,7 @@ export const DEFAULT_EVALUATION: EvaluationSettings = {
   },
   bag: { patches: [16], every: true, recipe: 'emp-ssl-patches', repeats: 5, maxTrainImages: null, maxTestImages: null },
   testCost: { patches: [1, 16, 128], throughputCrops: 256 },
+  authors: {},
   transfer: {},
   targets: {},
   targetGaps: [0.25, 0.5, 0.75],
@@ -225,6 +231,8 @@ export function resolveSuite(raw: unknown, file: string | null): Suite {
   }
   evaluation.fractions = [...evaluation.fractions].sort((a, b) => a - b);
   if (evaluation.fractions[evaluation.fractions.length - 1] !== 1) evaluation.fractions.push(1);
+  for (const name of Object.keys(evaluation.authors))
+    if (!METHODS[name]) problems.push(`evaluation.authors: unknown method "${name}"; valid: ${Object.keys(METHODS).join(', ')}`);
   const known = (name: string) => (DATASET_NAMES as readonly string[]).includes(name);
   for (const [from, tos] of Object.entries(evaluation.transfer)) {
     for (const d of [from, ...tos])

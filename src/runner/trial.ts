@@ -364,7 +364,10 @@ class TrialRun {
       patches: final || e.bag.every ? e.bag.patches : [],
       recipe: bagRecipe(e.bag.recipe, method.recipe, side, channels),
     };
-    const options = { layer: e.layer, knn: e.knn, linear: e.linear, bag, pool: env.augment };
+    // The method's authors' protocol, where the suite names one, wherever bags are evaluated.
+    const own = e.authors[trial.method.method];
+    const authors = own && (final || e.bag.every) ? { ...own, recipe: bagRecipe('own', method.recipe, side, channels) } : undefined;
+    const options = { layer: e.layer, knn: e.knn, linear: e.linear, bag, pool: env.augment, authors };
     const evalRng = this.rng.fork(`eval ${this.s.point}`);
     const metrics = await evaluate(model, env.data.dataset, env.data.splits, method.recipe, options, evalRng);
     const extra: Partial<ResultRow> = {};
@@ -377,7 +380,7 @@ class TrialRun {
           t.dataset,
           t.splits,
           recipe,
-          { ...options, bag: { ...bag, patches: [] } },
+          { ...options, bag: { ...bag, patches: [] }, authors: undefined },
           evalRng.fork(t.dataset.name),
         );
         for (const [k, v] of Object.entries(m)) metrics[`transfer.${t.dataset.name}.${k}`] = v;
@@ -390,6 +393,17 @@ class TrialRun {
         e.testCost.patches,
         e.testCost.throughputCrops,
       );
+      if (authors) {
+        const costs = await env.testCosts.measure(
+          model,
+          authors.layer,
+          side,
+          authors.recipe.views[0].size,
+          [authors.patches],
+          e.testCost.throughputCrops,
+        );
+        extra.test_cost.push(...costs.filter((c) => c.protocol !== 'single').map((c) => ({ ...c, protocol: 'authors' })));
+      }
     }
     const evalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const updates = model.updates?.take();
