@@ -29,7 +29,7 @@ const USAGE = `usage: npm run bench -- [options]
 Trains each method of a suite under the same budget, evaluates it at fixed fractions of the budget
 (kNN, linear probe, bag-of-features), and writes runs/<time>-<suite>/ (manifest.json, results.jsonl,
 summary.csv). With no options: the default suite (all six methods, synthetic data, resnet-small,
-equal time budget; about 9 minutes on 2 cores with oneDNN).
+equal time budget; about 7.5 minutes on 2 cores with oneDNN).
 
 options:
   --suite=NAME|FILE   a suite in bench/suites/ (default, paper, nightly) or a JSON file (default: default)
