@@ -9,6 +9,7 @@ import os from 'node:os';
 import { configureOneDnn, loadOneDnn, registerOneDnnKernels, unregisterOneDnnKernels, type OneDnnStatus } from './onednn.js';
 import { registerWasmConvGradients } from './wasm_conv_grads.js';
 import { registerWasmMatMul } from './wasm_matmul.js';
+import { registerWasmSharedIdentity } from './wasm_identity.js';
 import { loadWebGpu, type GpuAdapterInfo } from './webgpu.js';
 import { checkThreadCount, MAX_WASM_THREADS, registerThreadedWasm, threadsSupported, wasmThreadsInUse } from './wasm_threaded.js';
 
@@ -88,9 +89,10 @@ async function loadWasm(threads: number, native: boolean): Promise<Omit<BackendI
   await import('@tensorflow/tfjs-backend-wasm');
   const threaded = threadsSupported();
   if (threaded) registerThreadedWasm(threads);
-  // The project's own wasm kernels: convolution gradients and the transposed-matmul fast path.
+  // The project's own wasm kernels: convolution gradients, the transposed-matmul fast path, copy-free clones.
   registerWasmConvGradients();
   registerWasmMatMul();
+  registerWasmSharedIdentity();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   const used = threaded ? wasmThreadsInUse() : 1;
   const build = threaded ? 'threaded SIMD' : 'SIMD, single thread (no shared wasm memory)';
