@@ -243,7 +243,8 @@ class TrialRun {
       inputWaitSeconds: 0,
       memory: env.memory.read(),
     };
-    const prefetch = env.prefetch ?? 2;
+    // Preparing ahead only helps when workers do it; inline, it would cut batches the budget may never use.
+    const prefetch = env.augment.workers > 0 ? (env.prefetch ?? 2) : 0;
     this.inputs = new InputQueue(env.augment, dataset, this.rng, this.images, this.method.recipe, !!this.method.labels, prefetch);
     this.clock = this.makeClock();
   }
