@@ -56,11 +56,12 @@ export interface TrialEnv {
   testCosts: TestCostCache;
   /** Cuts the training crops (on worker threads, or inline with 0 workers). */
   augment: AugmentPool;
-  /** Steps whose input is prepared ahead of the one training (default 2). */
-  prefetch?: number;
   /** Record each layer's relative update size (rows' `update_norms`, and the layers named when a loss diverges). */
   logUpdates?: boolean;
 }
+
+/** Steps whose input workers prepare ahead of the one training (a bounded queue). */
+const PREFETCH_STEPS = 2;
 
 /** The runner's state at an evaluation point, saved with the model. */
 interface RunnerState {
@@ -244,7 +245,7 @@ class TrialRun {
       memory: env.memory.read(),
     };
     // Preparing ahead only helps when workers do it; inline, it would cut batches the budget may never use.
-    const prefetch = env.augment.workers > 0 ? (env.prefetch ?? 2) : 0;
+    const prefetch = env.augment.workers > 0 ? PREFETCH_STEPS : 0;
     this.inputs = new InputQueue(env.augment, dataset, this.rng, this.images, this.method.recipe, !!this.method.labels, prefetch);
     this.clock = this.makeClock();
   }
