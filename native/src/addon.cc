@@ -279,6 +279,8 @@ struct BatchNormPlan {
   dnnl::batch_normalization_forward::primitive_desc fwd;
   dnnl::batch_normalization_forward fwdPrim;
   dnnl::batch_normalization_backward bwdPrim;
+  // Inference with given (running) statistics, on the same descriptions.
+  dnnl::batch_normalization_forward inferPrim;
 };
 
 BatchNormPlan& batchNormPlan(int64_t rows, int64_t channels, float eps) {
@@ -297,6 +299,9 @@ BatchNormPlan& batchNormPlan(int64_t rows, int64_t channels, float eps) {
   plan->fwdPrim = dnnl::batch_normalization_forward(plan->fwd);
   dnnl::batch_normalization_backward::desc bd(dnnl::prop_kind::backward, plan->data, plan->data, eps, flags);
   plan->bwdPrim = dnnl::batch_normalization_backward(dnnl::batch_normalization_backward::primitive_desc(bd, cpu(), plan->fwd));
+  dnnl::batch_normalization_forward::desc id(dnnl::prop_kind::forward_inference, plan->data, eps,
+                                             flags | dnnl::normalization_flags::use_global_stats);
+  plan->inferPrim = dnnl::batch_normalization_forward(dnnl::batch_normalization_forward::primitive_desc(id, cpu()));
   BatchNormPlan& ref = *plan;
   plans.emplace(key, std::move(plan));
   return ref;
@@ -329,45 +334,23 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
 
 // ---- batch normalization (inference: running statistics) ---------------------------------------------
 
-// Eval-mode batch norm, y = (x - mean) / sqrt(variance + eps) * scale + shift with given statistics; the same
-// [rows, channels] description as training. tfjs-wasm's own FusedBatchNorm runs single-threaded and was
-// two thirds of an evaluation forward pass of resnet-small.
-struct BatchNormInferencePlan {
-  memory::desc data, stat;
-  dnnl::batch_normalization_forward prim;
-};
-
-BatchNormInferencePlan& batchNormInferencePlan(int64_t rows, int64_t channels, float eps) {
-  static std::unordered_map<std::string, std::unique_ptr<BatchNormInferencePlan>> plans;
-  const std::string key = std::to_string(rows) + "," + std::to_string(channels) + "," + std::to_string(eps);
-  auto it = plans.find(key);
-  if (it != plans.end()) return *it->second;
-  auto plan = std::make_unique<BatchNormInferencePlan>();
-  plan->data = memory::desc({rows, channels, 1, 1}, dt::f32, tag::nhwc);
-  plan->stat = memory::desc({channels}, dt::f32, tag::a);
-  const auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
-                     dnnl::normalization_flags::use_shift;
-  dnnl::batch_normalization_forward::desc fd(dnnl::prop_kind::forward_inference, plan->data, eps, flags);
-  plan->prim = dnnl::batch_normalization_forward(dnnl::batch_normalization_forward::primitive_desc(fd, cpu()));
-  BatchNormInferencePlan& ref = *plan;
-  plans.emplace(key, std::move(plan));
-  return ref;
-}
-
+// Eval-mode batch norm, y = (x - mean) / sqrt(variance + eps) * scale + shift with given statistics, from the
+// same plan as training (its inferPrim). tfjs-wasm's own FusedBatchNorm runs single-threaded and was two
+// thirds of an evaluation forward pass of resnet-small.
 // (x, scale, shift, mean, variance, y, params[rows, channels], eps)
 napi_value BatchNormInference(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     auto a = args(env, info, 8);
     auto p = intArray(env, a[6], 2, "params");
     const size_t rows = p[0], channels = p[1];
-    BatchNormInferencePlan& plan = batchNormInferencePlan(p[0], p[1], numberArg(env, a[7], "eps"));
+    BatchNormPlan& plan = batchNormPlan(p[0], p[1], numberArg(env, a[7], "eps"));
     memory x(plan.data, cpu(), floatArray(env, a[0], rows * channels, "x"));
     memory scale(plan.stat, cpu(), floatArray(env, a[1], channels, "scale"));
     memory shift(plan.stat, cpu(), floatArray(env, a[2], channels, "shift"));
     memory mean(plan.stat, cpu(), floatArray(env, a[3], channels, "mean"));
     memory variance(plan.stat, cpu(), floatArray(env, a[4], channels, "variance"));
     memory y(plan.data, cpu(), floatArray(env, a[5], rows * channels, "y"));
-    plan.prim.execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_SCALE, scale}, {DNNL_ARG_SHIFT, shift}, {DNNL_ARG_MEAN, mean},
+    plan.inferPrim.execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_SCALE, scale}, {DNNL_ARG_SHIFT, shift}, {DNNL_ARG_MEAN, mean},
                                     {DNNL_ARG_VARIANCE, variance}, {DNNL_ARG_DST, y}});
     cpuStream().wait();
   });
