@@ -88,6 +88,15 @@ export function failureText(e: unknown): string {
 
 /** Runs an async main with consistent error reporting: usage errors exit 2, others 1. */
 export function runMain(main: () => Promise<void>): void {
+  // Node exits with status 0 when its event loop empties, even while main still awaits (a promise nobody
+  // will settle): that would pass for success with the work half done, so say so and fail instead.
+  // ('beforeExit' fires only then, never on process.exit.)
+  process.on('beforeExit', () => {
+    process.stderr.write(
+      'error: the command stopped before it finished (nothing left to wait on: a bug); results written so far are kept\n',
+    );
+    process.exit(1);
+  });
   main().then(
     () => process.exit(process.exitCode ?? 0),
     (e: unknown) => {

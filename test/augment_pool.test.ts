@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import { Rng } from '../engine/random.js';
 import { batchIndices, InputQueue } from '../src/runner/input_queue.js';
 import { randomCifarImages } from '../src/cases/inputs.js';
 
+const ROOT = path.resolve(import.meta.dirname, '..');
 const pools: AugmentPool[] = [];
 const pool = (workers: number) => {
   const p = new AugmentPool(workers);
@@ -51,6 +54,28 @@ describe('AugmentPool', () => {
       /augmentation failed: .*not 2 images/,
     );
     expect(() => new AugmentPool(-1)).toThrow(/whole number/);
+  });
+
+  it('keeps the process alive while a request is pending, and lets it exit once idle', () => {
+    // A backend with nothing else on the event loop (webgpu) once exited mid-trial, status 0, while its
+    // step awaited a batch: a pending promise alone does not keep Node running.
+    const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pool-')), 'pending.mts');
+    const source = [
+      `import { AugmentPool } from ${JSON.stringify(path.join(ROOT, 'datasets/augment/augment_pool.ts'))};`,
+      `import { soloLearnCifar } from ${JSON.stringify(path.join(ROOT, 'datasets/augment/recipes.ts'))};`,
+      'const pool = new AugmentPool(1);',
+      'const b = await pool.augment(new Uint8Array(2 * 32 * 32 * 3), 2, 32, 32, soloLearnCifar(), 3);',
+      "console.log('crops', b.crops);",
+    ].join('\n');
+    fs.writeFileSync(script, source);
+    const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.stdout).toContain('crops 4');
+    expect(r.status).toBe(0); // exits by itself: the idle worker does not hold the process open
   });
 });
 

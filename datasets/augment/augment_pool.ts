@@ -23,11 +23,14 @@ export type AugmentResponse = { id: number; batch: AugmentedBatch; error?: undef
 interface Pending {
   resolve: (batch: AugmentedBatch) => void;
   reject: (e: Error) => void;
+  thread: number;
 }
 
 export class AugmentPool {
   private readonly threads: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
+  /** Requests in flight per thread: a thread keeps the process alive only while it holds one. */
+  private readonly busy: number[] = [];
   private nextId = 0;
   private failure: Error | null = null;
 
@@ -40,9 +43,11 @@ export class AugmentPool {
       thread.on('exit', (code) => {
         if (code !== 0) this.fail(new Error(`an augmentation worker exited with code ${code}`));
       });
-      // An idle pool never keeps the process alive; a pending request holds it through its promise's caller.
+      // An idle pool never keeps the process alive. A pending request must: a promise alone does not hold
+      // Node's event loop open, and a backend with nothing else on the loop (webgpu) would exit mid-trial.
       thread.unref();
       this.threads.push(thread);
+      this.busy.push(0);
     }
   }
 
@@ -61,9 +66,11 @@ export class AugmentPool {
     const owned = images.byteOffset === 0 && images.byteLength === images.buffer.byteLength ? images : images.slice();
     const request: AugmentRequest = { id, images: owned, count, height, width, recipe, seed };
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
       // Round robin: requests are issued in step order, so each worker holds every n-th step.
-      this.threads[id % this.threads.length].postMessage(request, [owned.buffer as ArrayBuffer]);
+      const t = id % this.threads.length;
+      this.pending.set(id, { resolve, reject, thread: t });
+      if (this.busy[t]++ === 0) this.threads[t].ref();
+      this.threads[t].postMessage(request, [owned.buffer as ArrayBuffer]);
     });
   }
 
@@ -71,13 +78,21 @@ export class AugmentPool {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    this.release(p.thread);
     if (m.batch) p.resolve(m.batch);
     else p.reject(new Error(`augmentation failed: ${m.error}`));
   }
 
+  private release(thread: number): void {
+    if (--this.busy[thread] === 0) this.threads[thread]?.unref();
+  }
+
   private fail(e: Error): void {
     this.failure ??= e;
-    for (const p of this.pending.values()) p.reject(e);
+    for (const p of this.pending.values()) {
+      this.release(p.thread);
+      p.reject(e);
+    }
     this.pending.clear();
   }
 
