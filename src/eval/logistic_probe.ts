@@ -46,40 +46,59 @@ export function standardiser(train: Features): (f: Features) => Float64Array {
 
 const MEMORY = 10;
 
-/** The training rows as tensors, for the objective's two matrix products. */
+/** The training rows: features as a tensor, for the objective's two matrix products; labels on this thread. */
 interface Problem {
   x: tf.Tensor2D; // [n, d], standardised
-  onehot: tf.Tensor2D; // [n, c]
+  y: Int32Array; // [n]
   d: number;
   c: number;
 }
 
 /**
  * Objective and gradient at theta = [W^T (c x d, row-major: one row of weights per class), b (c)]; `grad` is
- * overwritten. The two products with the [n, d] features run as tfjs kernels (float32; everything else in float64).
+ * overwritten. The two products with the [n, d] features run as tfjs kernels (float32); the softmax over the
+ * [n, c] logits runs here in float64 (tfjs's logSoftmax on wasm is a chain of small kernels: it took 3x the time
+ * of both products together).
  */
 async function objective(theta: Float64Array, grad: Float64Array, p: Problem, wd: number): Promise<number> {
-  const { d, c } = p;
+  const { d, c, y } = p;
+  const n = y.length;
   const bOff = d * c;
-  const [ce, gw, gb] = tf.tidy(() => {
-    const w = tf.tensor2d(Float32Array.from(theta.subarray(0, bOff)), [c, d]);
-    const b = tf.tensor1d(Float32Array.from(theta.subarray(bOff)));
-    const logits = tf.add(tf.matMul(p.x, w, false, true), b); // [n, c]
-    const logProbs = tf.logSoftmax(logits);
-    const n = p.x.shape[0];
-    const loss = tf.div(tf.neg(tf.sum(tf.mul(logProbs, p.onehot))), n);
-    const residual = tf.div(tf.sub(tf.exp(logProbs), p.onehot), n); // d loss / d logits
-    return [loss, tf.matMul(residual, p.x, true, false), tf.sum(residual, 0)]; // [c, d], [c]
-  });
-  const [loss, gW, gB] = await Promise.all([ce.data(), gw.data(), gb.data()]);
-  tf.dispose([ce, gw, gb]);
+  const logitsT = tf.tidy(() => tf.matMul(p.x, tf.tensor2d(Float32Array.from(theta.subarray(0, bOff)), [c, d]), false, true));
+  const logits = (await logitsT.data()) as Float32Array; // [n, c], without the bias
+  logitsT.dispose();
+  const residual = new Float32Array(n * c); // d loss / d logits
+  const gB = new Float64Array(c);
+  const z = new Float64Array(c);
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < c; k++) {
+      z[k] = logits[i * c + k] + theta[bOff + k];
+      if (z[k] > max) max = z[k];
+    }
+    let sum = 0;
+    for (let k = 0; k < c; k++) {
+      z[k] = Math.exp(z[k] - max);
+      sum += z[k];
+    }
+    loss -= Math.log(z[y[i]] / sum);
+    for (let k = 0; k < c; k++) {
+      const r = (z[k] / sum - (k === y[i] ? 1 : 0)) / n;
+      residual[i * c + k] = r;
+      gB[k] += r;
+    }
+  }
+  const gWT = tf.tidy(() => tf.matMul(tf.tensor2d(residual, [n, c]), p.x, true, false)); // [c, d]
+  const gW = await gWT.data();
+  gWT.dispose();
   let l2 = 0;
   for (let t = 0; t < bOff; t++) {
     l2 += theta[t] * theta[t];
     grad[t] = gW[t] + wd * theta[t];
   }
   for (let k = 0; k < c; k++) grad[bOff + k] = gB[k];
-  return loss[0] + 0.5 * wd * l2;
+  return loss / n + 0.5 * wd * l2;
 }
 
 const dot = (a: Float64Array, b: Float64Array) => {
@@ -189,7 +208,7 @@ export async function logisticProbe(
   const xv = standardise(val.x);
   const problem: Problem = {
     x: tf.tensor2d(Float32Array.from(xs), [train.x.count, d]),
-    onehot: tf.tidy(() => tf.oneHot(tf.tensor1d(train.y, 'int32'), c).toFloat() as tf.Tensor2D),
+    y: train.y,
     d,
     c,
   };
@@ -201,7 +220,7 @@ export async function logisticProbe(
       solutions.set(wd, { theta: Float64Array.from(theta), val: accuracy(xv, val.y, theta, d, c) });
     }
   } finally {
-    tf.dispose([problem.x, problem.onehot]);
+    problem.x.dispose();
   }
   let best = weightDecays[0];
   for (const wd of weightDecays) if (solutions.get(wd)!.val > solutions.get(best)!.val) best = wd;
