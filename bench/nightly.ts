@@ -1,14 +1,27 @@
 /**
- * npm run nightly -- [--history=DIR] [--baseline=N] [--json]: micro-benchmarks, a short fixed-budget
- * accuracy run and the reference self-check, saved as tonight's entry in the history and compared with
- * the last N nights of the same machine. Exit 0: no confirmed regression; 1: a confirmed regression, a
- * failed self-check or a diverged nightly trial; 2: the run itself failed.
+ * npm run nightly -- [--history=DIR] [--baseline-ref=REF] [--json]: a same-night A/B of the micro-benchmarks
+ * against the last good commit (reports/ab_compare.ts), a short fixed-budget accuracy run and the reference
+ * self-check, saved as tonight's entry in the history; the accuracy lines (and, without an A/B, every line)
+ * are compared with the last N nights of the same machine. Exit 0: no confirmed regression; 1: a confirmed
+ * regression, a failed self-check or a diverged nightly trial; 2: the run itself failed.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkFixtureDir } from '../src/selfcheck.js';
 import { DEFAULT_DETECTOR, judgeTonight } from '../reports/regression.js';
-import { historyDir, loadNights, nightlyMarkdown, nightStamp, saveNight, writeNightlyReport } from '../reports/nightly_report.js';
+import { DEFAULT_AB_RULE, flaggedLastNight, judgeAb, lastGoodCommit, pastChanges } from '../reports/ab_compare.js';
+import {
+  type AbRecord,
+  historyDir,
+  loadNights,
+  nightlyMarkdown,
+  nightStamp,
+  saveNight,
+  writeNightlyReport,
+} from '../reports/nightly_report.js';
+import { BaselineTreeError, checkoutBaseline, resolveCommit } from '../src/nightly/baseline_tree.js';
+import { runInterleaved } from '../src/nightly/interleave.js';
+import { INJECT_ENV } from '../src/cases/nightly_micro.js';
 import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
 import { runMicroBenchmarks } from '../src/cases/nightly_micro.js';
 import { failureText, parseBackendFlag, parseFlags, parseIntFlag, UsageError } from '../src/cli.js';
@@ -25,12 +38,20 @@ const FIXTURES = path.resolve(REPO_ROOT, '..', 'shared', 'reference', 'losses');
 const USAGE = `usage: npm run nightly -- [options]
 
 Tonight's micro-benchmarks (a training step per method, augmentation, kNN, linear probe, logdet; tinybench,
-raw samples kept), a short fixed-budget accuracy run (bench/suites/nightly.json) and the reference
-self-check, saved in the history and compared with the last N nights on this machine. Writes a Markdown
-summary and an HTML page of trend charts; prints the summary.
+raw samples kept), run as a same-night A/B: the baseline commit is checked out beside this one (git
+worktree) and both run interleaved in rounds, each a fresh process; a change is flagged when its 95 %
+interval excludes zero and it clears the noise floor (the larger of --threshold and 3 scaled MADs of the
+benchmark's changes on past nights), confirmed when the night before flagged it too. Then a short
+fixed-budget accuracy run (bench/suites/nightly.json: linear accuracy and the gain over random-init per
+method, compared with the last N nights) and the reference self-check. Everything is saved in the history;
+writes a Markdown summary and an HTML page of trend charts; prints the summary.
 
 options:
   --history=DIR     history root (default ./history); nights are kept per machine fingerprint
+  --baseline-ref=REF  the A/B's baseline commit (default: the latest night's commit with no flagged
+                    regression, else HEAD); none: no A/B, micro-benchmarks judged against history
+  --rounds=N        A/B rounds (default 5)
+  --skip-accuracy   micro-benchmarks and self-check only (no accuracy run)
   --baseline=N      nights to compare with (default ${DEFAULT_DETECTOR.baseline})
   --threshold=PCT   relative change that counts as large, in percent (default ${100 * DEFAULT_DETECTOR.threshold})
   --suite=NAME|FILE the accuracy run's suite (default nightly)
@@ -48,6 +69,9 @@ async function main(): Promise<number> {
     process.argv.slice(2),
     {
       history: { type: 'string' },
+      'baseline-ref': { type: 'string' },
+      rounds: { type: 'string' },
+      'skip-accuracy': { type: 'boolean' },
       baseline: { type: 'string' },
       threshold: { type: 'string' },
       suite: { type: 'string' },
@@ -62,6 +86,9 @@ async function main(): Promise<number> {
   );
   const detector = { ...DEFAULT_DETECTOR, baseline: parseIntFlag('baseline', values.baseline, DEFAULT_DETECTOR.baseline, 1, 365) };
   if (values.threshold !== undefined) detector.threshold = parseIntFlag('threshold', values.threshold, 5, 1, 100) / 100;
+  const rule = { ...DEFAULT_AB_RULE, threshold: detector.threshold };
+  const rounds = parseIntFlag('rounds', values.rounds, 5, 2, 50);
+  const benchTime = parseIntFlag('bench-time', values['bench-time'], 2000, 10);
   const methods = values.methods
     ?.split(',')
     .map((s) => s.trim())
@@ -81,39 +108,79 @@ async function main(): Promise<number> {
   const date = new Date().toISOString();
   const measurements: Record<string, { unit: string; better: 'lower' | 'higher'; samples: number[] }> = {};
 
-  progress.log('1/3 micro-benchmarks');
-  const micro = await runMicroBenchmarks({
-    methods: suite.methods.map((m) => m.method),
-    images: 16,
-    timeMs: parseIntFlag('bench-time', values['bench-time'], 2000, 10),
-    log: (l) => progress.log(l),
-  });
-  for (const m of micro) measurements[m.name] = { unit: 'ms', better: 'lower', samples: m.samples };
-
-  progress.log('2/3 accuracy run');
-  const runDir = path.join(historyDir(historyRoot, provenance.fingerprint), 'runs', nightStamp(date));
-  const rows = await runSuite({
-    suite,
-    trials: expandTrials(suite),
-    runDir,
-    resume: false,
-    provenance,
-    dataRoot: values['data-dir'] ?? path.join(REPO_ROOT, 'data'),
-    progress,
-    argv: process.argv.slice(2),
-    shard: null,
-  });
-  // A diverged or out-of-memory trial is a result (seeded and machine-independent, so a code change):
-  // it is listed as a failure, like a failed self-check.
-  const failedTrials: string[] = [];
-  for (const r of finalRows(rows)) {
-    if (r.status !== 'ok') {
-      failedTrials.push(`${r.label} seed ${r.seed}: ${r.status} (${r.error})`);
-      continue;
+  const microMethods = suite.methods.map((m) => m.method).filter((m) => m !== 'random-init');
+  const pastNights = loadNights(historyRoot, provenance.fingerprint);
+  let ab: AbRecord | undefined;
+  let reproduce = '';
+  if (values['baseline-ref'] === 'none') {
+    progress.log('1/3 micro-benchmarks (no A/B: judged against history)');
+    const micro = await runMicroBenchmarks({ methods: microMethods, images: 16, timeMs: benchTime, log: (l) => progress.log(l) });
+    for (const m of micro) measurements[m.name] = { unit: 'ms', better: 'lower', samples: m.samples };
+  } else {
+    let baseline: string;
+    try {
+      baseline = resolveCommit(REPO_ROOT, values['baseline-ref'] ?? lastGoodCommit(pastNights) ?? 'HEAD');
+    } catch (e) {
+      if (e instanceof BaselineTreeError) throw new UsageError(e.message);
+      throw e;
     }
-    const key = `accuracy/${r.label}/${r.dataset}`;
-    measurements[key] ??= { unit: 'accuracy', better: 'higher', samples: [] };
-    measurements[key].samples.push(r.metrics.linear);
+    progress.log(`1/3 micro-benchmarks: A/B of this checkout against ${baseline.slice(0, 10)}, ${rounds} rounds`);
+    const tree = checkoutBaseline(REPO_ROOT, baseline);
+    let samples;
+    try {
+      samples = runInterleaved({
+        root: REPO_ROOT,
+        // An injected slowdown (the detector's calibration) applies to tonight's side only.
+        a: { label: `A ${baseline.slice(0, 10)}`, tree: tree.dir, env: { [INJECT_ENV]: '' } },
+        b: { label: 'B (this checkout)', tree: REPO_ROOT },
+        rounds,
+        methods: microMethods,
+        benchTimeMs: benchTime,
+        backend: backend.name,
+        log: (l) => progress.log(l),
+      });
+    } finally {
+      tree.remove();
+    }
+    const judgements = samples.map((x) => judgeAb(x, pastChanges(pastNights, x.name), flaggedLastNight(pastNights, x.name), rule));
+    ab = { baseline_commit: baseline, commit: provenance.git.commit, dirty: provenance.git.dirty, rounds, rule, judgements };
+    for (const x of samples) measurements[x.name] = { unit: x.unit, better: x.better, samples: x.b.flat() };
+    reproduce = `npm run nightly -- --baseline-ref=${baseline.slice(0, 10)} --methods=${microMethods.join(',')} --skip-accuracy --history=$(mktemp -d)`;
+  }
+
+  const failedTrials: string[] = [];
+  let runDir: string | null = null;
+  if (values['skip-accuracy']) progress.log('2/3 accuracy run: skipped (--skip-accuracy)');
+  else {
+    progress.log('2/3 accuracy run');
+    runDir = path.join(historyDir(historyRoot, provenance.fingerprint), 'runs', nightStamp(date));
+    const rows = await runSuite({
+      suite,
+      trials: expandTrials(suite),
+      runDir,
+      resume: false,
+      provenance,
+      dataRoot: values['data-dir'] ?? path.join(REPO_ROOT, 'data'),
+      progress,
+      argv: process.argv.slice(2),
+      shard: null,
+    });
+    // A diverged or out-of-memory trial is a result (seeded and machine-independent, so a code change):
+    // it is listed as a failure, like a failed self-check.
+    const ok = finalRows(rows).filter((r) => {
+      if (r.status !== 'ok') failedTrials.push(`${r.label} seed ${r.seed}: ${r.status} (${r.error})`);
+      return r.status === 'ok';
+    });
+    const push = (key: string, value: number) => {
+      measurements[key] ??= { unit: 'accuracy', better: 'higher', samples: [] };
+      measurements[key].samples.push(value);
+    };
+    for (const r of ok) {
+      push(`accuracy/${r.label}/${r.dataset}`, r.metrics.linear);
+      // The gain over the untrained network of the same seed: what the method learned, apart from the floor.
+      const floor = ok.find((f) => f.method === 'random-init' && f.dataset === r.dataset && f.seed === r.seed);
+      if (floor && r.method !== 'random-init') push(`gain/${r.label}/${r.dataset}`, r.metrics.linear - floor.metrics.linear);
+    }
   }
 
   progress.log('3/3 reference self-check');
@@ -135,6 +202,7 @@ async function main(): Promise<number> {
     measurements,
     selfcheck,
     run_dir: runDir,
+    ab,
   });
   const nights = loadNights(historyRoot, provenance.fingerprint);
   const judgements = judgeTonight(nights, detector);
@@ -143,6 +211,7 @@ async function main(): Promise<number> {
     nights: nights.length,
     commit: provenance.git.commit,
     o: detector,
+    ab: ab && { record: ab, reproduce },
   });
   const report = await writeNightlyReport(
     path.join(historyDir(historyRoot, provenance.fingerprint), 'report'),
@@ -152,10 +221,14 @@ async function main(): Promise<number> {
     detector,
   );
   progress.log(`history: ${file}\npage: ${report.html}\nsummary: ${report.markdown}`);
-  const confirmed = judgements.filter((j) => j.confirmed);
+  // The A/B decides for the lines it measured; history decides for the rest (the accuracy lines).
+  const confirmed = [
+    ...(ab?.judgements.filter((j) => j.confirmed) ?? []),
+    ...judgements.filter((j) => j.confirmed && !ab?.judgements.some((x) => x.name === j.name)),
+  ];
   if (values.json)
     process.stdout.write(
-      `${JSON.stringify({ fingerprint: provenance.fingerprint, night: file, page: report.html, summary: report.markdown, selfcheck, failed_trials: failedTrials, judgements })}\n`,
+      `${JSON.stringify({ fingerprint: provenance.fingerprint, night: file, page: report.html, summary: report.markdown, selfcheck, failed_trials: failedTrials, judgements, ab: ab ?? null })}\n`,
     );
   else process.stdout.write(markdown);
   return confirmed.length > 0 || failures.selfcheck.length > 0 || failures.trials.length > 0 ? 1 : 0;

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../src/results/store.js';
 import { median } from '../src/stats.js';
 import { FONT } from './figures.js';
 import { escapeHtml } from './html.js';
+import type { AbJudgement, AbRule } from './ab_compare.js';
 import { judge, type DetectorOptions, type Judgement, type Measurement, type Night } from './regression.js';
 import { renderSvg } from './render.js';
 
@@ -24,6 +25,18 @@ export interface NightFile {
   measurements: Record<string, Measurement>;
   selfcheck: { passed: number; failed: string[] };
   run_dir: string | null;
+  /** Tonight's same-night A/B of the micro-benchmarks (absent when it was skipped). */
+  ab?: AbRecord;
+}
+
+export interface AbRecord {
+  /** A: the baseline commit; B: tonight's checkout (its commit, dirty or not). */
+  baseline_commit: string;
+  commit: string | null;
+  dirty: boolean | null;
+  rounds: number;
+  rule: AbRule;
+  judgements: AbJudgement[];
 }
 
 export function historyDir(root: string, fingerprint: string): string {
@@ -52,7 +65,7 @@ export function loadNights(root: string, fingerprint: string): Night[] {
     .filter((f) => f.endsWith('.json'))
     .map((f) => {
       const n = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as NightFile;
-      return { file: path.join(dir, f), date: n.date, commit: n.commit, measurements: n.measurements };
+      return { file: path.join(dir, f), date: n.date, commit: n.commit, measurements: n.measurements, ab: n.ab };
     })
     .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 }
@@ -73,10 +86,19 @@ export function nightlyMarkdown(
   judgements: Judgement[],
   selfcheck: NightFile['selfcheck'],
   failedTrials: string[],
-  context: { fingerprint: string; nights: number; commit: string | null; o: DetectorOptions },
+  context: {
+    fingerprint: string;
+    nights: number;
+    commit: string | null;
+    o: DetectorOptions;
+    /** Tonight's A/B, which decides for the lines it measured (history decides for the rest). */
+    ab?: { record: AbRecord; reproduce: string };
+  },
 ): string {
-  const confirmed = judgements.filter((j) => j.confirmed);
-  const flagged = judgements.filter((j) => j.direction === 'regression' && !j.confirmed);
+  const byAb = new Set(context.ab?.record.judgements.map((j) => j.name) ?? []);
+  const decisive = [...(context.ab?.record.judgements ?? []), ...judgements.filter((j) => !byAb.has(j.name))];
+  const confirmed = decisive.filter((j) => j.confirmed);
+  const flagged = decisive.filter((j) => j.direction === 'regression' && !j.confirmed);
   const headline =
     selfcheck.failed.length > 0
       ? `Self-check FAILED: ${selfcheck.failed.join(', ')}`
@@ -89,17 +111,63 @@ export function nightlyMarkdown(
             : 'No regression';
   const rows = judgements.map(
     (j) =>
-      `| ${j.name} | ${fmtValue(j.value, j.unit)} | ${fmtValue(j.baselineMedian, j.unit)} | ${fmtChange(j.change)} | ${j.p === null ? '-' : j.p.toExponential(1)} | ${status(j)} |`,
+      `| ${j.name} | ${fmtValue(j.value, j.unit)} | ${fmtValue(j.baselineMedian, j.unit)} | ${fmtChange(j.change)} | ${j.p === null ? '-' : j.p.toExponential(1)} | ${byAb.has(j.name) ? `(${status(j).replace(/\*/g, '')}; the A/B decides)` : status(j)} |`,
   );
   return [
     `## Nightly ssl-budget-bench: ${headline}`,
     '',
-    `Commit ${context.commit?.slice(0, 10) ?? 'unknown'}, machine ${context.fingerprint}, ${context.nights} night(s) of history. A change is flagged when it is at least ${(100 * context.o.threshold).toFixed(0)} % of the baseline median (last ${context.o.baseline} nights) and clear of the noise (one-sided Mann-Whitney U p < ${context.o.alpha}, or beyond ${context.o.madLimit} scaled MADs of the nightly medians); confirmed when the next night agrees. Reference self-check: ${selfcheck.passed} passed, ${selfcheck.failed.length} failed.`,
+    `Commit ${context.commit?.slice(0, 10) ?? 'unknown'}, machine ${context.fingerprint}, ${context.nights} night(s) of history. Reference self-check: ${selfcheck.passed} passed, ${selfcheck.failed.length} failed.`,
+    '',
+    ...(context.ab ? [abMarkdown(context.ab.record, context.ab.reproduce)] : []),
+    `### Against history${context.ab ? ' (the trend; decides for the accuracy lines)' : ''}`,
+    '',
+    `A change is flagged when it is at least ${(100 * context.o.threshold).toFixed(0)} % of the baseline median (last ${context.o.baseline} nights) and clear of the noise (one-sided Mann-Whitney U p < ${context.o.alpha}, or beyond ${context.o.madLimit} scaled MADs of the nightly medians); confirmed when the next night agrees.`,
     '',
     '| benchmark | tonight (median) | baseline (median) | change | p | status |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
     ...rows,
     ...(failedTrials.length > 0 ? ['', 'Failed accuracy trials:', ...failedTrials.map((f) => `- ${f}`)] : []),
+    '',
+  ].join('\n');
+}
+
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+
+function abStatus(j: AbJudgement): string {
+  if (j.confirmed) return '**REGRESSION (confirmed)**';
+  if (j.direction === 'regression') return 'regression? (flagged; confirm tomorrow)';
+  if (j.direction === 'improvement') return 'improvement';
+  return 'ok';
+}
+
+/**
+ * The same-night A/B section: a table per benchmark and, for each regression, both commits, the change with
+ * its interval and the command that reproduces the comparison.
+ */
+export function abMarkdown(ab: AbRecord, reproduce: string): string {
+  const a = ab.baseline_commit.slice(0, 10);
+  const b = `${ab.commit?.slice(0, 10) ?? 'unknown'}${ab.dirty ? ' (with uncommitted changes)' : ''}`;
+  const regressions = ab.judgements.filter((j) => j.direction === 'regression');
+  return [
+    `### Same-night A/B: ${b} (B) against ${a} (A)`,
+    '',
+    `${ab.rounds} interleaved rounds, each side a fresh process per round. A benchmark is flagged when the 95 % interval of its change (a t interval over the rounds' log ratios) excludes zero and the change is at least its noise floor: ${(100 * ab.rule.threshold).toFixed(0)} %, or ${ab.rule.floorMads} scaled MADs of its changes on the last ${ab.rule.floorNights} nights if that is larger; confirmed when the night before flagged it too.`,
+    '',
+    '| benchmark | A (median) | B (median) | change | 95 % interval | noise floor | status |',
+    '| --- | ---: | ---: | ---: | --- | ---: | --- |',
+    ...ab.judgements.map(
+      (j) =>
+        `| ${j.name} | ${fmtValue(j.a, j.unit)} | ${fmtValue(j.b, j.unit)} | ${pct(j.change)} | ${pct(j.low)} to ${pct(j.high)} | ${(100 * j.floor).toFixed(1)}% | ${abStatus(j)} |`,
+    ),
+    ...(regressions.length > 0
+      ? [
+          '',
+          ...regressions.map(
+            (j) =>
+              `- ${j.confirmed ? 'Confirmed regression' : 'Flagged'}: ${j.name}, ${b} against ${a}: ${pct(j.change)} (95 % interval ${pct(j.low)} to ${pct(j.high)}; ${fmtValue(j.a, j.unit)} -> ${fmtValue(j.b, j.unit)}). Reproduce: \`${reproduce}\``,
+          ),
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -163,6 +231,40 @@ export function trendSpec(name: string, nights: Night[], o: DetectorOptions): Re
   };
 }
 
+/** The summary's Markdown (headings, paragraphs, bullet lines, tables) as HTML. */
+function summaryHtml(lines: string[]): string {
+  const out: string[] = [];
+  const cells = (l: string) =>
+    l
+      .split('|')
+      .slice(1, -1)
+      .map((c) => escapeHtml(c.trim().replace(/\*/g, '').replace(/`/g, '')));
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.startsWith('|')) {
+      const block: string[] = [];
+      while (i < lines.length && lines[i].startsWith('|')) block.push(lines[i++]);
+      i--;
+      const [head, , ...rows] = block;
+      out.push(
+        `<table><tr>${cells(head)
+          .map((c) => `<th>${c}</th>`)
+          .join('')}</tr>${rows
+          .map(
+            (r) =>
+              `<tr>${cells(r)
+                .map((c) => `<td>${c}</td>`)
+                .join('')}</tr>`,
+          )
+          .join('')}</table>`,
+      );
+    } else if (l.startsWith('### ')) out.push(`<h2>${escapeHtml(l.slice(4))}</h2>`);
+    else if (l.startsWith('- ')) out.push(`<p>&bull; ${escapeHtml(l.slice(2).replace(/\*/g, '').replace(/`/g, ''))}</p>`);
+    else if (l.trim()) out.push(`<p>${escapeHtml(l)}</p>`);
+  }
+  return out.join('\n');
+}
+
 export async function writeNightlyReport(
   outDir: string,
   nights: Night[],
@@ -183,24 +285,14 @@ export async function writeNightlyReport(
   const mdFile = path.join(outDir, 'summary.md');
   writeFileAtomic(mdFile, markdown);
   const html = path.join(outDir, 'nightly.html');
-  const tableLines = markdown.split('\n').filter((l) => l.startsWith('|') && !l.startsWith('| ---'));
-  const table = tableLines
-    .map(
-      (l, i) =>
-        `<tr>${l
-          .split('|')
-          .slice(1, -1)
-          .map((c) => (i === 0 ? `<th>${escapeHtml(c.trim())}</th>` : `<td>${escapeHtml(c.trim().replace(/\*/g, ''))}</td>`))
-          .join('')}</tr>`,
-    )
-    .join('\n');
+  const body = summaryHtml(markdown.split('\n').slice(1));
   const heading = markdown.split('\n')[0].replace(/^## /, '');
   writeFileAtomic(
     html,
     `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(heading)}</title>
 <style>body{font-family:"DejaVu Sans",sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px}section{display:inline-block;margin:0 1em 1em 0;vertical-align:top}</style>
-</head><body><h1>${escapeHtml(heading)}</h1><p>${escapeHtml(markdown.split('\n')[2] ?? '')}</p><table>${table}</table><h2>Trends</h2>${sections.join('\n')}</body></html>
+</head><body><h1>${escapeHtml(heading)}</h1>${body}<h2>Trends</h2>${sections.join('\n')}</body></html>
 `,
   );
   return { html, markdown: mdFile };

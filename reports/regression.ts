@@ -18,6 +18,8 @@ export interface Night {
   date: string;
   commit: string | null;
   measurements: Record<string, Measurement>;
+  /** The night's same-night A/B, where it ran (reports/ab_compare.ts). */
+  ab?: { baseline_commit: string; judgements: { name: string; change: number; direction: string }[] };
 }
 
 export interface DetectorOptions {

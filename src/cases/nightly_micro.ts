@@ -29,6 +29,36 @@ export interface MicroOptions {
   log: (line: string) => void;
 }
 
+/**
+ * Slowdowns injected on purpose, for measuring the nightly detector (never set in production use):
+ * SSL_BENCH_INJECT_SLOWDOWN="step/simclr=0.2,eval/knn-2000x500x128=0.5" makes each named benchmark busy-wait
+ * for that fraction of each call's own time after the call, so it runs 20 % (50 %) slower with real noise.
+ */
+export const INJECT_ENV = 'SSL_BENCH_INJECT_SLOWDOWN';
+
+export function parseInjected(spec: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const part of (spec ?? '').split(',').filter((p) => p.trim())) {
+    const [name, value] = part.split('=');
+    const f = Number(value);
+    if (!name?.trim() || !(f > 0)) throw new Error(`${INJECT_ENV}: expected name=fraction (a fraction > 0), got "${part}"`);
+    out.set(name.trim(), f);
+  }
+  return out;
+}
+
+/** `fn`, made `fraction` slower by spinning after each call. */
+function slowed(fn: () => unknown, fraction: number): () => Promise<void> {
+  return async () => {
+    const start = performance.now();
+    await fn();
+    const until = start + (performance.now() - start) * (1 + fraction);
+    while (performance.now() < until) {
+      // spin: a slowdown that uses the CPU, as slower code would
+    }
+  };
+}
+
 function randomFeatures(rng: Rng, count: number, dim: number) {
   return { data: rng.fillNormal(new Float32Array(count * dim)), count, dim };
 }
@@ -36,7 +66,14 @@ function randomFeatures(rng: Rng, count: number, dim: number) {
 export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]> {
   const rng = new Rng(0);
   const images = randomCifarImages(o.images, rng.fork('images'));
-  const bench = new Bench({ time: o.timeMs, warmupIterations: 1, iterations: 3, retainSamples: true });
+  const tinybench = new Bench({ time: o.timeMs, warmupIterations: 1, iterations: 3, retainSamples: true });
+  const injected = parseInjected(process.env[INJECT_ENV]);
+  const bench = {
+    add: (name: string, fn: () => unknown) => {
+      const f = injected.get(name);
+      tinybench.add(name, f ? slowed(fn, f) : fn);
+    },
+  };
   const models: SslModel[] = [];
   for (const name of o.methods) {
     const method = getMethod(name);
@@ -72,17 +109,19 @@ export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]
     await g.data();
     g.dispose();
   });
-  bench.addEventListener('cycle', (e) => {
+  tinybench.addEventListener('cycle', (e) => {
     const task = (e as unknown as { task?: { name: string } }).task;
     if (task) o.log(`  measured ${task.name}`);
   });
   try {
-    await bench.run();
+    const unknown = [...injected.keys()].filter((n) => !tinybench.tasks.some((t) => t.name === n));
+    if (unknown.length) throw new Error(`${INJECT_ENV} names no benchmark here: ${unknown.join(', ')}`);
+    await tinybench.run();
   } finally {
     for (const m of models) m.dispose();
     tf.dispose([z, spd]);
   }
-  return bench.tasks.map((t) => {
+  return tinybench.tasks.map((t) => {
     const r = t.result;
     if (r.state !== 'completed' || !r.latency.samples) throw new Error(`micro-benchmark ${t.name} did not complete (${r.state})`);
     return { name: t.name, samples: [...r.latency.samples] };
