@@ -1,5 +1,5 @@
 /**
- * npm run nightly -- [--history=DIR] [--baseline-ref=REF] [--json]: a same-night A/B of the micro-benchmarks
+ * npm run nightly -- [--history=DIR] [--baseline-ref=REF|none] [--rounds=N] [--skip-accuracy] [--json]: a same-night A/B of the micro-benchmarks
  * against the last good commit (reports/ab_compare.ts), a short fixed-budget accuracy run and the reference
  * self-check, saved as tonight's entry in the history; the accuracy lines (and, without an A/B, every line)
  * are compared with the last N nights of the same machine. Exit 0: no confirmed regression; 1: a confirmed
@@ -24,7 +24,7 @@ import { runInterleaved } from '../src/nightly/interleave.js';
 import { INJECT_ENV } from '../src/cases/nightly_micro.js';
 import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
 import { runMicroBenchmarks } from '../src/cases/nightly_micro.js';
-import { failureText, parseBackendFlag, parseFlags, parseIntFlag, UsageError } from '../src/cli.js';
+import { failureText, listFlag, parseBackendFlag, parseFlags, parseIntFlag, UsageError } from '../src/cli.js';
 import { collectProvenance } from '../src/measure/provenance.js';
 import { finalRows } from '../src/results/summary.js';
 import { Progress } from '../src/runner/progress.js';
@@ -48,15 +48,16 @@ writes a Markdown summary and an HTML page of trend charts; prints the summary.
 
 options:
   --history=DIR     history root (default ./history); nights are kept per machine fingerprint
-  --baseline-ref=REF  the A/B's baseline commit (default: the latest night's commit with no flagged
-                    regression, else HEAD); none: no A/B, micro-benchmarks judged against history
-  --rounds=N        A/B rounds (default 5)
+  --baseline-ref=REF the A/B's baseline commit (default: the latest clean night's commit with no
+                    regression awaiting confirmation, else HEAD); none: no A/B, judged against history
+  --rounds=N        A/B rounds, each a fresh process per side (default 5, at least 3)
   --skip-accuracy   micro-benchmarks and self-check only (no accuracy run)
   --baseline=N      nights to compare with (default ${DEFAULT_DETECTOR.baseline})
   --threshold=PCT   relative change that counts as large, in percent (default ${100 * DEFAULT_DETECTOR.threshold})
   --suite=NAME|FILE the accuracy run's suite (default nightly)
   --methods=a,b     restrict micro-benchmarks and the accuracy run to these methods
-  --bench-time=MS   tinybench measuring time per micro-benchmark (default 2000)
+  --only=a,b        only these micro-benchmarks (names as in the summary, e.g. step/simclr)
+  --bench-time=MS   measuring time per micro-benchmark (per side and round in an A/B; default 1000)
   --fixtures=DIR    loss reference fixtures (default ../shared/reference/losses)
   --backend=NAME    ${BACKEND_CHOICES.join('|')} (default auto)
   --data-dir=DIR    dataset root for the accuracy run
@@ -77,6 +78,7 @@ async function main(): Promise<number> {
       suite: { type: 'string' },
       methods: { type: 'string' },
       'bench-time': { type: 'string' },
+      only: { type: 'string' },
       fixtures: { type: 'string' },
       backend: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -87,8 +89,9 @@ async function main(): Promise<number> {
   const detector = { ...DEFAULT_DETECTOR, baseline: parseIntFlag('baseline', values.baseline, DEFAULT_DETECTOR.baseline, 1, 365) };
   if (values.threshold !== undefined) detector.threshold = parseIntFlag('threshold', values.threshold, 5, 1, 100) / 100;
   const rule = { ...DEFAULT_AB_RULE, threshold: detector.threshold };
-  const rounds = parseIntFlag('rounds', values.rounds, 5, 2, 50);
-  const benchTime = parseIntFlag('bench-time', values['bench-time'], 2000, 10);
+  // Two rounds leave a t interval 12.7 standard errors wide: nothing would ever be flagged.
+  const rounds = parseIntFlag('rounds', values.rounds, 5, 3, 50);
+  const benchTime = parseIntFlag('bench-time', values['bench-time'], 1000, 10);
   const methods = values.methods
     ?.split(',')
     .map((s) => s.trim())
@@ -109,43 +112,74 @@ async function main(): Promise<number> {
   const measurements: Record<string, { unit: string; better: 'lower' | 'higher'; samples: number[] }> = {};
 
   const microMethods = suite.methods.map((m) => m.method).filter((m) => m !== 'random-init');
+  const only = listFlag(values.only);
   const pastNights = loadNights(historyRoot, provenance.fingerprint);
   let ab: AbRecord | undefined;
   let reproduce = '';
   if (values['baseline-ref'] === 'none') {
     progress.log('1/3 micro-benchmarks (no A/B: judged against history)');
     const micro = await runMicroBenchmarks({ methods: microMethods, images: 16, timeMs: benchTime, log: (l) => progress.log(l) });
-    for (const m of micro) measurements[m.name] = { unit: 'ms', better: 'lower', samples: m.samples };
+    for (const m of micro) if (!only || only.includes(m.name)) measurements[m.name] = { unit: 'ms', better: 'lower', samples: m.samples };
   } else {
+    const injected = process.env[INJECT_ENV];
+    if (injected)
+      progress.log(
+        `warning: ${INJECT_ENV}=${injected} slows tonight's side on purpose (the detector's calibration); this night is marked as such`,
+      );
+    const fromHistory = values['baseline-ref'] === undefined ? lastGoodCommit(pastNights) : null;
     let baseline: string;
     try {
-      baseline = resolveCommit(REPO_ROOT, values['baseline-ref'] ?? lastGoodCommit(pastNights) ?? 'HEAD');
+      baseline = resolveCommit(REPO_ROOT, values['baseline-ref'] ?? fromHistory ?? 'HEAD');
+    } catch (e) {
+      if (!(e instanceof BaselineTreeError)) throw e;
+      throw new UsageError(
+        fromHistory
+          ? `the last good night's commit ${fromHistory.slice(0, 10)} (from ${historyRoot}) is not in this clone: fetch it (git fetch --unshallow), or give --baseline-ref=REF`
+          : e.message,
+      );
+    }
+    progress.log(`1/3 micro-benchmarks: A/B of this checkout against ${baseline.slice(0, 10)}, ${rounds} rounds`);
+    let tree;
+    try {
+      tree = checkoutBaseline(REPO_ROOT, baseline);
     } catch (e) {
       if (e instanceof BaselineTreeError) throw new UsageError(e.message);
       throw e;
     }
-    progress.log(`1/3 micro-benchmarks: A/B of this checkout against ${baseline.slice(0, 10)}, ${rounds} rounds`);
-    const tree = checkoutBaseline(REPO_ROOT, baseline);
-    let samples;
+    let result;
     try {
-      samples = runInterleaved({
+      result = await runInterleaved({
         root: REPO_ROOT,
         // An injected slowdown (the detector's calibration) applies to tonight's side only.
         a: { label: `A ${baseline.slice(0, 10)}`, tree: tree.dir, env: { [INJECT_ENV]: '' } },
         b: { label: 'B (this checkout)', tree: REPO_ROOT },
         rounds,
+        slices: 4,
         methods: microMethods,
+        only,
         benchTimeMs: benchTime,
         backend: backend.name,
         log: (l) => progress.log(l),
       });
     } finally {
-      tree.remove();
+      tree.remove((warning) => progress.log(`warning: ${warning}`));
     }
-    const judgements = samples.map((x) => judgeAb(x, pastChanges(pastNights, x.name), flaggedLastNight(pastNights, x.name), rule));
-    ab = { baseline_commit: baseline, commit: provenance.git.commit, dirty: provenance.git.dirty, rounds, rule, judgements };
-    for (const x of samples) measurements[x.name] = { unit: x.unit, better: x.better, samples: x.b.flat() };
-    reproduce = `npm run nightly -- --baseline-ref=${baseline.slice(0, 10)} --methods=${microMethods.join(',')} --skip-accuracy --history=$(mktemp -d)`;
+    const judgements = result.samples.map((x) =>
+      judgeAb({ ...x, unit: 'ms', better: 'lower' }, pastChanges(pastNights, x.name), flaggedLastNight(pastNights, x.name), rule),
+    );
+    ab = {
+      baseline_commit: baseline,
+      commit: provenance.git.commit,
+      dirty: provenance.git.dirty,
+      injected: injected || null,
+      rounds,
+      rule,
+      judgements,
+      only_tonight: result.onlyB.map((x) => x.name),
+    };
+    for (const x of result.samples) measurements[x.name] = { unit: 'ms', better: 'lower', samples: x.b.flat() };
+    for (const x of result.onlyB) measurements[x.name] = { unit: 'ms', better: 'lower', samples: x.samples };
+    reproduce = `npm run nightly -- --baseline-ref=${baseline.slice(0, 10)} --methods=${microMethods.join(',')} --only=BENCHMARK --rounds=${rounds} --bench-time=${benchTime} --backend=${backend.name} --skip-accuracy --history=$(mktemp -d)`;
   }
 
   const failedTrials: string[] = [];

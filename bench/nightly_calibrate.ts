@@ -6,7 +6,7 @@
  * A/B rule and the history rule side by side, the false alarms on unchanged code and when each slowdown was
  * flagged and confirmed.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +28,7 @@ options:
   --inject=NAME       the benchmark slowed (default step/simclr)
   --methods=a,b       methods of the micro-benchmarks (default simclr,byol)
   --rounds=N          A/B rounds per night (default 5)
-  --bench-time=MS     tinybench time per benchmark and round (default 500)
+  --bench-time=MS     measuring time per benchmark, side and round (default 500)
   --out=DIR           where the histories go (default a temporary folder)
   --json              print the table as JSON`;
 
@@ -64,6 +64,12 @@ runMain(async () => {
   const methods = values.methods ?? 'simclr,byol';
   const rounds = parseIntFlag('rounds', values.rounds, 5, 2, 50);
   const benchTime = parseIntFlag('bench-time', values['bench-time'], 500, 10);
+  // Tonight's side is the working tree, the baseline HEAD: they must be the same code.
+  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+  if (dirty)
+    throw new UsageError(
+      `commit or stash your changes first: the calibration compares this checkout with HEAD as unchanged code\n${dirty}`,
+    );
   const out = path.resolve(values.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nightly-calibrate-')));
   const log = (l: string) => process.stderr.write(`${l}\n`);
 

@@ -63,7 +63,10 @@ const T975 = [
 ];
 export const t975 = (df: number) => (df < 1 ? Number.POSITIVE_INFINITY : (T975[df - 1] ?? 1.96));
 
-/** The noise floor of one benchmark from its past nights' A/B changes (oldest first). */
+/**
+ * The noise floor of one benchmark from its past nights' A/B changes (oldest first; only nights that
+ * flagged nothing for it, so a real change, flagged night after night, never widens the floor that judges it).
+ */
 export function noiseFloor(pastChanges: number[], rule: AbRule): number {
   const recent = pastChanges.slice(-rule.floorNights);
   const spread = recent.length >= 3 ? rule.floorMads * scaledMad(recent) : 0;
@@ -84,9 +87,12 @@ export function judgeAb(s: AbSamples, pastChanges: number[], flaggedLastNight: b
   const low = Math.expm1(m - half);
   const high = Math.expm1(m + half);
   const floor = noiseFloor(pastChanges, rule);
-  // For times (lower is better) a regression is a rise; for accuracies, a fall.
-  const regression = s.better === 'lower' ? low > 0 && change >= floor : high < 0 && -change >= floor;
-  const improvement = s.better === 'lower' ? high < 0 && -change >= floor : low > 0 && change >= floor;
+  // The interval excludes zero and the change clears the floor (on the log scale, so a slowdown and a
+  // speed-up of the same factor count alike). For times a regression is a rise; for accuracies, a fall.
+  const clear = (low > 0 || high < 0) && Math.abs(m) >= Math.log1p(floor);
+  const rise = m > 0;
+  const regression = clear && (s.better === 'lower' ? rise : !rise);
+  const improvement = clear && !regression;
   const direction = regression ? 'regression' : improvement ? 'improvement' : 'none';
   return {
     name: s.name,
@@ -108,29 +114,34 @@ export function judgeAb(s: AbSamples, pastChanges: number[], flaggedLastNight: b
 /** What the A/B needs from the history (nights oldest first): the `ab` record each night kept. */
 export interface AbHistoryNight {
   commit: string | null;
-  ab?: { judgements: { name: string; change: number; direction: string }[] };
+  dirty?: boolean | null;
+  ab?: { injected?: string | null; judgements: { name: string; change: number; direction: string; confirmed?: boolean }[] };
 }
 
-/** This benchmark's A/B change on each past night that measured it, oldest first. */
+/** The changes of this benchmark on past nights whose A/B flagged nothing for it, oldest first. */
 export function pastChanges(nights: AbHistoryNight[], name: string): number[] {
-  return nights.flatMap((n) => n.ab?.judgements.filter((j) => j.name === name).map((j) => j.change) ?? []);
+  return nights.flatMap((n) => n.ab?.judgements.filter((j) => j.name === name && j.direction === 'none').map((j) => j.change) ?? []);
 }
 
-/** Whether the last night flagged this benchmark as a regression. */
+/** Whether the last night with an A/B flagged this benchmark as a regression. */
 export function flaggedLastNight(nights: AbHistoryNight[], name: string): boolean {
-  const last = nights[nights.length - 1];
+  const last = nights.filter((n) => n.ab).pop();
   return last?.ab?.judgements.some((j) => j.name === name && j.direction === 'regression') ?? false;
 }
 
 /**
- * The commit tonight is compared with: the latest night's commit whose A/B flagged no regression (a flagged
- * night's commit is suspect, so the next night compares with the same good commit and can confirm); null
- * without such a night.
+ * The commit tonight is compared with: the latest night's commit that is a fair baseline, meaning its code
+ * was that commit (not dirty), ran at its own speed (no injected slowdown), and left no regression awaiting
+ * confirmation (a flagged night's commit is suspect, so the next night compares with the same good commit
+ * and can confirm). A confirmed regression has been reported: its night becomes the baseline, so one
+ * accepted change does not fail every later night. null without such a night.
  */
 export function lastGoodCommit(nights: AbHistoryNight[]): string | null {
   for (let i = nights.length - 1; i >= 0; i--) {
     const n = nights[i];
-    if (n.commit && !n.ab?.judgements.some((j) => j.direction === 'regression')) return n.commit;
+    if (!n.commit || n.dirty || n.ab?.injected) continue;
+    if (n.ab?.judgements.some((j) => j.direction === 'regression' && !j.confirmed)) continue;
+    return n.commit;
   }
   return null;
 }

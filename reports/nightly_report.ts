@@ -34,9 +34,13 @@ export interface AbRecord {
   baseline_commit: string;
   commit: string | null;
   dirty: boolean | null;
+  /** The slowdown injected on tonight's side, if any (nightly:calibrate). */
+  injected: string | null;
   rounds: number;
   rule: AbRule;
   judgements: AbJudgement[];
+  /** Benchmarks the baseline lacks (added since): measured tonight, not compared. */
+  only_tonight: string[];
 }
 
 export function historyDir(root: string, fingerprint: string): string {
@@ -65,7 +69,7 @@ export function loadNights(root: string, fingerprint: string): Night[] {
     .filter((f) => f.endsWith('.json'))
     .map((f) => {
       const n = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as NightFile;
-      return { file: path.join(dir, f), date: n.date, commit: n.commit, measurements: n.measurements, ab: n.ab };
+      return { file: path.join(dir, f), date: n.date, commit: n.commit, dirty: n.dirty, measurements: n.measurements, ab: n.ab };
     })
     .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 }
@@ -159,12 +163,14 @@ export function abMarkdown(ab: AbRecord, reproduce: string): string {
       (j) =>
         `| ${j.name} | ${fmtValue(j.a, j.unit)} | ${fmtValue(j.b, j.unit)} | ${pct(j.change)} | ${pct(j.low)} to ${pct(j.high)} | ${(100 * j.floor).toFixed(1)}% | ${abStatus(j)} |`,
     ),
+    ...(ab.only_tonight.length > 0 ? ['', `New since the baseline (measured, not compared): ${ab.only_tonight.join(', ')}.`] : []),
+    ...(ab.injected ? ['', `Calibration night: ${ab.injected} injected on B on purpose.`] : []),
     ...(regressions.length > 0
       ? [
           '',
           ...regressions.map(
             (j) =>
-              `- ${j.confirmed ? 'Confirmed regression' : 'Flagged'}: ${j.name}, ${b} against ${a}: ${pct(j.change)} (95 % interval ${pct(j.low)} to ${pct(j.high)}; ${fmtValue(j.a, j.unit)} -> ${fmtValue(j.b, j.unit)}). Reproduce: \`${reproduce}\``,
+              `- ${j.confirmed ? 'Confirmed regression' : 'Flagged'}: ${j.name}, ${b} against ${a}: ${pct(j.change)} (95 % interval ${pct(j.low)} to ${pct(j.high)}; ${fmtValue(j.a, j.unit)} -> ${fmtValue(j.b, j.unit)}). Reproduce (in a checkout of B): \`${reproduce.replace('BENCHMARK', j.name)}\``,
           ),
         ]
       : []),

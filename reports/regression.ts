@@ -17,9 +17,15 @@ export interface Night {
   file: string;
   date: string;
   commit: string | null;
+  /** Whether the checkout had uncommitted changes (its code was not quite `commit`). */
+  dirty?: boolean | null;
   measurements: Record<string, Measurement>;
   /** The night's same-night A/B, where it ran (reports/ab_compare.ts). */
-  ab?: { baseline_commit: string; judgements: { name: string; change: number; direction: string }[] };
+  ab?: {
+    baseline_commit: string;
+    injected?: string | null;
+    judgements: { name: string; change: number; direction: string; confirmed?: boolean }[];
+  };
 }
 
 export interface DetectorOptions {

@@ -1,5 +1,5 @@
 /** npm run nightly end to end, twice into a temporary history (tiny suite, short micro-benchmarks). */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +33,15 @@ fs.writeFileSync(
 function nightly(args: string[]) {
   return spawnSync(
     TSX,
-    ['bench/nightly.ts', `--history=${HISTORY}`, `--suite=${SUITE}`, '--bench-time=50', `--data-dir=${path.join(TMP, 'data')}`, ...args],
+    [
+      'bench/nightly.ts',
+      `--history=${HISTORY}`,
+      `--suite=${SUITE}`,
+      '--bench-time=50',
+      '--baseline-ref=none',
+      `--data-dir=${path.join(TMP, 'data')}`,
+      ...args,
+    ],
     { cwd: ROOT, encoding: 'utf8', timeout: 600_000 },
   );
 }
@@ -73,6 +81,72 @@ describe('npm run nightly', () => {
     expect((page.match(/<svg/g) ?? []).length).toBe(names.length); // a trend chart per benchmark
     expect(page).toContain('step/simclr');
     expect(fs.readFileSync(path.join(dir, 'report', 'summary.md'), 'utf8')).toBe(second.stdout);
+  });
+
+  it('A/B: compares two commits side by side tonight and names the slower one, both commits and the change', () => {
+    // Two tiny commits of this project in a scratch repository: B adds a 25 ms spin to the kNN evaluation.
+    const repo = path.join(TMP, 'repo');
+    const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+    for (const f of files) if (fs.existsSync(path.join(ROOT, f))) fs.cpSync(path.join(ROOT, f), path.join(repo, f), { recursive: true });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false', ...args], {
+        cwd: repo,
+        encoding: 'utf8',
+      }).trim();
+    git('init', '-q');
+    // The packages are this checkout's, linked, never committed (.gitignore's node_modules/ matches folders only).
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(repo, 'node_modules'), 'dir');
+    fs.appendFileSync(path.join(repo, '.git', 'info', 'exclude'), 'node_modules\n');
+    git('add', '-A');
+    git('commit', '-qm', 'A');
+    const a = git('rev-parse', 'HEAD');
+    const knn = path.join(repo, 'src', 'eval', 'knn.ts');
+    const source = fs.readFileSync(knn, 'utf8');
+    const spun = source.replace(
+      /export async function knnAccuracy\(([^)]*)\)([^{]*)\{/,
+      (m) => `${m}\n  for (const end = performance.now() + 25; performance.now() < end; );`,
+    );
+    expect(spun).not.toBe(source);
+    fs.writeFileSync(knn, spun);
+    git('commit', '-qam', 'B: slower kNN');
+    const b = git('rev-parse', 'HEAD');
+
+    const r = spawnSync(
+      TSX,
+      [
+        'bench/nightly.ts',
+        `--history=${path.join(TMP, 'ab-history')}`,
+        `--baseline-ref=${a}`,
+        '--skip-accuracy',
+        '--methods=simclr',
+        '--only=eval/knn-2000x500x128,op/logdet-20x64x64-with-grad,step/simclr',
+        '--rounds=3',
+        '--bench-time=80',
+        `--fixtures=${path.resolve(ROOT, '..', 'shared', 'reference', 'losses')}`,
+        '--json',
+      ],
+      { cwd: repo, encoding: 'utf8', timeout: 600_000 },
+    );
+    expect(r.status, r.stderr).toBe(0); // one night flags; only the next can confirm
+    const out = JSON.parse(r.stdout);
+    expect(out.ab.baseline_commit).toBe(a);
+    expect(out.ab.commit).toBe(b);
+    expect(out.ab.rounds).toBe(3);
+    const judged = Object.fromEntries(out.ab.judgements.map((j: { name: string }) => [j.name, j]));
+    expect(Object.keys(judged).sort()).toEqual(['eval/knn-2000x500x128', 'op/logdet-20x64x64-with-grad', 'step/simclr']);
+    const slow = judged['eval/knn-2000x500x128'];
+    expect(slow.direction).toBe('regression');
+    expect(slow.low).toBeGreaterThan(0); // 25 ms more on a call of ~20 ms here
+    expect(slow.b).toBeGreaterThan(slow.a + 15);
+    const summary = fs.readFileSync(out.summary, 'utf8');
+    expect(summary).toContain(`Same-night A/B: ${b.slice(0, 10)} (B) against ${a.slice(0, 10)} (A)`);
+    expect(summary).toMatch(
+      new RegExp(`Flagged: eval/knn-2000x500x128, ${b.slice(0, 10)} against ${a.slice(0, 10)}: \\+\\d+\\.\\d% \\(95 % interval`),
+    );
+    expect(summary).toContain(`npm run nightly -- --baseline-ref=${a.slice(0, 10)} --methods=simclr --only=eval/knn-2000x500x128 `);
+    expect(out.ab.only_tonight).toEqual([]);
+    // The baseline's worktree is gone afterwards.
+    expect(git('worktree', 'list').split('\n')).toHaveLength(1);
   });
 
   it('exits 2 when the run itself fails', () => {

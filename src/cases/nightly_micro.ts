@@ -63,16 +63,23 @@ function randomFeatures(rng: Rng, count: number, dim: number) {
   return { data: rng.fillNormal(new Float32Array(count * dim)), count, dim };
 }
 
-export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]> {
+/** The benchmarks, built once, each run on demand (the same-night A/B alternates them between two processes). */
+export interface MicroBenchmarks {
+  names: string[];
+  /** Measures one benchmark for about `timeMs` (tinybench; at least 2 samples): ms per call. */
+  run(name: string, timeMs: number): Promise<number[]>;
+  dispose(): void;
+}
+
+/** Builds the benchmarks (models, inputs) for `methods`; skips none: an unknown method throws. */
+export function buildMicroBenchmarks(o: Pick<MicroOptions, 'methods' | 'images'>): MicroBenchmarks {
   const rng = new Rng(0);
   const images = randomCifarImages(o.images, rng.fork('images'));
-  const tinybench = new Bench({ time: o.timeMs, warmupIterations: 1, iterations: 3, retainSamples: true });
   const injected = parseInjected(process.env[INJECT_ENV]);
-  const bench = {
-    add: (name: string, fn: () => unknown) => {
-      const f = injected.get(name);
-      tinybench.add(name, f ? slowed(fn, f) : fn);
-    },
+  const tasks = new Map<string, () => unknown>();
+  const add = (name: string, fn: () => unknown) => {
+    const f = injected.get(name);
+    tasks.set(name, f ? slowed(fn, f) : fn);
   };
   const models: SslModel[] = [];
   for (const name of o.methods) {
@@ -81,21 +88,21 @@ export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]
     models.push(model);
     const batch = augmentBatch(images, o.images, 32, 32, method.recipe, rng.fork(name));
     const labels = cyclicLabels(o.images);
-    bench.add(`step/${name}`, async () => {
+    add(`step/${name}`, async () => {
       await model.step(batch, o.images, 0.5, labels);
     });
   }
   const emp = empSslPatches(20);
-  bench.add('augment/emp-ssl-20-patches-x10', () => {
+  add('augment/emp-ssl-20-patches-x10', () => {
     augmentBatch(images.subarray(0, 10 * 3072), 10, 32, 32, emp, rng);
   });
   const bank = randomFeatures(rng, 2000, 128);
   const query = randomFeatures(rng, 500, 128);
   const labels = (n: number) => Int32Array.from({ length: n }, (_, i) => i % 10);
-  bench.add('eval/knn-2000x500x128', async () => {
+  add('eval/knn-2000x500x128', async () => {
     await knnAccuracy(bank, labels(2000), query, labels(500), [20, 200], 0.07, 10);
   });
-  bench.add('eval/linear-probe-2000x128-50it', async () => {
+  add('eval/linear-probe-2000x128-50it', async () => {
     await linearProbe({ x: bank, y: labels(2000) }, { x: query, y: labels(500) }, [{ x: query, y: labels(500) }], 10, {
       iterations: 50,
       lr: 0.01,
@@ -104,26 +111,46 @@ export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]
   });
   const z = tf.randomNormal([20, 64, 32], 0, 1, 'float32', 1);
   const spd = tf.tidy(() => tf.add(tf.matMul(z, z, false, true), tf.mul(tf.eye(64), 0.1)));
-  bench.add('op/logdet-20x64x64-with-grad', async () => {
+  add('op/logdet-20x64x64-with-grad', async () => {
     const g = tf.grad((a: tf.Tensor) => tf.sum(logdet(a)))(spd);
     await g.data();
     g.dispose();
   });
-  tinybench.addEventListener('cycle', (e) => {
-    const task = (e as unknown as { task?: { name: string } }).task;
-    if (task) o.log(`  measured ${task.name}`);
-  });
+  const unknown = [...injected.keys()].filter((n) => !tasks.has(n));
+  if (unknown.length) throw new Error(`${INJECT_ENV} names no benchmark here: ${unknown.join(', ')}`);
+  const warm = new Set<string>();
+  return {
+    names: [...tasks.keys()],
+    async run(name, timeMs) {
+      const fn = tasks.get(name);
+      if (!fn) throw new Error(`no micro-benchmark "${name}"; there are ${[...tasks.keys()].join(', ')}`);
+      // One warm-up call the first time a benchmark runs in this process; later slices are warm already.
+      const bench = new Bench({ time: timeMs, warmupIterations: warm.has(name) ? 0 : 1, iterations: 2, retainSamples: true });
+      warm.add(name);
+      bench.add(name, fn);
+      await bench.run();
+      const r = bench.tasks[0].result;
+      if (r.state !== 'completed' || !r.latency.samples) throw new Error(`micro-benchmark ${name} did not complete (${r.state})`);
+      return [...r.latency.samples];
+    },
+    dispose() {
+      for (const m of models) m.dispose();
+      tf.dispose([z, spd]);
+    },
+  };
+}
+
+/** Every benchmark once, in order, for `timeMs` each. */
+export async function runMicroBenchmarks(o: MicroOptions): Promise<MicroResult[]> {
+  const set = buildMicroBenchmarks(o);
   try {
-    const unknown = [...injected.keys()].filter((n) => !tinybench.tasks.some((t) => t.name === n));
-    if (unknown.length) throw new Error(`${INJECT_ENV} names no benchmark here: ${unknown.join(', ')}`);
-    await tinybench.run();
+    const out: MicroResult[] = [];
+    for (const name of set.names) {
+      out.push({ name, samples: await set.run(name, o.timeMs) });
+      o.log(`  measured ${name}`);
+    }
+    return out;
   } finally {
-    for (const m of models) m.dispose();
-    tf.dispose([z, spd]);
+    set.dispose();
   }
-  return tinybench.tasks.map((t) => {
-    const r = t.result;
-    if (r.state !== 'completed' || !r.latency.samples) throw new Error(`micro-benchmark ${t.name} did not complete (${r.state})`);
-    return { name: t.name, samples: [...r.latency.samples] };
-  });
 }

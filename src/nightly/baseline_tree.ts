@@ -29,27 +29,57 @@ export function resolveCommit(repo: string, ref: string): string {
 export interface BaselineTree {
   dir: string;
   commit: string;
-  remove: () => void;
+  /** Removes the checkout; a failure to is reported to `warn`, never thrown (the night's results stand). */
+  remove: (warn: (message: string) => void) => void;
+}
+
+const PREFIX = 'ssl-bench-baseline-';
+
+function removeTree(repo: string, dir: string): void {
+  try {
+    git(repo, ['worktree', 'remove', '--force', dir]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    git(repo, ['worktree', 'prune']);
+  }
+}
+
+/** Removes baseline checkouts an interrupted night left behind (a killed job never ran its clean-up). */
+function removeStale(repo: string): void {
+  const listed = git(repo, ['worktree', 'list', '--porcelain'])
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '))
+    .map((l) => l.slice('worktree '.length))
+    .filter((d) => path.basename(d).startsWith(PREFIX));
+  for (const dir of listed) removeTree(repo, dir);
 }
 
 export function checkoutBaseline(repo: string, commit: string): BaselineTree {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-baseline-'));
+  removeStale(repo);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
   try {
     git(repo, ['worktree', 'add', '--detach', '--force', dir, commit]);
+    // The commit may track a node_modules link of its own; otherwise share this checkout's packages.
+    const modules = path.join(dir, 'node_modules');
+    if (!fs.existsSync(modules)) fs.symlinkSync(path.join(repo, 'node_modules'), modules, 'dir');
   } catch (e) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw new BaselineTreeError(`git worktree add of ${commit.slice(0, 10)} failed: ${(e as { stderr?: string }).stderr ?? e}`);
+    try {
+      removeTree(repo, dir);
+    } catch {
+      // the original failure is the one to report
+    }
+    throw new BaselineTreeError(
+      `checking out ${commit.slice(0, 10)} beside this checkout failed: ${(e as { stderr?: string }).stderr || e}`,
+    );
   }
-  fs.symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   return {
     dir,
     commit,
-    remove: () => {
+    remove: (warn) => {
       try {
-        git(repo, ['worktree', 'remove', '--force', dir]);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-        git(repo, ['worktree', 'prune']);
+        removeTree(repo, dir);
+      } catch (e) {
+        warn(`could not remove the baseline checkout ${dir}: ${(e as Error).message}`);
       }
     },
   };

@@ -54,6 +54,8 @@ export function describeDepartures(entry: MethodEntry, batchControl?: number): s
     if (entry.cropScale.join('-') !== own.join('-'))
       lines.push(`large views cropped at ${entry.cropScale.join('-')} of the area (source ${own.join('-')})`);
   }
+  if (entry.freezePrototypes !== undefined && entry.freezePrototypes !== base.freezePrototypes)
+    lines.push(`prototypes frozen for ${percent(entry.freezePrototypes)} of the budget (source ${percent(base.freezePrototypes ?? 0)})`);
   if (entry.queueStart !== undefined && entry.queueStart !== base.queue?.start)
     lines.push(
       `queue joins the assignments ${entry.queueStart >= 1 ? 'never' : `from ${percent(entry.queueStart)} of the budget`} (source ${percent(base.queue!.start)})`,

@@ -43,6 +43,8 @@ export interface MethodEntry {
   prototypes?: number;
   /** Budget progress from which SwAV's queue joins the Sinkhorn assignments (1: never). */
   queueStart?: number;
+  /** Budget progress until which SwAV's prototypes get no updates (1: the whole budget). */
+  freezePrototypes?: number;
   /** Area range of the large views' random resized crops (the recipe's own unless set). */
   cropScale?: [number, number];
 }
@@ -163,6 +165,8 @@ function methodSettingProblems(entry: Omit<MethodEntry, 'label'>): string[] {
         `${entry.method}: stepScales names "${module}", which this method does not have (it has backbone, projector${base.predictor ? ', predictor' : ''}${base.prototypes ? ', prototypes' : ''})`,
       );
   if (entry.queueStart !== undefined && !base.queue) problems.push(`${entry.method}: "queueStart" is for methods with a queue (swav)`);
+  if (entry.freezePrototypes !== undefined && !base.prototypes)
+    problems.push(`${entry.method}: "freezePrototypes" is for methods with prototypes (swav)`);
   if (problems.length > 0) return problems;
   const out = entry.projector?.[entry.projector.length - 1];
   const predicted = base.predictor?.[base.predictor.length - 1];

@@ -97,6 +97,7 @@ export function configureMethod(trial: Trial, imageShape: readonly number[]): Me
     lossParams: { ...base.lossParams, ...trial.method.loss },
     ema: trial.method.ema ?? base.ema,
     prototypes: trial.method.prototypes ?? base.prototypes,
+    freezePrototypes: trial.method.freezePrototypes ?? base.freezePrototypes,
     queue: base.queue && trial.method.queueStart !== undefined ? { ...base.queue, start: trial.method.queueStart } : base.queue,
     recipe: adaptRecipe(base.recipe, imageShape[0], imageShape[2]),
     optimizer,
