@@ -66,8 +66,8 @@ function randomFeatures(rng: Rng, count: number, dim: number) {
 /** The benchmarks, built once, each run on demand (the same-night A/B alternates them between two processes). */
 export interface MicroBenchmarks {
   names: string[];
-  /** Measures one benchmark for about `timeMs` (tinybench; at least 2 samples): ms per call. */
-  run(name: string, timeMs: number): Promise<number[]>;
+  /** Measures one benchmark for about `timeMs` (tinybench; at least `minSamples`): ms per call. */
+  run(name: string, timeMs: number, minSamples?: number): Promise<number[]>;
   dispose(): void;
 }
 
@@ -121,11 +121,11 @@ export function buildMicroBenchmarks(o: Pick<MicroOptions, 'methods' | 'images'>
   const warm = new Set<string>();
   return {
     names: [...tasks.keys()],
-    async run(name, timeMs) {
+    async run(name, timeMs, minSamples = 3) {
       const fn = tasks.get(name);
       if (!fn) throw new Error(`no micro-benchmark "${name}"; there are ${[...tasks.keys()].join(', ')}`);
       // One warm-up call the first time a benchmark runs in this process; later slices are warm already.
-      const bench = new Bench({ time: timeMs, warmupIterations: warm.has(name) ? 0 : 1, iterations: 2, retainSamples: true });
+      const bench = new Bench({ time: timeMs, warmupIterations: warm.has(name) ? 0 : 1, iterations: minSamples, retainSamples: true });
       warm.add(name);
       bench.add(name, fn);
       await bench.run();
