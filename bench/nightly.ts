@@ -205,15 +205,15 @@ async function main(): Promise<number> {
       if (r.status !== 'ok') failedTrials.push(`${r.label} seed ${r.seed}: ${r.status} (${r.error})`);
       return r.status === 'ok';
     });
-    const push = (key: string, value: number) => {
-      measurements[key] ??= { unit: 'accuracy', better: 'higher', samples: [] };
+    const push = (key: string, value: number, unit: 'accuracy' | 'gain') => {
+      measurements[key] ??= { unit, better: 'higher', samples: [] };
       measurements[key].samples.push(value);
     };
     for (const r of ok) {
-      push(`accuracy/${r.label}/${r.dataset}`, r.metrics.linear);
+      push(`accuracy/${r.label}/${r.dataset}`, r.metrics.linear, 'accuracy');
       // The gain over the untrained network of the same seed: what the method learned, apart from the floor.
       const floor = ok.find((f) => f.method === 'random-init' && f.dataset === r.dataset && f.seed === r.seed);
-      if (floor && r.method !== 'random-init') push(`gain/${r.label}/${r.dataset}`, r.metrics.linear - floor.metrics.linear);
+      if (floor && r.method !== 'random-init') push(`gain/${r.label}/${r.dataset}`, r.metrics.linear - floor.metrics.linear, 'gain');
     }
   }
 

@@ -75,7 +75,13 @@ export function loadNights(root: string, fingerprint: string): Night[] {
 }
 
 const fmtValue = (v: number | null, unit: string) =>
-  v === null ? '-' : unit === 'accuracy' ? `${(100 * v).toFixed(1)}%` : `${v.toFixed(2)} ${unit}`;
+  v === null
+    ? '-'
+    : unit === 'accuracy'
+      ? `${(100 * v).toFixed(1)}%`
+      : unit === 'gain'
+        ? `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)} points`
+        : `${v.toFixed(2)} ${unit}`;
 const fmtChange = (c: number | null) => (c === null ? '-' : `${c >= 0 ? '+' : ''}${(100 * c).toFixed(1)}%`);
 
 function status(j: Judgement): string {
@@ -215,7 +221,7 @@ export function trendSpec(name: string, nights: Night[], o: DetectorOptions): Re
           y: {
             field: 'median',
             type: 'quantitative',
-            title: unit === 'accuracy' ? 'accuracy' : `median (${unit})`,
+            title: unit === 'accuracy' ? 'accuracy' : unit === 'gain' ? 'gain over the untrained floor' : `median (${unit})`,
             scale: { zero: false },
           },
         },

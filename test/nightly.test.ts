@@ -14,7 +14,7 @@ fs.writeFileSync(
   SUITE,
   JSON.stringify({
     name: 'tiny-nightly',
-    methods: [{ method: 'simclr', batchImages: 8 }],
+    methods: [{ method: 'simclr', batchImages: 8 }, 'random-init'],
     datasets: ['synthetic'],
     backbone: 'resnet-small',
     budgets: ['steps:2'],
@@ -67,6 +67,14 @@ describe('npm run nightly', () => {
     const night = JSON.parse(fs.readFileSync(one.night, 'utf8'));
     expect(night.measurements['step/simclr'].samples.length).toBeGreaterThanOrEqual(3); // raw samples kept
     expect(night.measurements['accuracy/simclr/synthetic'].samples).toHaveLength(2); // one per seed
+    // The gain over the untrained network of the same seed, a line of its own.
+    const gain = night.measurements['gain/simclr/synthetic'];
+    expect(gain.unit).toBe('gain');
+    const floor = night.measurements['accuracy/random-init/synthetic'].samples;
+    gain.samples.forEach((g: number, seed: number) =>
+      expect(g).toBeCloseTo(night.measurements['accuracy/simclr/synthetic'].samples[seed] - floor[seed], 10),
+    );
+    expect(night.measurements['gain/random-init/synthetic']).toBeUndefined();
 
     const second = nightly([]);
     expect(second.status, second.stderr).toBe(0);
