@@ -24,9 +24,10 @@ import { runInterleaved } from '../src/nightly/interleave.js';
 import { INJECT_ENV } from '../src/cases/nightly_micro.js';
 import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
 import { runMicroBenchmarks } from '../src/cases/nightly_micro.js';
+import { getMethod } from '../methods/registry.js';
 import { failureText, listFlag, parseBackendFlag, parseFlags, parseIntFlag, UsageError } from '../src/cli.js';
 import { collectProvenance } from '../src/measure/provenance.js';
-import { finalRows } from '../src/results/summary.js';
+import { finalRows, roleOf } from '../src/results/summary.js';
 import { Progress } from '../src/runner/progress.js';
 import { runSuite } from '../src/runner/run.js';
 import { applyOverrides, loadSuite, SuiteError } from '../src/runner/suite.js';
@@ -92,10 +93,7 @@ async function main(): Promise<number> {
   // Two rounds leave a t interval 12.7 standard errors wide: nothing would ever be flagged.
   const rounds = parseIntFlag('rounds', values.rounds, 5, 3, 50);
   const benchTime = parseIntFlag('bench-time', values['bench-time'], 1000, 10);
-  const methods = values.methods
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const methods = listFlag(values.methods);
   let suite;
   try {
     suite = applyOverrides(loadSuite(values.suite ?? 'nightly'), { methods });
@@ -111,7 +109,8 @@ async function main(): Promise<number> {
   const date = new Date().toISOString();
   const measurements: Record<string, { unit: string; better: 'lower' | 'higher'; samples: number[] }> = {};
 
-  const microMethods = suite.methods.map((m) => m.method).filter((m) => m !== 'random-init');
+  // The untrained floor takes no step: nothing to time.
+  const microMethods = suite.methods.map((m) => m.method).filter((m) => getMethod(m).role !== 'floor');
   const only = listFlag(values.only);
   const pastNights = loadNights(historyRoot, provenance.fingerprint);
   let ab: AbRecord | undefined;
@@ -212,8 +211,8 @@ async function main(): Promise<number> {
     for (const r of ok) {
       push(`accuracy/${r.label}/${r.dataset}`, r.metrics.linear, 'accuracy');
       // The gain over the untrained network of the same seed: what the method learned, apart from the floor.
-      const floor = ok.find((f) => f.method === 'random-init' && f.dataset === r.dataset && f.seed === r.seed);
-      if (floor && r.method !== 'random-init') push(`gain/${r.label}/${r.dataset}`, r.metrics.linear - floor.metrics.linear, 'gain');
+      const floor = ok.find((f) => roleOf(f) === 'floor' && f.dataset === r.dataset && f.seed === r.seed);
+      if (floor && roleOf(r) !== 'floor') push(`gain/${r.label}/${r.dataset}`, r.metrics.linear - floor.metrics.linear, 'gain');
     }
   }
 

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fmtChange } from '../reports/nightly_report.js';
 import { INJECT_ENV } from '../src/cases/nightly_micro.js';
 import { listFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 
@@ -134,7 +135,6 @@ runMain(async () => {
       .map((x) => x.name)
       .join(', ') || '-';
   const injected = (o: NightOutcome) => o.ab.find((x) => x.name === inject);
-  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ out, inject, methods, rounds, bench_time_ms: benchTime, outcomes })}\n`);
     return;
@@ -144,7 +144,7 @@ runMain(async () => {
     '| --- | ---: | --- | --- | --- | --- | --- |',
     ...outcomes.map((o) => {
       const i = injected(o);
-      return `| ${o.scenario} | ${o.night} | ${list(o.ab, false)} | ${list(o.ab, true)} | ${list(o.history, false)} | ${list(o.history, true)} | ${i ? `${pct(i.change)} (${pct(i.low)} to ${pct(i.high)})` : '-'} |`;
+      return `| ${o.scenario} | ${o.night} | ${list(o.ab, false)} | ${list(o.ab, true)} | ${list(o.history, false)} | ${list(o.history, true)} | ${i ? `${fmtChange(i.change)} (${fmtChange(i.low)} to ${fmtChange(i.high)})` : '-'} |`;
     }),
   ];
   const falseAlarms = (rule: 'ab' | 'history', confirmed: boolean) =>

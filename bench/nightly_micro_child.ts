@@ -13,6 +13,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { REPLY_PREFIX } from '../src/nightly/interleave.js';
 
 const { values } = parseArgs({ options: { tree: { type: 'string' }, methods: { type: 'string' }, backend: { type: 'string' } } });
 if (!values.tree || !values.methods) {
@@ -57,7 +58,7 @@ if (micro.buildMicroBenchmarks) {
   benchmarks = { names: async (ms) => [...(await pass(ms)).keys()], run: async (name, ms) => (await pass(ms)).get(name) ?? [] };
 }
 
-const reply = (x: unknown) => process.stdout.write(`@nightly ${JSON.stringify(x)}\n`);
+const reply = (x: unknown) => process.stdout.write(`${REPLY_PREFIX}${JSON.stringify(x)}\n`);
 for await (const line of readline.createInterface({ input: process.stdin })) {
   if (!line.trim()) continue;
   const request = JSON.parse(line) as { list?: boolean; run?: string; ms?: number };

@@ -82,14 +82,22 @@ const fmtValue = (v: number | null, unit: string) =>
       : unit === 'gain'
         ? `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)} points`
         : `${v.toFixed(2)} ${unit}`;
-const fmtChange = (c: number | null) => (c === null ? '-' : `${c >= 0 ? '+' : ''}${(100 * c).toFixed(1)}%`);
+/** A relative change as a signed percentage: +12.3%. */
+export const fmtChange = (c: number | null) => (c === null ? '-' : `${c >= 0 ? '+' : ''}${(100 * c).toFixed(1)}%`);
 
-function status(j: Judgement): string {
-  if (j.baselineNights === 0) return 'no baseline yet';
+/** Markdown emphasis and code marks removed (for HTML, and for a status quoted in parentheses). */
+const plain = (s: string) => s.replace(/[*`]/g, '');
+
+/** A judgement's status, by either rule (history or A/B). */
+function verdict(j: { confirmed: boolean; direction: string }): string {
   if (j.confirmed) return '**REGRESSION (confirmed)**';
   if (j.direction === 'regression') return 'regression? (flagged; confirm tomorrow)';
   if (j.direction === 'improvement') return 'improvement';
   return 'ok';
+}
+
+function status(j: Judgement): string {
+  return j.baselineNights === 0 ? 'no baseline yet' : verdict(j);
 }
 
 export function nightlyMarkdown(
@@ -121,7 +129,7 @@ export function nightlyMarkdown(
             : 'No regression';
   const rows = judgements.map(
     (j) =>
-      `| ${j.name} | ${fmtValue(j.value, j.unit)} | ${fmtValue(j.baselineMedian, j.unit)} | ${fmtChange(j.change)} | ${j.p === null ? '-' : j.p.toExponential(1)} | ${byAb.has(j.name) ? `(${status(j).replace(/\*/g, '')}; the A/B decides)` : status(j)} |`,
+      `| ${j.name} | ${fmtValue(j.value, j.unit)} | ${fmtValue(j.baselineMedian, j.unit)} | ${fmtChange(j.change)} | ${j.p === null ? '-' : j.p.toExponential(1)} | ${byAb.has(j.name) ? `(${plain(status(j))}; the A/B decides)` : status(j)} |`,
   );
   return [
     `## Nightly ssl-budget-bench: ${headline}`,
@@ -141,15 +149,6 @@ export function nightlyMarkdown(
   ].join('\n');
 }
 
-const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
-
-function abStatus(j: AbJudgement): string {
-  if (j.confirmed) return '**REGRESSION (confirmed)**';
-  if (j.direction === 'regression') return 'regression? (flagged; confirm tomorrow)';
-  if (j.direction === 'improvement') return 'improvement';
-  return 'ok';
-}
-
 /**
  * The same-night A/B section: a table per benchmark and, for each regression, both commits, the change with
  * its interval and the command that reproduces the comparison.
@@ -167,7 +166,7 @@ export function abMarkdown(ab: AbRecord, reproduce: string): string {
     '| --- | ---: | ---: | ---: | --- | ---: | --- |',
     ...ab.judgements.map(
       (j) =>
-        `| ${j.name} | ${fmtValue(j.a, j.unit)} | ${fmtValue(j.b, j.unit)} | ${pct(j.change)} | ${pct(j.low)} to ${pct(j.high)} | ${(100 * j.floor).toFixed(1)}% | ${abStatus(j)} |`,
+        `| ${j.name} | ${fmtValue(j.a, j.unit)} | ${fmtValue(j.b, j.unit)} | ${fmtChange(j.change)} | ${fmtChange(j.low)} to ${fmtChange(j.high)} | ${(100 * j.floor).toFixed(1)}% | ${verdict(j)} |`,
     ),
     ...(ab.only_tonight.length > 0 ? ['', `New since the baseline (measured, not compared): ${ab.only_tonight.join(', ')}.`] : []),
     ...(ab.injected ? ['', `Calibration night: ${ab.injected} injected on B on purpose.`] : []),
@@ -176,7 +175,7 @@ export function abMarkdown(ab: AbRecord, reproduce: string): string {
           '',
           ...regressions.map(
             (j) =>
-              `- ${j.confirmed ? 'Confirmed regression' : 'Flagged'}: ${j.name}, ${b} against ${a}: ${pct(j.change)} (95 % interval ${pct(j.low)} to ${pct(j.high)}; ${fmtValue(j.a, j.unit)} -> ${fmtValue(j.b, j.unit)}). Reproduce (in a checkout of B): \`${reproduce.replace('BENCHMARK', j.name)}\``,
+              `- ${j.confirmed ? 'Confirmed regression' : 'Flagged'}: ${j.name}, ${b} against ${a}: ${fmtChange(j.change)} (95 % interval ${fmtChange(j.low)} to ${fmtChange(j.high)}; ${fmtValue(j.a, j.unit)} -> ${fmtValue(j.b, j.unit)}). Reproduce (in a checkout of B): \`${reproduce.replace('BENCHMARK', j.name)}\``,
           ),
         ]
       : []),
@@ -250,7 +249,7 @@ function summaryHtml(lines: string[]): string {
     l
       .split('|')
       .slice(1, -1)
-      .map((c) => escapeHtml(c.trim().replace(/\*/g, '').replace(/`/g, '')));
+      .map((c) => escapeHtml(plain(c.trim())));
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     if (l.startsWith('|')) {
@@ -271,7 +270,7 @@ function summaryHtml(lines: string[]): string {
           .join('')}</table>`,
       );
     } else if (l.startsWith('### ')) out.push(`<h2>${escapeHtml(l.slice(4))}</h2>`);
-    else if (l.startsWith('- ')) out.push(`<p>&bull; ${escapeHtml(l.slice(2).replace(/\*/g, '').replace(/`/g, ''))}</p>`);
+    else if (l.startsWith('- ')) out.push(`<p>&bull; ${escapeHtml(plain(l.slice(2)))}</p>`);
     else if (l.trim()) out.push(`<p>${escapeHtml(l)}</p>`);
   }
   return out.join('\n');
@@ -291,7 +290,7 @@ export async function writeNightlyReport(
     const stem = j.name.replace(/[^A-Za-z0-9._-]+/g, '_');
     writeFileAtomic(path.join(outDir, `${stem}.vl.json`), `${JSON.stringify(spec, null, 2)}\n`);
     sections.push(
-      `<section><h3>${escapeHtml(j.name)}</h3><p>${escapeHtml(status(j).replace(/\*/g, ''))}; change ${escapeHtml(fmtChange(j.change))}</p>${await renderSvg(spec)}</section>`,
+      `<section><h3>${escapeHtml(j.name)}</h3><p>${escapeHtml(plain(status(j)))}; change ${escapeHtml(fmtChange(j.change))}</p>${await renderSvg(spec)}</section>`,
     );
   }
   const mdFile = path.join(outDir, 'summary.md');

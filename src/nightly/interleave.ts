@@ -8,6 +8,9 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 
+/** The prefix of the child's reply lines (anything else on its stdout is a library's printing). */
+export const REPLY_PREFIX = '@nightly ';
+
 /** One benchmark's samples (ms) per side and round: a[r] holds round r's samples of side A. */
 export interface RoundSamples {
   name: string;
@@ -70,8 +73,7 @@ class SideProcess {
     const stderr: string[] = [];
     this.child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
     readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
-      if (!line.startsWith('@nightly ')) return; // anything else a library prints
-      this.deliver(line.slice('@nightly '.length));
+      if (line.startsWith(REPLY_PREFIX)) this.deliver(line.slice(REPLY_PREFIX.length));
     });
     this.child.on('close', (code) => {
       this.closed = true;
