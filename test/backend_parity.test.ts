@@ -1,6 +1,7 @@
 import * as tf from '../engine/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, useNativeKernels } from '../engine/backends/select.js';
+import { IM2COL_MAX_ELEMENTS, registerWasmConvGradients } from '../engine/backends/wasm_conv_grads.js';
 import { BatchNorm } from '../engine/nn/layers.js';
 import { Rng } from '../engine/random.js';
 import { relativeError } from './helpers.js';
@@ -47,14 +48,21 @@ function gradsOn(backend: string, c: Case, xData: Float32Array, wData: Float32Ar
   });
 }
 
-// The project's wasm kernels, and the native oneDNN ones when the addon is built (libdnnl-dev present).
+// The project's wasm kernels (the filter gradient by im2col where its columns are small, by a dilated
+// convolution otherwise: both forced in turn), and the native oneDNN ones when the addon is built.
 const paths = [
-  { name: 'wasm kernels', native: false, tol: 1e-4 },
-  { name: 'oneDNN kernels', native: true, tol: 1e-5 },
+  { name: 'wasm kernels (im2col filter gradient)', native: false, im2colMaxElements: Number.POSITIVE_INFINITY, tol: 1e-4 },
+  { name: 'wasm kernels (dilated filter gradient)', native: false, im2colMaxElements: 0, tol: 1e-4 },
+  { name: 'oneDNN kernels', native: true, im2colMaxElements: IM2COL_MAX_ELEMENTS, tol: 1e-5 },
 ];
 
-describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, tol }) => {
+describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, im2colMaxElements, tol }) => {
   let available = true;
+  // Hooks of every block run before any test: select this block's kernels in each test.
+  const usePath = () => {
+    useNativeKernels(native); // turning oneDNN off puts back the wasm kernels it replaced: choose after it
+    if (!native) registerWasmConvGradients({ im2colMaxElements });
+  };
   beforeAll(async () => {
     const info = await initBackend({ backend: 'wasm' });
     expect(info.name).toBe('wasm');
@@ -64,7 +72,7 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
 
   it.each(cases)('k=$k stride=$stride pad=$pad n=$n h=$h w=$w', (c) => {
     if (!available) return;
-    useNativeKernels(native);
+    usePath();
     const rng = new Rng(7);
     const xData = rng.fillNormal(new Float32Array(c.n * c.h * c.w * c.ci));
     const wData = rng.fillNormal(new Float32Array(c.k * c.k * c.ci * c.co));
@@ -85,7 +93,7 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
     { a: [2, 7, 5], b: [1, 7, 3], ta: true, tb: false },
   ])('matMul $a x $b transposeA=$ta transposeB=$tb, with and without bias', ({ a, b, ta, tb }) => {
     if (!available) return;
-    useNativeKernels(native);
+    usePath();
     const rng = new Rng(5);
     const aData = rng.fillNormal(new Float32Array(a.reduce((p, d) => p * d, 1)));
     const bData = rng.fillNormal(new Float32Array(b.reduce((p, d) => p * d, 1)));
@@ -112,7 +120,7 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
 
   it.each([{ shape: [4, 5, 3, 6] }, { shape: [7, 9] }])('training batch norm $shape: output, statistics and gradients', ({ shape }) => {
     if (!available) return;
-    useNativeKernels(native);
+    usePath();
     const c = shape[shape.length - 1];
     const bn = new BatchNorm('bn', c);
     const rng = new Rng(9);
@@ -147,7 +155,7 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
 
   it.each([{ shape: [4, 5, 3, 6] }, { shape: [7, 9] }])('eval-mode batch norm $shape (running statistics)', ({ shape }) => {
     if (!available) return;
-    useNativeKernels(native);
+    usePath();
     const c = shape[shape.length - 1];
     const rng = new Rng(10);
     const xData = rng.fillNormal(new Float32Array(shape.reduce((p, d) => p * d, 1)));
@@ -170,7 +178,7 @@ describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, 
 
   it('does not leak tensors', () => {
     if (!available) return;
-    useNativeKernels(native);
+    usePath();
     tf.setBackend('wasm');
     const c = cases[5];
     const before = tf.memory().numTensors;

@@ -82,7 +82,7 @@ describe('suite files', () => {
           { method: 'barlow-twins', loss: { lambd: 0.02 }, cropScale: [0.2, 1] },
           { method: 'byol', ema: { start: 0.9, end: 1 }, weightDecay: 5e-4, stepScales: { predictor: 10 } },
           { method: 'swav', prototypes: 100, queueStart: 1 },
-          { method: 'emp-ssl', batchImages: 16 },
+          { method: 'emp-ssl', batchImages: 16, optimizer: 'sgd' },
         ],
       },
       null,
@@ -105,6 +105,12 @@ describe('suite files', () => {
     expect(swav.prototypes).toBe(100);
     expect(swav.queue).toEqual({ size: 3840, views: 2, start: 1 });
     expect(emp.optimizer.lr).toBe(0.3); // EMP-SSL's code does not scale its rate with the batch
+    expect(emp.optimizer.kind).toBe('sgd');
+    expect(byol.optimizer.kind).toBe('lars');
+    expect(describeDepartures(s.methods[3])).toContain('optimizer SGD with momentum (source LARS)');
+    expect(problems({ ...minimal, methods: [{ method: 'byol', optimizer: 'adam' }] })).toMatch(
+      /methods\[0\].optimizer: must be one of lars, sgd/,
+    );
   });
 
   it('a missing or malformed file says which and how to fix it', () => {

@@ -10,6 +10,7 @@ import { configureOneDnn, loadOneDnn, registerOneDnnKernels, unregisterOneDnnKer
 import { registerWasmConvGradients } from './wasm_conv_grads.js';
 import { registerWasmMatMul } from './wasm_matmul.js';
 import { registerWasmSharedIdentity } from './wasm_identity.js';
+import { registerWasmTranspose } from './wasm_transpose.js';
 import { loadWebGpu, type GpuAdapterInfo } from './webgpu.js';
 import { checkThreadCount, MAX_WASM_THREADS, registerThreadedWasm, threadsSupported, wasmThreadsInUse } from './wasm_threaded.js';
 
@@ -89,7 +90,9 @@ async function loadWasm(threads: number, native: boolean): Promise<Omit<BackendI
   await import('@tensorflow/tfjs-backend-wasm');
   const threaded = threadsSupported();
   if (threaded) registerThreadedWasm(threads);
-  // The project's own wasm kernels: convolution gradients, the transposed-matmul fast path, copy-free clones.
+  // The project's own wasm kernels: convolution gradients, the transposed-matmul fast path, copy-free clones,
+  // a transpose that moves blocks and tiles.
+  registerWasmTranspose();
   registerWasmConvGradients();
   registerWasmMatMul();
   registerWasmSharedIdentity();

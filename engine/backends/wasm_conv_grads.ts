@@ -14,7 +14,17 @@
  *       padding K-1-p before); for stride s: the same per output phase (h mod s, w mod s) with the
  *       filter taps that reach that phase, interleaved afterwards.
  *
- * The kernels below call the wasm backend's own kernels (Transpose, Reshape, Slice, Fill, Conv2D)
+ * The filter gradient as one dilated convolution is a product with a tiny output (KH*KW*Ci x Co) and a huge
+ * reduction (N*OH*OW): XNNPACK streams the whole packed dy once per few output rows, so it runs far below
+ * the forward convolution's speed, worst where Ci*KH*KW is smallest (the stem: 46 ms against the forward's 5;
+ * a 1x1 stride-2 shortcut: 82 against 3, batch 256 on this machine). There the columns are small, so
+ *
+ *   dW[(kh,kw,ci), co] = sum_m colsT[(kh,kw,ci), m] dy[m, co],  m = (n, oh, ow),
+ *
+ * with colsT (im2col, transposed) written on the heap in JavaScript and one product on XNNPACK's
+ * fully-connected operator. The columns hold KH*KW*Ci*N*OH*OW values: used up to IM2COL_MAX_ELEMENTS.
+ *
+ * The kernels below call the wasm backend's own kernels (Transpose, Reshape, Slice, Fill, Conv2D, BatchMatMul)
  * and free every intermediate.
  */
 import * as tf from '../tf.js';
@@ -58,18 +68,60 @@ function convInfoFor(
   return backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
 }
 
-function conv2dBackpropFilter({
-  inputs,
-  backend,
-  attrs,
-}: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: KernelBackend;
-  attrs?: NamedAttrMap;
-}): TensorInfo {
-  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  const info = convInfoFor(x.shape as [number, number, number, number], filterShape, attrs!);
+/** Columns (KH*KW*Ci*N*OH*OW values) up to this size take the im2col product; larger ones the dilated convolution. */
+export const IM2COL_MAX_ELEMENTS = 4 * 1024 * 1024;
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap };
+
+function filterGradient(maxColumns: number) {
+  return (args: KernelArgs): TensorInfo => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const { filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    const info = convInfoFor(x.shape as [number, number, number, number], filterShape, args.attrs!);
+    const columns = info.filterHeight * info.filterWidth * info.inChannels * info.batchSize * info.outHeight * info.outWidth;
+    return columns <= maxColumns ? filterGradientIm2col(x, dy, info, args.backend) : filterGradientDilated(x, dy, info, args.backend);
+  };
+}
+
+/** dW = colsT dy: colsT [KH*KW*Ci, N*OH*OW] built on the heap, then one product (dy [N*OH*OW, Co] as is). */
+function filterGradientIm2col(x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, backend: KernelBackend): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  const t = new Temps(backend);
+  const heap = backend as unknown as WasmHeapAccess;
+  const pixels = n * oh * ow;
+  const cols = t.keep(heap.makeOutput([1, kh * kw * ci, pixels], 'float32')); // rank 3, as BatchMatMul takes
+  const src = heap.typedArrayFromHeap(x); // views after the allocation: the heap may have grown
+  const dst = heap.typedArrayFromHeap(cols);
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      for (let c = 0; c < ci; c++) {
+        let d = ((a * kw + b) * ci + c) * pixels;
+        for (let img = 0; img < n; img++) {
+          for (let i = 0; i < oh; i++) {
+            const row = i * sh + a - top;
+            if (row < 0 || row >= h) {
+              dst.fill(0, d, d + ow);
+              d += ow;
+              continue;
+            }
+            const base = (img * h + row) * w;
+            for (let j = 0; j < ow; j++) {
+              const col = j * sw + b - left;
+              dst[d++] = col >= 0 && col < w ? src[(base + col) * ci + c] : 0;
+            }
+          }
+        }
+      }
+    }
+  }
+  const dy2d = t.run('Reshape', { x: dy }, { shape: [1, pixels, co] });
+  const product = t.run('BatchMatMul', { a: cols, b: dy2d }, { transposeA: false, transposeB: false });
+  return t.release(t.run('Reshape', { x: product }, { shape: [kh, kw, ci, co] }));
+}
+
+function filterGradientDilated(x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, backend: KernelBackend): TensorInfo {
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
   const { top, left } = info.padInfo;
   const [n, h, w, ci] = x.shape;
@@ -238,10 +290,13 @@ function flippedSwapped(t: Temps, filter: TensorInfo, rows: number[], cols: numb
   return t.run('Transpose', { x: selected }, { perm: [0, 2, 1] });
 }
 
-/** Registers (or re-registers) both gradient kernels on the wasm backend. */
-export function registerWasmConvGradients(): void {
+/**
+ * Registers (or re-registers) both gradient kernels on the wasm backend. `im2colMaxElements` (tests): the
+ * largest column matrix the filter gradient builds (0: always the dilated convolution).
+ */
+export function registerWasmConvGradients({ im2colMaxElements = IM2COL_MAX_ELEMENTS } = {}): void {
   for (const [kernelName, kernelFunc] of [
-    ['Conv2DBackpropFilter', conv2dBackpropFilter],
+    ['Conv2DBackpropFilter', filterGradient(im2colMaxElements)],
     ['Conv2DBackpropInput', conv2dBackpropInput],
   ] as const) {
     if (tf.getKernel(kernelName, BACKEND)) tf.unregisterKernel(kernelName, BACKEND);

@@ -30,6 +30,10 @@ export function describeDepartures(entry: MethodEntry, batchControl?: number): s
         `lr ${entry.lr} (source ${base.optimizer.lr} at batch ${base.batchImages}${scaled !== base.optimizer.lr ? `, ${+scaled.toPrecision(4)} by its batch rule` : ''})`,
       );
   }
+  if (entry.optimizer !== undefined && entry.optimizer !== base.optimizer.kind)
+    lines.push(
+      `optimizer ${entry.optimizer === 'sgd' ? 'SGD with momentum' : 'LARS'} (source ${base.optimizer.kind === 'sgd' ? 'SGD' : 'LARS'})`,
+    );
   if (entry.weightDecay !== undefined && entry.weightDecay !== base.optimizer.weightDecay)
     lines.push(`weight decay ${entry.weightDecay} (source ${base.optimizer.weightDecay})`);
   for (const [module, scale] of Object.entries(entry.stepScales ?? {}))

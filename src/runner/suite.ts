@@ -26,6 +26,8 @@ export interface MethodEntry {
   lr?: number;
   /** Weight decay (the method's own unless set). */
   weightDecay?: number;
+  /** Optimizer: LARS or plain SGD with momentum (the method's own unless set). */
+  optimizer?: 'lars' | 'sgd';
   /** Step multipliers by module: { predictor: 10 } gives the predictor 10x larger steps. */
   stepScales?: Record<string, number>;
   warmup?: number;

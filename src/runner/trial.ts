@@ -89,6 +89,7 @@ export function configureMethod(trial: Trial, imageShape: readonly number[]): Me
   const scaled = base.lrScaling === 'none' ? base.optimizer.lr : (base.optimizer.lr * batchImages) / base.batchImages;
   const optimizer = { ...base.optimizer, lr: trial.method.lr ?? scaled };
   if (trial.method.weightDecay !== undefined) optimizer.weightDecay = trial.method.weightDecay;
+  if (trial.method.optimizer !== undefined) optimizer.kind = trial.method.optimizer;
   if (trial.method.stepScales !== undefined) optimizer.stepScales = trial.method.stepScales;
   if (trial.method.warmup !== undefined) optimizer.warmup = trial.method.warmup;
   if (trial.method.warmupSteps !== undefined) optimizer.warmupSteps = trial.method.warmupSteps;

@@ -1,0 +1,152 @@
+/**
+ * Transpose for the wasm backend, in JavaScript on the wasm heap.
+ *
+ * tfjs-backend-wasm 4.22's Transpose visits every element with a full index computation: 90-180 ms for one
+ * [256, 32, 32, 16] activation map on this machine (~30-50 M elements/s, a 16 MB memcpy takes ~3 ms). The
+ * convolution filter gradient (wasm_conv_grads.ts) transposes two such maps per call and every linear layer's
+ * weight gradient one (wasm_matmul.ts), so a step without oneDNN spent a large share of its time here.
+ *
+ * Axes of size 1 are dropped and axes that stay adjacent and in order are merged first, so what is left is
+ * one of: blocks moved whole (the last axis stays last: one `set` per contiguous block), or 2-D transposes
+ * (possibly one per index of a leading or middle axis) done in cache-sized tiles. Anything else (rank > 3
+ * with the last axis moving, strings) goes to tfjs's own kernel.
+ */
+import * as tf from '../tf.js';
+import type { KernelBackend, NamedAttrMap, TensorInfo } from '../tf.js';
+
+const BACKEND = 'wasm';
+const TILE = 32;
+
+type Elements = Float32Array | Int32Array | Uint8Array;
+
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Elements;
+}
+
+/** Drops size-1 axes and merges axes that stay adjacent and in order: the smallest equivalent transpose. */
+export function simplifyTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const kept = shape.map((_, axis) => axis).filter((axis) => shape[axis] !== 1);
+  const renumber = new Map(kept.map((axis, i) => [axis, i]));
+  const reducedShape = kept.map((axis) => shape[axis]);
+  const reducedPerm = perm.filter((axis) => shape[axis] !== 1).map((axis) => renumber.get(axis)!);
+  // Runs of consecutive source axes in the output order become one axis.
+  const runs: number[][] = [];
+  for (const axis of reducedPerm) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] + 1 === axis) last.push(axis);
+    else runs.push([axis]);
+  }
+  const bySource = [...runs].sort((a, b) => a[0] - b[0]);
+  const merged = bySource.map((run) => run.reduce((size, axis) => size * reducedShape[axis], 1));
+  return { shape: merged, perm: runs.map((run) => bySource.indexOf(run)) };
+}
+
+/** dst[c * dstStride + r] = src[r * srcStride + c] for r < rows, c < cols, in TILE x TILE tiles. */
+function transpose2d(
+  src: Elements,
+  srcAt: number,
+  srcStride: number,
+  dst: Elements,
+  dstAt: number,
+  dstStride: number,
+  rows: number,
+  cols: number,
+): void {
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(rows, r0 + TILE);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(cols, c0 + TILE);
+      for (let c = c0; c < c1; c++) {
+        let d = dstAt + c * dstStride + r0;
+        let s = srcAt + r0 * srcStride + c;
+        for (let r = r0; r < r1; r++, s += srcStride) dst[d++] = src[s];
+      }
+    }
+  }
+}
+
+/** Moves contiguous blocks of `shape[last]` elements: the last axis stays last, the others are permuted. */
+function moveBlocks(src: Elements, dst: Elements, shape: number[], perm: number[]): void {
+  const rank = shape.length;
+  const block = shape[rank - 1];
+  const srcStrides = new Array<number>(rank);
+  srcStrides[rank - 1] = 1;
+  for (let a = rank - 2; a >= 0; a--) srcStrides[a] = srcStrides[a + 1] * shape[a + 1];
+  const outShape = perm.map((a) => shape[a]);
+  const index = new Array<number>(rank - 1).fill(0);
+  const blocks = dst.length / block;
+  let from = 0;
+  for (let b = 0; b < blocks; b++) {
+    dst.set(src.subarray(from, from + block), b * block);
+    // Advance the output index (odometer over the output's leading axes) and the source offset with it.
+    for (let a = rank - 2; a >= 0; a--) {
+      from += srcStrides[perm[a]];
+      if (++index[a] < outShape[a]) break;
+      from -= srcStrides[perm[a]] * outShape[a];
+      index[a] = 0;
+    }
+  }
+}
+
+/** Returns false when the (simplified) permutation is not one this file handles. */
+function transposeInto(src: Elements, dst: Elements, shape: number[], perm: number[]): boolean {
+  const rank = shape.length;
+  if (rank <= 1) {
+    dst.set(src);
+    return true;
+  }
+  if (perm[rank - 1] === rank - 1) {
+    moveBlocks(src, dst, shape, perm);
+    return true;
+  }
+  if (rank === 2) {
+    transpose2d(src, 0, shape[1], dst, 0, shape[0], shape[0], shape[1]);
+    return true;
+  }
+  if (rank !== 3) return false;
+  const [a, b, c] = shape;
+  if (perm[0] === 0) {
+    // [A, B, C] -> [A, C, B]: one 2-D transpose per a.
+    for (let i = 0; i < a; i++) transpose2d(src, i * b * c, c, dst, i * b * c, b, b, c);
+    return true;
+  }
+  // What is left after merging: [A, B, C] -> [C, B, A], one strided 2-D transpose per b.
+  for (let j = 0; j < b; j++) transpose2d(src, j * c, b * c, dst, j * a, b * a, a, c);
+  return true;
+}
+
+/** tfjs's own kernel, captured before the first replacement (registering twice must not capture ours). */
+let stock: tf.KernelConfig | undefined;
+
+export function registerWasmTranspose(): void {
+  stock ??= tf.getKernel('Transpose', BACKEND);
+  if (!stock) throw new Error('the wasm backend has no Transpose kernel to replace');
+  const own = stock;
+  const transpose = (args: { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }) => {
+    const x = args.inputs.x as TensorInfo;
+    const perm = (args.attrs as unknown as { perm: number[] }).perm;
+    const simple = simplifyTranspose(x.shape, perm);
+    const handled =
+      x.dtype !== 'string' && x.dtype !== 'complex64' && (simple.shape.length <= 3 || simple.perm.at(-1) === simple.shape.length - 1);
+    if (!handled) return own.kernelFunc(args) as TensorInfo;
+    const heap = args.backend as unknown as WasmHeap;
+    const out = heap.makeOutput(
+      perm.map((a) => x.shape[a]),
+      x.dtype,
+    );
+    // Views are taken after the last allocation: the heap may have grown.
+    if (!transposeInto(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(out), simple.shape, simple.perm)) {
+      throw new Error(`wasm transpose: unexpected simplified permutation ${simple.perm} of ${simple.shape}`);
+    }
+    return out;
+  };
+  tf.unregisterKernel('Transpose', BACKEND);
+  // The stock kernel's setup (binding its wasm function) must still run: it is the fallback.
+  tf.registerKernel({
+    kernelName: 'Transpose',
+    backendName: BACKEND,
+    setupFunc: own.setupFunc,
+    kernelFunc: transpose as unknown as tf.KernelFunc,
+  });
+}
