@@ -1,7 +1,7 @@
 import * as tf from '../engine/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, useNativeKernels } from '../engine/backends/select.js';
-import { IM2COL_MAX_ELEMENTS, registerWasmConvGradients } from '../engine/backends/wasm_conv_grads.js';
+import { type FilterGradientPath, registerWasmConvGradients } from '../engine/backends/wasm_conv_grads.js';
 import { BatchNorm } from '../engine/nn/layers.js';
 import { Rng } from '../engine/random.js';
 import { relativeError } from './helpers.js';
@@ -50,18 +50,18 @@ function gradsOn(backend: string, c: Case, xData: Float32Array, wData: Float32Ar
 
 // The project's wasm kernels (the filter gradient by im2col where its columns are small, by a dilated
 // convolution otherwise: both forced in turn), and the native oneDNN ones when the addon is built.
-const paths = [
-  { name: 'wasm kernels (im2col filter gradient)', native: false, im2colMaxElements: Number.POSITIVE_INFINITY, tol: 1e-4 },
-  { name: 'wasm kernels (dilated filter gradient)', native: false, im2colMaxElements: 0, tol: 1e-4 },
-  { name: 'oneDNN kernels', native: true, im2colMaxElements: IM2COL_MAX_ELEMENTS, tol: 1e-5 },
+const paths: { name: string; native: boolean; filterGradient: FilterGradientPath; tol: number }[] = [
+  { name: 'wasm kernels (im2col filter gradient)', native: false, filterGradient: 'im2col', tol: 1e-4 },
+  { name: 'wasm kernels (dilated filter gradient)', native: false, filterGradient: 'dilated', tol: 1e-4 },
+  { name: 'oneDNN kernels', native: true, filterGradient: 'auto', tol: 1e-5 },
 ];
 
-describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, im2colMaxElements, tol }) => {
+describe.each(paths)('convolution and its gradients on wasm: $name', ({ native, filterGradient, tol }) => {
   let available = true;
   // Hooks of every block run before any test: select this block's kernels in each test.
   const usePath = () => {
     useNativeKernels(native); // turning oneDNN off puts back the wasm kernels it replaced: choose after it
-    if (!native) registerWasmConvGradients({ im2colMaxElements });
+    if (!native) registerWasmConvGradients({ filterGradient });
   };
   beforeAll(async () => {
     const info = await initBackend({ backend: 'wasm' });
