@@ -24,8 +24,8 @@
  * with colsT (im2col, transposed) written on the heap in JavaScript and one product on XNNPACK's
  * fully-connected operator. Used where KH*KW*Ci <= IM2COL_MAX_ROWS and the columns (KH*KW*Ci*N*OH*OW values)
  * fit in IM2COL_MAX_ELEMENTS. Measured per layer (batch 256, 32x32, 2 threads): the stem with 3 channels
- * 48 -> 24 ms, with 1 channel 46 -> 10; 1x1 stride-2 shortcuts 82 -> 9; but 3x3 layers of 16+ channels
- * are as fast or faster as the dilated convolution (16 -> 16 at 32x32: 83 against 167 by im2col).
+ * 48 -> 24 ms, with 1 channel 46 -> 10; 1x1 stride-2 shortcuts 82 -> 9; but for 3x3 layers of 16+ channels
+ * the dilated convolution is as fast or faster (16 -> 16 at 32x32: 83 against 167 by im2col).
  *
  * The kernels below call the wasm backend's own kernels (Transpose, Reshape, Slice, Fill, Conv2D, BatchMatMul)
  * and free every intermediate.
@@ -72,9 +72,9 @@ function convInfoFor(
 }
 
 /** The im2col filter gradient is used up to this many rows (KH*KW*Ci) ... */
-export const IM2COL_MAX_ROWS = 64;
+const IM2COL_MAX_ROWS = 64;
 /** ... and this many column values (64 MB). */
-export const IM2COL_MAX_ELEMENTS = 16 * 1024 * 1024;
+const IM2COL_MAX_ELEMENTS = 16 * 1024 * 1024;
 
 /** How the filter gradient is computed: by shape (auto), or one way always (tests). */
 export type FilterGradientPath = 'auto' | 'im2col' | 'dilated';
@@ -165,15 +165,7 @@ function filterGradientDilated(x: TensorInfo, dy: TensorInfo, info: backend_util
   return t.release(t.run('Transpose', { x: conv }, { perm: [1, 2, 0, 3] }));
 }
 
-function conv2dBackpropInput({
-  inputs,
-  backend,
-  attrs,
-}: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: KernelBackend;
-  attrs?: NamedAttrMap;
-}): TensorInfo {
+function conv2dBackpropInput({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const { inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const info = convInfoFor(inputShape, filter.shape as [number, number, number, number], attrs!);

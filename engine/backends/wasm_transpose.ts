@@ -1,15 +1,15 @@
 /**
  * Transpose for the wasm backend, in JavaScript on the wasm heap.
  *
- * tfjs-backend-wasm 4.22's Transpose visits every element with a full index computation: 90-180 ms for one
- * [256, 32, 32, 16] activation map on this machine (~30-50 M elements/s, a 16 MB memcpy takes ~3 ms). The
- * convolution filter gradient (wasm_conv_grads.ts) transposes two such maps per call and every linear layer's
- * weight gradient one (wasm_matmul.ts), so a step without oneDNN spent a large share of its time here.
+ * tfjs-backend-wasm 4.22's Transpose visits every element with a full index computation: 29-40 ms for one
+ * [256, 32, 32, 16] activation map on this machine, 12-18 ms here (measured under load). The convolution filter
+ * gradient (wasm_conv_grads.ts) transposes two such maps per call, and every transposed matrix product one
+ * operand (wasm_matmul.ts).
  *
  * Axes of size 1 are dropped and axes that stay adjacent and in order are merged first, so what is left is
  * one of: blocks moved whole (the last axis stays last: one `set` per contiguous block), or 2-D transposes
  * (possibly one per index of a leading or middle axis) done in cache-sized tiles. Anything else (rank > 3
- * with the last axis moving, strings) goes to tfjs's own kernel.
+ * with the last axis moving, strings, complex numbers) goes to tfjs's own kernel.
  */
 import * as tf from '../tf.js';
 import type { KernelBackend, NamedAttrMap, TensorInfo } from '../tf.js';
@@ -89,31 +89,23 @@ function moveBlocks(src: Elements, dst: Elements, shape: number[], perm: number[
   }
 }
 
-/** Returns false when the (simplified) permutation is not one this file handles. */
-function transposeInto(src: Elements, dst: Elements, shape: number[], perm: number[]): boolean {
+/** Whether transposeInto handles a simplified permutation: rank <= 3, or any rank keeping the last axis last. */
+function handles({ shape, perm }: { shape: number[]; perm: number[] }): boolean {
+  return shape.length <= 3 || perm[shape.length - 1] === shape.length - 1;
+}
+
+/** The transpose of a simplified permutation that `handles` accepts. */
+function transposeInto(src: Elements, dst: Elements, shape: number[], perm: number[]): void {
   const rank = shape.length;
-  if (rank <= 1) {
-    dst.set(src);
-    return true;
+  if (rank <= 1) dst.set(src);
+  else if (perm[rank - 1] === rank - 1) moveBlocks(src, dst, shape, perm);
+  else if (rank === 2) transpose2d(src, 0, shape[1], dst, 0, shape[0], shape[0], shape[1]);
+  else {
+    const [a, b, c] = shape;
+    // After merging, a rank-3 permutation that moves the last axis is [0, 2, 1] or [2, 1, 0].
+    if (perm[0] === 0) for (let i = 0; i < a; i++) transpose2d(src, i * b * c, c, dst, i * b * c, b, b, c);
+    else for (let j = 0; j < b; j++) transpose2d(src, j * c, b * c, dst, j * a, b * a, a, c);
   }
-  if (perm[rank - 1] === rank - 1) {
-    moveBlocks(src, dst, shape, perm);
-    return true;
-  }
-  if (rank === 2) {
-    transpose2d(src, 0, shape[1], dst, 0, shape[0], shape[0], shape[1]);
-    return true;
-  }
-  if (rank !== 3) return false;
-  const [a, b, c] = shape;
-  if (perm[0] === 0) {
-    // [A, B, C] -> [A, C, B]: one 2-D transpose per a.
-    for (let i = 0; i < a; i++) transpose2d(src, i * b * c, c, dst, i * b * c, b, b, c);
-    return true;
-  }
-  // What is left after merging: [A, B, C] -> [C, B, A], one strided 2-D transpose per b.
-  for (let j = 0; j < b; j++) transpose2d(src, j * c, b * c, dst, j * a, b * a, a, c);
-  return true;
 }
 
 /** tfjs's own kernel, captured before the first replacement (registering twice must not capture ours). */
@@ -127,18 +119,14 @@ export function registerWasmTranspose(): void {
     const x = args.inputs.x as TensorInfo;
     const perm = (args.attrs as unknown as { perm: number[] }).perm;
     const simple = simplifyTranspose(x.shape, perm);
-    const handled =
-      x.dtype !== 'string' && x.dtype !== 'complex64' && (simple.shape.length <= 3 || simple.perm.at(-1) === simple.shape.length - 1);
-    if (!handled) return own.kernelFunc(args) as TensorInfo;
+    if (x.dtype === 'string' || x.dtype === 'complex64' || !handles(simple)) return own.kernelFunc(args) as TensorInfo;
     const heap = args.backend as unknown as WasmHeap;
     const out = heap.makeOutput(
       perm.map((a) => x.shape[a]),
       x.dtype,
     );
     // Views are taken after the last allocation: the heap may have grown.
-    if (!transposeInto(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(out), simple.shape, simple.perm)) {
-      throw new Error(`wasm transpose: unexpected simplified permutation ${simple.perm} of ${simple.shape}`);
-    }
+    transposeInto(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(out), simple.shape, simple.perm);
     return out;
   };
   tf.unregisterKernel('Transpose', BACKEND);
