@@ -35,7 +35,7 @@ options:
   --datasets=a,b      default: the suite's (synthetic, fashion-mnist)
   --methods=a,b       simclr, byol (default: both)
   --seeds=N           seeds 0..N-1 (default 3)
-  --budget=patches:N  crops per trial (default the suite's, 2e4)
+  --budget=patches:N  crops per trial (default the suite's, 1.2e4)
   --threads=N         threads on both sides (default 2)
   --data-dir=DIR      dataset root (default $SSL_BENCH_DATA or ./data)
   --out=DIR           where both sides' results go (default runs/<time>-parity)

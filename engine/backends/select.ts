@@ -10,6 +10,7 @@ import { configureOneDnn, loadOneDnn, registerOneDnnKernels, unregisterOneDnnKer
 import { registerWasmConvGradients } from './wasm_conv_grads.js';
 import { registerWasmMatMul } from './wasm_matmul.js';
 import { registerWasmSharedIdentity } from './wasm_identity.js';
+import { registerWasmReductions } from './wasm_reduce.js';
 import { registerWasmTranspose } from './wasm_transpose.js';
 import { loadWebGpu, type GpuAdapterInfo } from './webgpu.js';
 import { checkThreadCount, MAX_WASM_THREADS, registerThreadedWasm, threadsSupported, wasmThreadsInUse } from './wasm_threaded.js';
@@ -91,8 +92,9 @@ async function loadWasm(threads: number, native: boolean): Promise<Omit<BackendI
   const threaded = threadsSupported();
   if (threaded) registerThreadedWasm(threads);
   // The project's own wasm kernels: convolution gradients, the transposed-matmul fast path, copy-free clones,
-  // a transpose that moves blocks and tiles.
+  // a transpose that moves blocks and tiles, sums over leading axes without a transpose.
   registerWasmTranspose();
+  registerWasmReductions();
   registerWasmConvGradients();
   registerWasmMatMul();
   registerWasmSharedIdentity();

@@ -32,8 +32,7 @@
  */
 import * as tf from '../tf.js';
 import { backend_util, type KernelBackend, type NamedAttrMap, type TensorInfo } from '../tf.js';
-
-const BACKEND = 'wasm';
+import { type KernelArgs, WASM as BACKEND } from './wasm_kernels.js';
 
 function runKernel(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap, backend: KernelBackend): TensorInfo {
   const kernel = tf.getKernel(name, BACKEND);
@@ -78,8 +77,6 @@ const IM2COL_MAX_ELEMENTS = 16 * 1024 * 1024;
 
 /** How the filter gradient is computed: by shape (auto), or one way always (tests). */
 export type FilterGradientPath = 'auto' | 'im2col' | 'dilated';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap };
 
 function filterGradient(path: FilterGradientPath) {
   return (args: KernelArgs): TensorInfo => {

@@ -10,18 +10,12 @@
  */
 import * as tf from '../tf.js';
 import type { KernelBackend, NamedAttrMap, TensorInfo } from '../tf.js';
-
-const BACKEND = 'wasm';
-
-/** tfjs's own kernels, captured before anything replaces them. */
-const stock = new Map<string, tf.KernelConfig>();
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap };
+import { type KernelArgs, replaceWasmKernel, stockWasmKernel, WASM } from './wasm_kernels.js';
 
 function swapLastAxes(x: TensorInfo, backend: KernelBackend): TensorInfo {
   const rank = x.shape.length;
   const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
-  return tf.getKernel('Transpose', BACKEND)!.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
+  return tf.getKernel('Transpose', WASM)!.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
 }
 
 /** Calls `kernel` with the operands flagged in `which` transposed explicitly, and those flags cleared. */
@@ -47,17 +41,14 @@ function withExplicitTransposes(kernel: tf.KernelFunc, args: KernelArgs, which: 
 }
 
 export function registerWasmMatMul(): void {
-  for (const name of ['BatchMatMul', '_FusedMatMul']) {
-    if (!stock.has(name)) {
-      const config = tf.getKernel(name, BACKEND);
-      if (!config) throw new Error(`the wasm backend has no ${name} kernel`);
-      stock.set(name, config);
-    }
-  }
   const batchMatMul = (args: KernelArgs) => {
     const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
-    return withExplicitTransposes(stock.get('BatchMatMul')!.kernelFunc, { ...args, inputs: { a, b } }, { a: transposeA, b: transposeB });
+    return withExplicitTransposes(
+      stockWasmKernel('BatchMatMul').kernelFunc,
+      { ...args, inputs: { a, b } },
+      { a: transposeA, b: transposeB },
+    );
   };
   const fusedMatMul = (args: KernelArgs) => {
     const { transposeA, transposeB, activation } = args.attrs as unknown as {
@@ -72,25 +63,13 @@ export function registerWasmMatMul(): void {
       const product = batchMatMul({ ...args, attrs: { transposeA, transposeB } as unknown as NamedAttrMap });
       if (!bias) return product;
       try {
-        return tf
-          .getKernel('Add', BACKEND)!
-          .kernelFunc({ inputs: { a: product, b: bias }, backend: args.backend, attrs: {} }) as TensorInfo;
+        return tf.getKernel('Add', WASM)!.kernelFunc({ inputs: { a: product, b: bias }, backend: args.backend, attrs: {} }) as TensorInfo;
       } finally {
         args.backend.disposeData(product.dataId);
       }
     }
-    return withExplicitTransposes(stock.get('_FusedMatMul')!.kernelFunc, args, { a: transposeA, b: transposeB });
+    return withExplicitTransposes(stockWasmKernel('_FusedMatMul').kernelFunc, args, { a: transposeA, b: transposeB });
   };
-  for (const [kernelName, kernelFunc] of [
-    ['BatchMatMul', batchMatMul],
-    ['_FusedMatMul', fusedMatMul],
-  ] as const) {
-    tf.unregisterKernel(kernelName, BACKEND);
-    tf.registerKernel({
-      kernelName,
-      backendName: BACKEND,
-      setupFunc: stock.get(kernelName)!.setupFunc,
-      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-    });
-  }
+  replaceWasmKernel('BatchMatMul', batchMatMul);
+  replaceWasmKernel('_FusedMatMul', fusedMatMul);
 }

@@ -11,18 +11,12 @@
  * (possibly one per index of a leading or middle axis) done in cache-sized tiles. Anything else (rank > 3
  * with the last axis moving, strings, complex numbers) goes to tfjs's own kernel.
  */
-import * as tf from '../tf.js';
-import type { KernelBackend, NamedAttrMap, TensorInfo } from '../tf.js';
+import type { TensorInfo } from '../tf.js';
+import { replaceWasmKernel, stockWasmKernel, type WasmHeap } from './wasm_kernels.js';
 
-const BACKEND = 'wasm';
 const TILE = 32;
 
 type Elements = Float32Array | Int32Array | Uint8Array;
-
-interface WasmHeap {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Elements;
-}
 
 /** Drops size-1 axes and merges axes that stay adjacent and in order: the smallest equivalent transpose. */
 export function simplifyTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
@@ -108,18 +102,13 @@ function transposeInto(src: Elements, dst: Elements, shape: number[], perm: numb
   }
 }
 
-/** tfjs's own kernel, captured before the first replacement (registering twice must not capture ours). */
-let stock: tf.KernelConfig | undefined;
-
 export function registerWasmTranspose(): void {
-  stock ??= tf.getKernel('Transpose', BACKEND);
-  if (!stock) throw new Error('the wasm backend has no Transpose kernel to replace');
-  const own = stock;
-  const transpose = (args: { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }) => {
+  replaceWasmKernel('Transpose', (args) => {
     const x = args.inputs.x as TensorInfo;
     const perm = (args.attrs as unknown as { perm: number[] }).perm;
     const simple = simplifyTranspose(x.shape, perm);
-    if (x.dtype === 'string' || x.dtype === 'complex64' || !handles(simple)) return own.kernelFunc(args) as TensorInfo;
+    if (x.dtype === 'string' || x.dtype === 'complex64' || !handles(simple))
+      return stockWasmKernel('Transpose').kernelFunc(args) as TensorInfo;
     const heap = args.backend as unknown as WasmHeap;
     const out = heap.makeOutput(
       perm.map((a) => x.shape[a]),
@@ -128,13 +117,5 @@ export function registerWasmTranspose(): void {
     // Views are taken after the last allocation: the heap may have grown.
     transposeInto(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(out), simple.shape, simple.perm);
     return out;
-  };
-  tf.unregisterKernel('Transpose', BACKEND);
-  // The stock kernel's setup (binding its wasm function) must still run: it is the fallback.
-  tf.registerKernel({
-    kernelName: 'Transpose',
-    backendName: BACKEND,
-    setupFunc: own.setupFunc,
-    kernelFunc: transpose as unknown as tf.KernelFunc,
   });
 }
