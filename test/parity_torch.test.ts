@@ -2,7 +2,8 @@
  * Smoke of the PyTorch reference trainer (bench/parity/torch_ssl.py): its self-test writes tiny IDX files and a
  * plan to a temp dir and trains 2 steps of SimCLR (grey images) and BYOL (RGB), then probes; the output line must
  * hold finite numbers. Its augmentation ops and losses are checked against ../shared/reference, and a bad plan is
- * refused with the field named. Skipped, saying why, where /usr/bin/python3 cannot import torch; under CI it must run.
+ * refused with the field named. Both engines take the same steps from the same weights and crops to float32
+ * precision (--replay). Skipped, saying why, where /usr/bin/python3 cannot import torch; under CI it must run.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +13,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REFERENCE_DIR } from './helpers.js';
 import { logisticProbe } from '../src/eval/logistic_probe.js';
 import { Rng } from '../engine/random.js';
+import { initBackend } from '../engine/backends/select.js';
+import { readTree } from '../engine/nn/params.js';
+import { augmentBatch } from '../datasets/augment/pipeline.js';
+import { loadDataset } from '../datasets/registry.js';
+import { replayOnTorch, type ReplayStep, torchModelPlan } from '../src/cases/torch_parity.js';
+import { SslModel } from '../src/model/ssl_model.js';
+import { applyOverrides, loadSuite } from '../src/runner/suite.js';
+import { configureMethod } from '../src/runner/trial.js';
+import { expandTrials } from '../src/runner/trials.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SCRIPT = path.join(ROOT, 'bench', 'parity', 'torch_ssl.py');
@@ -101,6 +111,86 @@ describe('the PyTorch reference trainer', () => {
     expect(out.final_loss as number).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/trained 2 steps, 64 crops/);
   });
+
+  /** Relative distance of two parameter updates (after - before): ||u - v|| / ||v||, and ||v||. */
+  function updateDistance(before: Float32Array, after: Float32Array, reference: Float32Array): { rel: number; norm: number } {
+    let [diff, norm] = [0, 0];
+    for (let i = 0; i < before.length; i++) {
+      const [u, v] = [after[i] - before[i], reference[i] - before[i]];
+      diff += (u - v) ** 2;
+      norm += v ** 2;
+    }
+    return { rel: Math.sqrt(diff / norm), norm: Math.sqrt(norm) };
+  }
+
+  it.skipIf(reason !== null).each([
+    ['simclr', true],
+    ['simclr', false],
+    ['byol', true],
+  ] as const)(
+    `takes the same steps as ours from the same weights and crops (%s, head batch norm %s)${skipped}`,
+    async (method, headBatchNorm) => {
+      await initBackend({ backend: 'wasm', threads: 2 });
+      // The parity suite's configuration (what bench:parity compares), on crops of the parity run's own images.
+      const [trial] = expandTrials(applyOverrides(loadSuite('parity'), { methods: [method], datasets: ['synthetic'], seeds: 1 }));
+      const images = 64;
+      const m = { ...configureMethod(trial, [32, 32, 1]), batchImages: images, projectorBatchNorm: headBatchNorm };
+      const data = await loadDataset('synthetic', path.join(TMP, 'data'));
+      const rng = new Rng(11);
+      const steps: ReplayStep[] = [0.5, 0.6].map((progress, i) => ({
+        progress,
+        views: augmentBatch(
+          data.train.readImages(Array.from({ length: images }, (_, k) => i * images + k)),
+          images,
+          32,
+          32,
+          m.recipe,
+          rng,
+        ).views.map((v) => ({ shape: v.shape, data: v.data })),
+      }));
+      const model = new SslModel(m, trial.backbone, 3, { inChannels: 1 });
+      const initial = await readTree(model.state.params);
+      const ours: { loss: number; params: Record<string, Float32Array> }[] = [];
+      for (const s of steps) {
+        const views = s.views.map((v, i) => ({
+          spec: m.recipe.views[i],
+          shape: v.shape as [number, number, number, number],
+          data: v.data,
+        }));
+        const loss = await model.step({ views, crops: views.reduce((a, v) => a + v.shape[0], 0) }, images, s.progress);
+        ours.push({ loss, params: await readTree(model.state.params) });
+      }
+      const given = Object.fromEntries(Object.entries(initial).map(([k, data]) => [k, { shape: model.state.params[k].shape, data }]));
+      model.dispose();
+      const plan = torchModelPlan(m, trial.backbone, 1, 3, 2);
+      const file = path.join(TMP, `replay-${method}-${headBatchNorm}.json`);
+      const [torch32, torch64] = [
+        await replayOnTorch(plan, given, images, steps, 'float32', file),
+        await replayOnTorch(plan, given, images, steps, 'float64', file),
+      ];
+      expect(Object.keys(torch32[0].params).sort()).toEqual(Object.keys(initial).sort());
+      for (const [i, step] of torch64.entries())
+        expect(Math.abs(ours[i].loss - step.loss) / step.loss, `loss of step ${i + 1}`).toBeLessThan(1e-4);
+      for (const [name, before] of Object.entries(initial)) {
+        // A bias feeding batch norm has no gradient: its update is float32 noise (about 1e-8) on every side.
+        if (updateDistance(before, torch64[1].params[name], torch64[1].params[name]).norm < 1e-5) {
+          expect(updateDistance(before, ours[1].params[name], ours[1].params[name]).norm, `${name} barely moves`).toBeLessThan(1e-5);
+          continue;
+        }
+        // Float32 rounding is amplified in the backward pass (batch norm, then momentum and BYOL's moved target in
+        // step 2): PyTorch in float32 is up to 5e-3 (step 1) and 5e-2 (step 2) away from float64 in the first layers,
+        // 1e-5 in the heads. Ours must be about as close to the exact (float64) step as PyTorch's float32 is:
+        // within three times its distance, plus 1e-3 (our tolerance for gradients against float64 references).
+        for (const k of [0, 1]) {
+          const oursError = updateDistance(before, ours[k].params[name], torch64[k].params[name]).rel;
+          const torchError = updateDistance(before, torch32[k].params[name], torch64[k].params[name]).rel;
+          expect(oursError, `step ${k + 1} update of ${name} (PyTorch float32: ${torchError.toExponential(2)})`).toBeLessThan(
+            3 * torchError + 1e-3,
+          );
+        }
+      }
+    },
+  );
 
   const references = fs.existsSync(path.join(REFERENCE_DIR, 'augment.json'));
   it.skipIf(reason !== null || !references)(

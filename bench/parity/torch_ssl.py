@@ -14,6 +14,9 @@ Usage
         runs it (2 steps); prints the result line
   /usr/bin/python3 bench/parity/torch_ssl.py --write-test-plan DIR [--method ...] [--channels ...]
         writes that tiny plan and its IDX files into DIR and prints the plan's path (for the TypeScript side's tests)
+  /usr/bin/python3 bench/parity/torch_ssl.py --replay FILE
+        loads our parameters into the model a plan's model fields build, takes the given steps on the given crops
+        and prints each step's loss and the parameters after it (see `replay`; test/parity_torch.test.ts compares)
   /usr/bin/python3 bench/parity/torch_ssl.py --check-references DIR
         checks this file's augmentation ops and losses against ../shared/reference (DIR): augment.json (1e-5
         absolute) and losses/{simclr-2view,simclr-multiview,byol}.json (their own tolerances); one JSON line
@@ -96,6 +99,7 @@ Result (one JSON line on stdout)
 """
 
 import argparse
+import base64
 import gzip
 import json
 import math
@@ -224,10 +228,14 @@ def check_view(v, where, channels):
         raise PlanError(f"{where}.normalize.std must be positive")
 
 
-def check_plan(plan):
-    """Raises PlanError on anything missing, unknown or out of range; returns the plan with defaults filled in."""
-    top = ["method", "seed", "threads", "backbone", "in_channels", "projector", "predictor", "loss", "ema", "optimizer",
-           "batch_images", "budget_crops", "joint_batch_norm", "recipe", "data", "eval"]
+MODEL_FIELDS = ["method", "seed", "threads", "backbone", "in_channels", "projector", "predictor", "loss", "ema", "optimizer",
+                "batch_images", "joint_batch_norm"]
+
+
+def check_plan(plan, model_only=False):
+    """Raises PlanError on anything missing, unknown or out of range; returns the plan with defaults filled in.
+    model_only: the fields that build the model and its optimizer only (MODEL_FIELDS; --replay)."""
+    top = MODEL_FIELDS + ([] if model_only else ["budget_crops", "recipe", "data", "eval"])
     _keys(plan, "plan", top, ["schema", "projector_batch_norm"])
     plan.setdefault("projector_batch_norm", True)
     _bool(plan, "projector_batch_norm", "plan")
@@ -289,8 +297,10 @@ def check_plan(plan):
             o["exclude_bias_and_norm_from_decay"] = False
         _bool(o, "exclude_bias_and_norm_from_decay", "plan.optimizer")
     _num(plan, "batch_images", "plan", lo=1, integer=True)
-    _num(plan, "budget_crops", "plan", lo=1)
     _bool(plan, "joint_batch_norm", "plan")
+    if model_only:
+        return plan
+    _num(plan, "budget_crops", "plan", lo=1)
     r = plan["recipe"]
     _keys(r, "plan.recipe", ["views"], ["name", "source"])
     if not isinstance(r["views"], list) or not r["views"]:
@@ -875,14 +885,26 @@ class SslModel:
             # BYOL's target: a copy of backbone + projector moved by EMA only. It runs with batch statistics; its
             # own running-statistics updates are dropped (momentum 0), they follow the online ones by EMA instead.
             self.target = (ResNet(plan["backbone"], plan["in_channels"]), mlp_head([self.backbone.feature_dim, *plan["projector"]], plan["projector_batch_norm"]))
-            for t, o in zip(self.target, (self.backbone, self.projector)):
-                t.load_state_dict(o.state_dict())
+            self.copy_to_target()
+            for t in self.target:
                 for m in t.modules():
                     if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
                         m.momentum = 0.0
                 t.train()
                 t.requires_grad_(False)
         self.optimizer = Optimizer(param_groups(self.online), plan["optimizer"])
+
+    def copy_to_target(self):
+        for t, o in zip(self.target, (self.backbone, self.projector)):
+            t.load_state_dict(o.state_dict())
+
+    def named_parameters(self):
+        """The online parameters under our names (src/model/ssl_model.ts): the backbone's, projector.*, predictor.*."""
+        out = dict(self.backbone.named_parameters())
+        for prefix, m in (("projector", self.projector), ("predictor", self.predictor)):
+            if m is not None:
+                out.update({f"{prefix}.{k}": v for k, v in m.named_parameters()})
+        return out
 
     def param_count(self):
         return sum(p.numel() for m in self.online for p in m.parameters())
@@ -1377,12 +1399,67 @@ def check_references(directory):
     return out
 
 
+# ----------------------------------------------------------------------------------------------------------
+# Replay: steps from given weights and crops (both engines must compute the same step)
+
+
+def _from_b64(text, shape):
+    return torch.from_numpy(np.frombuffer(base64.b64decode(text), dtype="<f4").copy()).reshape(shape)
+
+
+def _to_b64(t):
+    return base64.b64encode(t.detach().contiguous().numpy().astype("<f4").tobytes()).decode("ascii")
+
+
+def _torch_layout(t):
+    """Ours -> PyTorch: conv [KH, KW, Ci, Co] -> [Co, Ci, KH, KW]; linear [in, out] -> [out, in]."""
+    return t.permute(3, 2, 0, 1) if t.dim() == 4 else t.t() if t.dim() == 2 else t
+
+
+def _our_layout(t):
+    return t.permute(2, 3, 1, 0) if t.dim() == 4 else t.t() if t.dim() == 2 else t
+
+
+def replay(spec):
+    """Loads our initial parameters into the model `spec["plan"]` builds (model fields only), takes one step per
+    entry of spec["steps"] ({"progress", "views": [{"shape": [N, S, S, C], "data": base64 float32 NHWC}]}, one
+    block per view spec, spec["images"] images each), in spec["dtype"] ("float32", or "float64" for the exact
+    step float32 implementations are measured against), and returns each step's loss and the parameters after
+    it, in our names, layouts and encoding (float32)."""
+    plan = check_plan(spec["plan"], model_only=True)
+    dtype = {"float32": torch.float32, "float64": torch.float64}[spec.get("dtype", "float32")]
+    torch.set_num_threads(plan["threads"])
+    model = SslModel(plan, torch.Generator().manual_seed(plan["seed"]))
+    for m in model.online + list(model.target or ()):
+        m.to(dtype)  # in place: the optimizer keeps the same Parameter objects
+    params = model.named_parameters()
+    given = spec["params"]
+    if sorted(given) != sorted(params):
+        missing, extra = sorted(set(params) - set(given)), sorted(set(given) - set(params))
+        raise PlanError(f"replay parameters differ from the model's: missing {missing[:5]}, unknown {extra[:5]}")
+    with torch.no_grad():
+        for name, p in params.items():
+            value = _torch_layout(_from_b64(given[name]["data"], given[name]["shape"]))
+            if tuple(value.shape) != tuple(p.shape):
+                raise PlanError(f"replay parameter {name}: shape {list(value.shape)} (PyTorch layout), model has {list(p.shape)}")
+            p.copy_(value)
+        if model.target is not None:
+            model.copy_to_target()
+    out = []
+    for step in spec["steps"]:
+        blocks = [_from_b64(v["data"], v["shape"]).permute(0, 3, 1, 2).to(dtype).contiguous() for v in step["views"]]
+        loss, _ = model.step(blocks, spec["images"], step["progress"])
+        out.append({"loss": loss, "params": {name: _to_b64(_our_layout(p).float()) for name, p in params.items()}})
+    return {"steps": out}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("plan", nargs="?", help="plan JSON file")
     ap.add_argument("--self-test", action="store_true", help="run a tiny generated plan (2 steps) in a temp dir")
     ap.add_argument("--write-test-plan", metavar="DIR", help="write the tiny plan and its IDX files to DIR")
     ap.add_argument("--check-references", metavar="DIR", help="check ops and losses against ../shared/reference")
+    ap.add_argument("--replay", metavar="FILE", help="steps from given weights and crops (JSON); prints losses and parameters")
     ap.add_argument("--method", default="simclr", choices=["simclr", "byol"], help="method of the tiny plan")
     ap.add_argument("--channels", type=int, default=1, choices=[1, 3], help="channels of the tiny plan's images")
     a = ap.parse_args(argv)
@@ -1392,6 +1469,11 @@ def main(argv=None):
             r = check_references(a.check_references)
             print(json.dumps(r))
             return 0 if r["ok"] else 1
+        if a.replay:
+            with open(a.replay) as f:
+                spec = json.load(f)
+            print(json.dumps(replay(spec)))
+            return 0
         if a.write_test_plan:
             print(write_test_plan(a.write_test_plan, a.method, a.channels))
             return 0

@@ -11,6 +11,7 @@ import type { Dataset } from '../../datasets/types.js';
 import type { EvalSplits } from '../eval/splits.js';
 import { configureMethod } from '../runner/trial.js';
 import type { Trial } from '../runner/trials.js';
+import type { MethodConfig } from '../../methods/method.js';
 import { SIMCLR_DEFAULTS } from '../../methods/simclr.js';
 
 export const TORCH_PARITY_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/parity/torch_ssl.py');
@@ -27,27 +28,33 @@ export interface TorchResult {
   [key: string]: unknown;
 }
 
-/** The plan (schema in the script's docstring) for one trial with a patch budget. */
-export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, threads: number): Record<string, unknown> {
-  if (trial.budget.kind !== 'patches') throw new Error(`parity runs at a patch budget (machine-independent), got ${trial.budget.kind}`);
-  if (!dataset.files) throw new Error(`${dataset.name} is not stored as IDX files: the PyTorch side cannot read it`);
-  const m = configureMethod(trial, dataset.imageShape);
+/**
+ * The plan's model fields (MODEL_FIELDS in the script): what builds the model and its optimizer from our
+ * method configuration. Throws for what the PyTorch reference does not do.
+ */
+export function torchModelPlan(
+  m: MethodConfig,
+  backbone: string,
+  inChannels: number,
+  seed: number,
+  threads: number,
+): Record<string, unknown> {
   if (m.name !== 'simclr' && m.name !== 'byol') throw new Error(`the PyTorch reference trains simclr and byol, not ${m.name}`);
   const o = m.optimizer;
   if (o.stepScales) throw new Error('the PyTorch reference has one step size for every module; remove stepScales from the parity suite');
   if (o.warmupSteps) throw new Error('the PyTorch reference has no warm-up step floor; remove warmupSteps from the parity suite');
-  const e = trial.evaluation;
+  const temperature = (m.lossParams as { temperature?: number } | undefined)?.temperature ?? SIMCLR_DEFAULTS.temperature;
   return {
     schema: 'ssl-budget-bench/torch-parity-plan@1',
     method: m.name,
-    seed: trial.seed,
+    seed,
     threads,
-    backbone: trial.backbone,
-    in_channels: dataset.imageShape[2],
+    backbone,
+    in_channels: inChannels,
     projector: m.projector,
     projector_batch_norm: m.projectorBatchNorm ?? true,
     predictor: m.predictor ?? null,
-    loss: m.name === 'simclr' ? { temperature: SIMCLR_DEFAULTS.temperature } : {},
+    loss: m.name === 'simclr' ? { temperature } : {},
     ema: m.ema ?? null,
     optimizer: {
       kind: o.kind,
@@ -59,8 +66,19 @@ export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, th
       ...(o.kind === 'lars' ? { eta: o.eta ?? 1e-3, clip: o.clip ?? false } : {}),
     },
     batch_images: m.batchImages,
-    budget_crops: trial.budget.amount,
     joint_batch_norm: m.jointBatchNorm ?? false,
+  };
+}
+
+/** The plan (schema in the script's docstring) for one trial with a patch budget. */
+export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, threads: number): Record<string, unknown> {
+  if (trial.budget.kind !== 'patches') throw new Error(`parity runs at a patch budget (machine-independent), got ${trial.budget.kind}`);
+  if (!dataset.files) throw new Error(`${dataset.name} is not stored as IDX files: the PyTorch side cannot read it`);
+  const m = configureMethod(trial, dataset.imageShape);
+  const e = trial.evaluation;
+  return {
+    ...torchModelPlan(m, trial.backbone, dataset.imageShape[2], trial.seed, threads),
+    budget_crops: trial.budget.amount,
     recipe: m.recipe,
     data: {
       format: 'idx',
@@ -87,11 +105,10 @@ export function torchPlan(trial: Trial, dataset: Dataset, splits: EvalSplits, th
   };
 }
 
-/** Runs the script on a plan written to `planFile`; its progress (stderr) is kept for the error message. */
-export function runTorchPlan(plan: Record<string, unknown>, planFile: string): Promise<TorchResult> {
-  fs.writeFileSync(planFile, `${JSON.stringify(plan)}\n`);
+/** Runs the script with `args` and parses its last stdout line; its progress (stderr) is kept for the error message. */
+function runScript<T>(args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [TORCH_PARITY_SCRIPT, planFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, [TORCH_PARITY_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -100,10 +117,53 @@ export function runTorchPlan(plan: Record<string, unknown>, planFile: string): P
     child.on('close', (code) => {
       const last = stdout.trim().split('\n').pop() ?? '';
       if (code !== 0 || !last)
-        reject(new Error(`${TORCH_PARITY_SCRIPT} ${planFile} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
-      else resolve(JSON.parse(last) as TorchResult);
+        reject(new Error(`${TORCH_PARITY_SCRIPT} ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      else resolve(JSON.parse(last) as T);
     });
   });
+}
+
+/** Runs the script on a plan written to `planFile`. */
+export function runTorchPlan(plan: Record<string, unknown>, planFile: string): Promise<TorchResult> {
+  fs.writeFileSync(planFile, `${JSON.stringify(plan)}\n`);
+  return runScript<TorchResult>([planFile]);
+}
+
+export interface ReplayStep {
+  progress: number;
+  /** One NHWC block per view spec, as AugmentedBatch.views. */
+  views: { shape: number[]; data: Float32Array }[];
+}
+
+const toBase64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+
+function fromBase64(text: string): Float32Array {
+  const bytes = Buffer.from(text, 'base64');
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/**
+ * The same steps in PyTorch (the script's --replay): the model `modelPlan` builds, loaded with `params` (our
+ * names and layouts), stepped on the given crops in `dtype`. Returns each step's loss and the parameters after it.
+ */
+export async function replayOnTorch(
+  modelPlan: Record<string, unknown>,
+  params: Record<string, { shape: number[]; data: Float32Array }>,
+  images: number,
+  steps: ReplayStep[],
+  dtype: 'float32' | 'float64',
+  file: string,
+): Promise<{ loss: number; params: Record<string, Float32Array> }[]> {
+  const spec = {
+    plan: modelPlan,
+    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { shape: v.shape, data: toBase64(v.data) }])),
+    images,
+    dtype,
+    steps: steps.map((s) => ({ progress: s.progress, views: s.views.map((v) => ({ shape: v.shape, data: toBase64(v.data) })) })),
+  };
+  fs.writeFileSync(file, JSON.stringify(spec));
+  const out = await runScript<{ steps: { loss: number; params: Record<string, string> }[] }>(['--replay', file]);
+  return out.steps.map((s) => ({ loss: s.loss, params: Object.fromEntries(Object.entries(s.params).map(([k, v]) => [k, fromBase64(v)])) }));
 }
 
 /** Whether Debian's PyTorch is importable (the parity check's requirement). */
