@@ -22,13 +22,14 @@ import { Progress } from '../src/runner/progress.js';
 import { runSuite } from '../src/runner/run.js';
 import { applyOverrides, loadSuite, SuiteError } from '../src/runner/suite.js';
 import { expandTrials, type Trial } from '../src/runner/trials.js';
-import { mean } from '../src/stats.js';
+import { mean, sd } from '../src/stats.js';
 
 const USAGE = `usage: npm run bench:parity -- [options]
 
 Trains each trial of the parity suite (SimCLR and BYOL on the synthetic set and Fashion-MNIST, 3 seeds, a
 patch budget) with our engine and with PyTorch (bench/parity/torch_ssl.py, Debian's python3-torch), from
-the same configuration, and prints both sides' final linear and kNN-20 accuracy and the difference.
+the same configuration, and prints both sides' final linear and kNN-20 accuracy, the difference and its
+standard error over the seeds (seed-to-seed spread is 4-7 points here: 3 seeds cannot resolve a 3-point gap).
 
 options:
   --suite=NAME|FILE   default parity (bench/suites/parity.json)
@@ -142,6 +143,8 @@ interface ParityLine {
   ours: { linear: number; knn20: number; crops_per_second: number; per_seed_linear: number[] };
   torch: { linear: number; knn20: number; crops_per_second: number; per_seed_linear: number[] };
   diff_linear: number;
+  /** Standard error of diff_linear from the seeds' spread on each side (null below 2 seeds a side). */
+  diff_linear_se: number | null;
   diff_knn20: number;
 }
 
@@ -180,9 +183,16 @@ function compare(trials: Trial[], ours: ResultRow[], torch: Map<string, TorchRes
       ours: o,
       torch: p,
       diff_linear: o.linear - p.linear,
+      diff_linear_se: standardError(g.ours.linear, g.torch.linear),
       diff_knn20: o.knn20 - p.knn20,
     };
   });
+}
+
+/** sqrt(s1^2 / n1 + s2^2 / n2): how far two means of a few seeds each can differ by chance alone. */
+function standardError(a: number[], b: number[]): number | null {
+  if (a.length < 2 || b.length < 2) return null;
+  return Math.sqrt(sd(a) ** 2 / a.length + sd(b) ** 2 / b.length);
 }
 
 function formatTable(lines: ParityLine[]): string {
@@ -193,6 +203,7 @@ function formatTable(lines: ParityLine[]): string {
     'ours linear',
     'torch linear',
     'diff',
+    '± se',
     'ours kNN-20',
     'torch kNN-20',
     'diff',
@@ -207,6 +218,7 @@ function formatTable(lines: ParityLine[]): string {
     pct(l.ours.linear),
     pct(l.torch.linear),
     pts(l.diff_linear),
+    l.diff_linear_se === null ? '-' : (100 * l.diff_linear_se).toFixed(1),
     pct(l.ours.knn20),
     pct(l.torch.knn20),
     pts(l.diff_knn20),

@@ -257,6 +257,7 @@ describe('the PyTorch reference trainer', () => {
       expect(side.knn20).toBeGreaterThanOrEqual(0);
     }
     expect(line.diff_linear).toBeCloseTo(line.ours.linear - line.torch.linear, 12);
+    expect(line.diff_linear_se).toBeNull(); // one seed a side: no spread to judge the difference by
     // The PyTorch side got the plan our runner's configuration gives (grey input, the 16-image batch, the budget).
     const plans = fs.readdirSync(path.join(out, 'torch')).filter((f) => f.endsWith('.plan.json'));
     expect(plans).toHaveLength(1);
