@@ -128,9 +128,11 @@ describe('npm run bench', () => {
     const out = path.join(TMP, 'nan');
     const suite = writeSuite('nan', {
       // VICReg's loss grows with the embeddings' scale (SimCLR's, on normalised embeddings, does not): at this
-      // rate the biases and batch-norm parameters, which take plain SGD steps outside LARS's trust ratio, blow it up.
+      // rate the biases and batch-norm parameters, which take plain SGD steps outside LARS's trust ratio, blow it up
+      // (the loss is infinite at the second step for rates 1e12-1e18, with or without oneDNN; at 1e8 or 1e22 and
+      // above the network can instead die with a finite, constant loss, which no loss check can tell from training).
       methods: [
-        { method: 'vicreg', batchImages: 8, lr: 1e30, label: 'vicreg-hot' },
+        { method: 'vicreg', batchImages: 8, lr: 1e15, label: 'vicreg-hot' },
         { method: 'simclr', batchImages: 8 },
       ],
       budgets: ['steps:4'],

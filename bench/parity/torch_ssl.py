@@ -1426,8 +1426,12 @@ def replay(spec):
     block per view spec, spec["images"] images each), in spec["dtype"] ("float32", or "float64" for the exact
     step float32 implementations are measured against), and returns each step's loss and the parameters after
     it, in our names, layouts and encoding (float32)."""
+    _keys(spec, "replay", ["plan", "params", "images", "steps"], ["dtype"])
+    dtypes = {"float32": torch.float32, "float64": torch.float64}
+    if spec.get("dtype", "float32") not in dtypes:
+        raise PlanError(f"replay.dtype must be float32 or float64, got {spec['dtype']!r}")
+    dtype = dtypes[spec.get("dtype", "float32")]
     plan = check_plan(spec["plan"], model_only=True)
-    dtype = {"float32": torch.float32, "float64": torch.float64}[spec.get("dtype", "float32")]
     torch.set_num_threads(plan["threads"])
     model = SslModel(plan, torch.Generator().manual_seed(plan["seed"]))
     for m in model.online + list(model.target or ()):
