@@ -178,7 +178,7 @@ describe('the PyTorch reference trainer', () => {
           continue;
         }
         // Float32 rounding is amplified in the backward pass (batch norm, then momentum and BYOL's moved target in
-        // step 2): PyTorch in float32 is up to 5e-3 (step 1) and 5e-2 (step 2) away from float64 in the first layers,
+        // step 2): PyTorch in float32 is up to 6e-3 (step 1) and 8e-2 (step 2) away from float64 in the first layers,
         // 1e-5 in the heads. Ours must be about as close to the exact (float64) step as PyTorch's float32 is:
         // within three times its distance, plus 1e-3 (our tolerance for gradients against float64 references).
         for (const k of [0, 1]) {
