@@ -32,11 +32,11 @@
  */
 import * as tf from '../tf.js';
 import { backend_util, type KernelBackend, type NamedAttrMap, type TensorInfo } from '../tf.js';
-import { type KernelArgs, WASM as BACKEND } from './wasm_kernels.js';
+import { type KernelArgs, WASM } from './wasm_kernels.js';
 
 function runKernel(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap, backend: KernelBackend): TensorInfo {
-  const kernel = tf.getKernel(name, BACKEND);
-  if (!kernel) throw new Error(`the ${BACKEND} backend has no ${name} kernel`);
+  const kernel = tf.getKernel(name, WASM);
+  if (!kernel) throw new Error(`the ${WASM} backend has no ${name} kernel`);
   return kernel.kernelFunc({ inputs, attrs, backend }) as TensorInfo;
 }
 
@@ -295,7 +295,7 @@ export function registerWasmConvGradients({ filterGradient: path = 'auto' as Fil
     ['Conv2DBackpropFilter', filterGradient(path)],
     ['Conv2DBackpropInput', conv2dBackpropInput],
   ] as const) {
-    if (tf.getKernel(kernelName, BACKEND)) tf.unregisterKernel(kernelName, BACKEND);
-    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    if (tf.getKernel(kernelName, WASM)) tf.unregisterKernel(kernelName, WASM);
+    tf.registerKernel({ kernelName, backendName: WASM, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
 }
