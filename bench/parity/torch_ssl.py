@@ -1165,12 +1165,14 @@ def logistic_probe(train, val, tests, classes, weight_decays):
             return loss
 
         opt.step(closure)
-        solutions[wd] = (accuracy(xv, yv), [accuracy(xt, yt) for xt, yt in tests])
+        with torch.no_grad():
+            objective = float(F.cross_entropy(xs @ w + b, y) + 0.5 * wd * w.pow(2).sum())
+        solutions[wd] = (accuracy(xv, yv), [accuracy(xt, yt) for xt, yt in tests], objective)
     best = weight_decays[0]
     for wd in weight_decays:
         if solutions[wd][0] > solutions[best][0]:
             best = wd
-    return {"tests": solutions[best][1], "val": solutions[best][0], "weight_decay": best}
+    return {"tests": solutions[best][1], "val": solutions[best][0], "weight_decay": best, "objective": solutions[best][2]}
 
 
 def probe(train, val, tests, classes, settings, regularisers=None):

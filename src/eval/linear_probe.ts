@@ -24,6 +24,8 @@ export interface ProbeResult {
   tests: number[];
   val: number;
   weightDecay: number;
+  /** The training objective at the chosen solution (the L-BFGS probe only): how close to the optimum it got. */
+  objective?: number;
 }
 
 interface Labelled {
