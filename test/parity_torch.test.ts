@@ -49,6 +49,43 @@ function lastJson(stdout: string): Record<string, unknown> {
   return JSON.parse(line) as Record<string, unknown>;
 }
 
+interface LabelledFeatures {
+  x: { data: Float32Array; count: number; dim: number };
+  y: Int32Array;
+}
+
+interface TorchProbe {
+  tests: number[];
+  val: number;
+  weight_decay: number;
+  objective: number;
+}
+
+/** PyTorch's L-BFGS probe (torch_ssl.logistic_probe) on the same features; `name` names the temp file. */
+function torchLogisticProbe(
+  name: string,
+  classes: number,
+  weightDecays: number[],
+  train: LabelledFeatures,
+  val: LabelledFeatures,
+  tests: LabelledFeatures[],
+): TorchProbe {
+  const file = path.join(TMP, `${name}.json`);
+  const plain = (s: LabelledFeatures) => ({ x: Array.from(s.x.data), n: s.x.count, dim: s.x.dim, y: Array.from(s.y) });
+  fs.writeFileSync(file, JSON.stringify({ classes, weightDecays, train: plain(train), val: plain(val), tests: tests.map(plain) }));
+  const code = [
+    'import json, sys, numpy as np, torch',
+    `sys.path.insert(0, ${JSON.stringify(path.dirname(SCRIPT))})`,
+    'import torch_ssl',
+    `f = json.load(open(${JSON.stringify(file)}))`,
+    "s = lambda d: (torch.tensor(d['x'], dtype=torch.float32).reshape(d['n'], d['dim']), np.array(d['y'], dtype=np.int64))",
+    "print(json.dumps(torch_ssl.logistic_probe(s(f['train']), s(f['val']), [s(t) for t in f['tests']], f['classes'], f['weightDecays'])))",
+  ].join('\n');
+  const r = spawnSync(PYTHON, ['-c', code], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return lastJson(r.stdout) as unknown as TorchProbe;
+}
+
 describe('the PyTorch reference trainer', () => {
   if (reason && process.env.CI) throw new Error(`CI must run the PyTorch parity smoke: ${reason}`);
 
@@ -65,21 +102,7 @@ describe('the PyTorch reference trainer', () => {
     const [train, val, test] = [make(200), make(60), make(80)];
     const weightDecays = [0, 1e-3, 1e-2];
     const oursLogistic = await logisticProbe(train, val, [test], classes, weightDecays);
-    const file = path.join(TMP, 'features.json');
-    const plain = (s: typeof train) => ({ x: Array.from(s.x.data), n: s.x.count, y: Array.from(s.y) });
-    fs.writeFileSync(file, JSON.stringify({ dim, classes, weightDecays, train: plain(train), val: plain(val), test: plain(test) }));
-    const code = [
-      'import json, sys, numpy as np, torch',
-      `sys.path.insert(0, ${JSON.stringify(path.dirname(SCRIPT))})`,
-      'import torch_ssl',
-      `f = json.load(open(${JSON.stringify(file)}))`,
-      "s = lambda k: (torch.tensor(f[k]['x'], dtype=torch.float32).reshape(f[k]['n'], f['dim']), np.array(f[k]['y'], dtype=np.int64))",
-      "print(json.dumps(torch_ssl.logistic_probe(s('train'), s('val'), [s('test')], f['classes'], f['weightDecays'])))",
-    ].join('\n');
-    const r = spawnSync(PYTHON, ['-c', code], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-    expect(r.status, r.stderr).toBe(0);
-    type Probe = { tests: number[]; val: number; weight_decay: number };
-    const theirsLogistic = lastJson(r.stdout) as Probe;
+    const theirsLogistic = torchLogisticProbe('features', classes, weightDecays, train, val, [test]);
     // Two L-BFGS implementations at one convex optimum: the same choice, the same predictions up to one boundary row.
     expect(oursLogistic.weightDecay).toBe(theirsLogistic.weight_decay);
     expect(Math.abs(oursLogistic.tests[0] - theirsLogistic.tests[0])).toBeLessThanOrEqual(1 / 80 + 1e-9);
@@ -121,20 +144,7 @@ describe('the PyTorch reference trainer', () => {
     };
     const [train, val] = [make(2000), make(300)];
     const ours = await logisticProbe(train, val, [], classes, [1e-4]);
-    const file = path.join(TMP, 'ill-conditioned.json');
-    const plain = (s: typeof train) => ({ x: Array.from(s.x.data), n: s.x.count, y: Array.from(s.y) });
-    fs.writeFileSync(file, JSON.stringify({ dim, classes, train: plain(train), val: plain(val) }));
-    const code = [
-      'import json, sys, numpy as np, torch',
-      `sys.path.insert(0, ${JSON.stringify(path.dirname(SCRIPT))})`,
-      'import torch_ssl',
-      `f = json.load(open(${JSON.stringify(file)}))`,
-      "s = lambda k: (torch.tensor(f[k]['x'], dtype=torch.float32).reshape(f[k]['n'], f['dim']), np.array(f[k]['y'], dtype=np.int64))",
-      "print(json.dumps(torch_ssl.logistic_probe(s('train'), s('val'), [], f['classes'], [1e-4])))",
-    ].join('\n');
-    const r = spawnSync(PYTHON, ['-c', code], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-    expect(r.status, r.stderr).toBe(0);
-    const theirs = lastJson(r.stdout) as { objective: number };
+    const theirs = torchLogisticProbe('ill-conditioned', classes, [1e-4], train, val, []);
     expect(Math.abs(ours.objective! - theirs.objective)).toBeLessThan(2e-4);
   });
 
