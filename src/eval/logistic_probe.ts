@@ -6,9 +6,9 @@
  *
  * minimised by L-BFGS (10 pairs, backtracking Armijo line search; to a largest gradient entry of 1e-7 or 500
  * iterations, PyTorch's LBFGS settings in the parity script; the search in float64, the objective's matrix
- * products on the tfjs backend), one weight decay
- * after another from the largest down, each starting from the previous solution. The weight decay is chosen on
- * the validation rows (ties: the one listed first) and scored on the test rows.
+ * products on the tfjs backend), one weight decay after another from the largest down, each starting from the
+ * previous solution. The weight decay is chosen on the validation rows (ties: the one listed first) and scored
+ * on the test rows.
  */
 import * as tf from '../../engine/tf.js';
 import type { Features } from './knn.js';
