@@ -12,13 +12,35 @@
 import * as tf from '../engine/tf.js';
 import { soloAsymmetric } from '../datasets/augment/recipes.js';
 import { bilinearDepartures, withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { ownDefaults, type OwnSettings } from './settings.js';
 import { views } from '../engine/ops/embeddings.js';
 
 export interface BarlowTwinsLossParams {
   lambd: number;
 }
 
-export const BARLOW_TWINS_DEFAULTS: BarlowTwinsLossParams = { lambd: 0.0051 };
+/**
+ * scale_loss: solo-learn's CIFAR scale (barlow.yaml:21; the reference loss is unscaled). LARS adapts the weights'
+ * steps, but biases and batch norm take the loss's raw scale.
+ */
+export const SETTINGS: OwnSettings = {
+  lambd: {
+    doc: 'Weight of the off-diagonal (redundancy) term.',
+    default: 0.0051,
+    source: 0.0051,
+    min: 0,
+    max: 1,
+    search: { min: 1e-3, max: 2e-2, scale: 'log' },
+  },
+  scale_loss: {
+    doc: 'Factor on the whole loss.',
+    default: 0.1,
+    source: 0.1,
+    min: 1e-4,
+    max: 10,
+    search: { min: 0.025, max: 1, scale: 'log' },
+  },
+};
 
 function standardise(v: tf.Tensor2D): tf.Tensor2D {
   const { mean, variance } = tf.moments(v, 0, true);
@@ -34,7 +56,10 @@ function barlowTwins(a: tf.Tensor2D, b: tf.Tensor2D, lambd: number): { onDiagona
   return { onDiagonal, offDiagonal, total: tf.add(onDiagonal, tf.mul(offDiagonal, lambd)) as tf.Scalar };
 }
 
-export function loss({ z }: { z: tf.Tensor }, params: BarlowTwinsLossParams = BARLOW_TWINS_DEFAULTS): LossResult {
+export function loss(
+  { z }: { z: tf.Tensor },
+  params: BarlowTwinsLossParams = ownDefaults(SETTINGS) as unknown as BarlowTwinsLossParams,
+): LossResult {
   const vs = views(z);
   const n = vs.length;
   if (n < 2) throw new Error(`Barlow Twins' loss takes at least 2 views, got ${n}`);
@@ -63,9 +88,8 @@ export function method(views?: number): MethodConfig {
     batchImages: 256,
     departures: bilinearDepartures(recipe),
     role: 'ssl',
-    // scale_loss: solo-learn's CIFAR scale (barlow.yaml:21; the reference loss in ../shared/reference is
-    // unscaled). LARS adapts the weights' steps, but biases and batch norm take the loss's raw scale.
-    lossParams: { ...BARLOW_TWINS_DEFAULTS, scale_loss: 0.1 },
+    settings: SETTINGS,
+    params: ownDefaults(SETTINGS),
     loss: ({ z }, { scale_loss, ...p }) => {
       const r = loss({ z }, p as unknown as BarlowTwinsLossParams);
       return { ...r, loss: tf.mul(r.loss, scale_loss) as tf.Scalar };
@@ -76,5 +100,5 @@ export function method(views?: number): MethodConfig {
 export const definition: MethodDefinition = {
   name: 'barlow-twins',
   make: method,
-  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...BARLOW_TWINS_DEFAULTS, ...p }),
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, p as unknown as BarlowTwinsLossParams),
 };

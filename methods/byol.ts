@@ -4,11 +4,17 @@
  *
  *   p: [V, B, D] online predictions; zt: [V, B, D] target projections (no gradient);
  *   loss = sum over ordered view pairs i != j of mean_b (2 - 2 cos(p_i, zt_j))
+ *
+ * Its state beside the model: the momentum target (methods/parts/momentum_target.ts), tau 0.99 -> 1.0.
  */
 import * as tf from '../engine/tf.js';
 import { soloAsymmetric } from '../datasets/augment/recipes.js';
 import { bilinearDepartures, withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
 import { normalizeRows, stopGradient, views } from '../engine/ops/embeddings.js';
+import { momentumSettings, momentumTarget } from './parts/momentum_target.js';
+import { ownDefaults, type OwnSettings } from './settings.js';
+
+export const SETTINGS: OwnSettings = momentumSettings({ start: 0.99, end: 1.0 });
 
 export function loss({ p, zt }: { p: tf.Tensor; zt: tf.Tensor }): LossResult {
   const ps = views(normalizeRows(p));
@@ -32,12 +38,13 @@ export function method(views?: number): MethodConfig {
     recipe,
     projector: [4096, 256],
     predictor: [4096, 256],
-    ema: { start: 0.99, end: 1.0 },
     optimizer: { kind: 'lars', lr: 1.0, weightDecay: 1e-5, momentum: 0.9, eta: 0.02, clip: true, warmup: 0.01 },
     batchImages: 256,
     departures: bilinearDepartures(recipe),
     role: 'ssl',
-    lossParams: {},
+    settings: SETTINGS,
+    params: ownDefaults(SETTINGS),
+    hooks: { createState: momentumTarget, forwardOnlyCopies: 1 },
     loss: ({ p, zt }) => loss({ p: p!, zt: zt! }),
   };
 }

@@ -12,6 +12,7 @@
 import * as tf from '../engine/tf.js';
 import { empSslPatches } from '../datasets/augment/recipes.js';
 import { withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { ownDefaults, type OwnSettings } from './settings.js';
 import { logdet, logdetFlops } from '../engine/ops/logdet.js';
 import { normalizeRows } from '../engine/ops/embeddings.js';
 
@@ -21,9 +22,27 @@ export interface EmpSslLossParams {
   lambda_tcr: number;
 }
 
-export const EMP_SSL_DEFAULTS: EmpSslLossParams = { eps: 0.2, lambda_inv: 200, lambda_tcr: 1 };
+export const SETTINGS: OwnSettings = {
+  eps: {
+    doc: "The coding rate's distortion (unsquared, as the code has it).",
+    default: 0.2,
+    source: 0.2,
+    min: 1e-3,
+    max: 10,
+    search: { min: 0.05, max: 1, scale: 'log' },
+  },
+  lambda_inv: {
+    doc: 'Weight of the invariance term.',
+    default: 200,
+    source: 200,
+    min: 0,
+    max: 1e4,
+    search: { min: 20, max: 1000, scale: 'log' },
+  },
+  lambda_tcr: { doc: 'Weight of the total coding rate.', default: 1, source: 1, min: 0, max: 100 },
+};
 
-export function loss({ z }: { z: tf.Tensor }, params: EmpSslLossParams = EMP_SSL_DEFAULTS): LossResult {
+export function loss({ z }: { z: tf.Tensor }, params: EmpSslLossParams = ownDefaults(SETTINGS) as unknown as EmpSslLossParams): LossResult {
   const [, b, d] = z.shape;
   const zn = normalizeRows(z); // [n, b, d]
   const c = d / (b * params.eps);
@@ -56,7 +75,8 @@ export function method(views?: number): MethodConfig {
     jointBatchNorm: true,
     // Gram matrices (n of [m, m] from [m, k]) and their log-determinants, m = min(images, dim).
     lossFlops: (n, b, d) => 2 * n * Math.min(b, d) ** 2 * Math.max(b, d) + logdetFlops(n, Math.min(b, d)),
-    lossParams: { ...EMP_SSL_DEFAULTS },
+    settings: SETTINGS,
+    params: ownDefaults(SETTINGS),
     loss: ({ z }, p) => loss({ z }, p as unknown as EmpSslLossParams),
   };
 }
@@ -64,5 +84,5 @@ export function method(views?: number): MethodConfig {
 export const definition: MethodDefinition = {
   name: 'emp-ssl',
   make: method,
-  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...EMP_SSL_DEFAULTS, ...p }),
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, p as unknown as EmpSslLossParams),
 };

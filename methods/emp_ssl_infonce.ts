@@ -4,6 +4,7 @@
  */
 import * as empSsl from './emp_ssl.js';
 import type { MethodConfig, MethodDefinition } from './method.js';
+import { ownDefaults } from './settings.js';
 import * as simclr from './simclr.js';
 
 export function method(views?: number): MethodConfig {
@@ -11,7 +12,8 @@ export function method(views?: number): MethodConfig {
     ...empSsl.method(views),
     name: 'emp-ssl-infonce',
     source: 'EMP-SSL with its loss replaced by InfoNCE over the patches of each image (temperature 0.2)',
-    lossParams: { ...simclr.SIMCLR_DEFAULTS },
+    settings: simclr.SETTINGS,
+    params: ownDefaults(simclr.SETTINGS),
     loss: ({ z }, p) => simclr.loss({ z }, p as unknown as simclr.SimClrLossParams),
   };
 }

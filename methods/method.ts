@@ -1,9 +1,14 @@
 /**
- * A method as data: its views (augmentation recipe), heads and loss, with defaults cited from their
- * sources. One training path (src/model/ssl_model.ts) runs them all; only the loss and the heads differ.
+ * A method as one file: its views (augmentation recipe), heads, loss, settings table and run-time state.
+ * One training path (src/model/ssl_model.ts) runs them all; what is specific to a method (a momentum target,
+ * a queue, prototypes) it brings through `hooks`, and its own settings through `settings` (methods/settings.ts
+ * derives the suite schema, validation, overrides, departures and the tuner's search space from them).
  */
 import type { Recipe } from '../datasets/augment/recipes.js';
+import type { Module } from '../engine/nn/module.js';
+import type { ModelState } from '../engine/nn/params.js';
 import type * as tf from '../engine/tf.js';
+import type { OwnSettings } from './settings.js';
 
 export interface LossResult {
   loss: tf.Scalar;
@@ -11,7 +16,7 @@ export interface LossResult {
   terms: Record<string, tf.Tensor>;
 }
 
-/** A loss in the reference files' form (../shared/reference/losses): named input tensors and parameters in. */
+/** A loss in the reference files' form (test/fixtures/reference/losses): named input tensors and parameters in. */
 export type ReferenceLoss = (inputs: Record<string, tf.Tensor>, params: Record<string, number>) => LossResult;
 
 /** What the registry holds for one method: its name, its defaults, and its loss in reference form. */
@@ -23,14 +28,68 @@ export interface MethodDefinition {
   referenceLoss?: ReferenceLoss;
 }
 
-/** What a training step hands a method's loss. */
+/**
+ * What a training step hands a method's loss: `z` the online projections [views, images, D], `p` the
+ * predictions, `labels` one per image for a method trained on them, `weights` the differentiated parameter
+ * tree (a loss that reads the method's own modules, e.g. SwAV's prototypes), and whatever the method's
+ * state made before the step (`zt`: a momentum target's projections; `queue`: past embeddings).
+ */
 export interface LossInputs {
   z: tf.Tensor;
   p?: tf.Tensor;
-  zt?: tf.Tensor;
-  prototypes?: tf.Tensor;
-  queue?: tf.Tensor;
   labels?: tf.Tensor;
+  weights: Record<string, tf.Tensor>;
+  zt?: tf.Tensor;
+  queue?: tf.Tensor;
+}
+
+/** What the shared model lends a method's run-time state. */
+export interface ModelAccess {
+  /** The online network's parameters and buffers. */
+  readonly state: ModelState;
+  /** Width of the projector's output (what the loss compares). */
+  readonly embedDim: number;
+  /** The trial's seed, for state drawn at random (a queue's first keys). */
+  readonly seed: number;
+  /**
+   * Backbone + projector of another parameter tree (a momentum target) on the step's view blocks, with batch
+   * statistics, outside the gradient, its buffer updates dropped: [views, images, D].
+   */
+  projectWith(tree: ModelState, inputs: tf.Tensor[], images: number): tf.Tensor;
+}
+
+export interface StepContext {
+  /** Budget progress in [0, 1] of this step. */
+  progress: number;
+  /** The step's view blocks [crops, S, S, C], view-major. */
+  inputs: tf.Tensor[];
+  images: number;
+}
+
+/**
+ * A method's state beside the shared model for one trial, made with the model and consulted around every step.
+ * Tensors returned by `beforeStep` belong to the model, which disposes of them after `afterStep`.
+ */
+export interface MethodState {
+  /** Loss inputs made before the step, outside the gradient (a target's projections, a queue's contents). */
+  beforeStep?(step: StepContext): Partial<Pick<LossInputs, 'zt' | 'queue'>>;
+  /** Parameter names that get no update at this progress. */
+  frozen?(progress: number): ReadonlySet<string> | undefined;
+  /** After the optimizer step: the step's projections `z` (before the update) and what `beforeStep` made. */
+  afterStep?(step: StepContext & { z: tf.Tensor; made: Partial<LossInputs> }): void;
+  /** Tensors and counters a checkpoint keeps (the model prefixes their names). */
+  checkpoint?(): { tensors: Record<string, tf.Tensor>; counters: Record<string, number> };
+  restore?(tensors: Record<string, tf.Tensor>, counters: Record<string, number>): void;
+  dispose?(): void;
+}
+
+export interface MethodHooks {
+  /** Trainable modules beyond backbone, projector and predictor (SwAV's prototypes), for an embedding width. */
+  modules?(embedDim: number, params: Record<string, number>): Module[];
+  /** The trial's state, made once the parameters are initialised. */
+  createState?(model: ModelAccess, params: Record<string, number>): MethodState;
+  /** Copies of backbone + projector that run forward only on every crop each step (a momentum target), for FLOPs. */
+  forwardOnlyCopies?: number;
 }
 
 export type MethodRole = 'ssl' | 'floor' | 'ceiling';
@@ -63,19 +122,8 @@ export interface MethodConfig {
   projector: number[];
   /** false: the projector's hidden layers have no batch norm (Linear-ReLU, as solo-learn's SimCLR head). Default true. */
   projectorBatchNorm?: boolean;
-  /** BYOL's predictor sizes after the projector output. */
+  /** Predictor sizes after the projector output (BYOL's head on the online branch). */
   predictor?: number[];
-  /** SwAV's prototype count. */
-  prototypes?: number;
-  /** SwAV's prototypes get no updates while budget progress is below this fraction. */
-  freezePrototypes?: number;
-  /**
-   * SwAV's queue: the normalised embeddings of the first `views` views of the last `size` images (newest
-   * first), filled from the first step, passed to the loss once progress reaches `start`.
-   */
-  queue?: { size: number; views: number; start: number };
-  /** BYOL's EMA target momentum, cosine from start to end over the budget. */
-  ema?: { start: number; end: number };
   optimizer: OptimizerConfig;
   batchImages: number;
   /**
@@ -102,17 +150,17 @@ export interface MethodConfig {
    */
   jointBatchNorm?: boolean;
   /**
-   * The loss's parameters (temperatures, term weights, loss scale), the sources' values by default; a suite's
-   * `loss` setting overrides some of them by name. The runner passes them to `loss`.
+   * The method's own settings (loss constants, target momentum, queue, prototypes...): default, source value,
+   * valid range and search range of each, declared once in the method's file.
    */
-  lossParams: Record<string, number>;
+  settings: OwnSettings;
+  /** The values of `settings` this trial runs with (defaults, then the suite's overrides); `loss` and `hooks` read them. */
+  params: Record<string, number>;
+  /** What the method keeps beside the shared model (a momentum target, a queue, prototypes). */
+  hooks?: MethodHooks;
   /** The loss's own forward FLOPs for a step of `views` views of `images` images embedded in `dim` (omitted: negligible). */
   lossFlops?(views: number, images: number, dim: number): number;
-  /**
-   * The loss from the step's outputs, each [views, images, dim]: `z` projections (online), `p`
-   * predictions, `zt` target projections, `prototypes` [K, dim] and SwAV's `queue` [views, filled, dim];
-   * `params` are `lossParams` with the suite's overrides.
-   */
+  /** The loss from the step's outputs (`LossInputs`), each [views, images, dim]; `params` as above. */
   loss(out: LossInputs, params: Record<string, number>): LossResult;
 }
 

@@ -15,7 +15,8 @@ export function method(): MethodConfig {
     optimizer: { kind: 'sgd', lr: 0, weightDecay: 0, momentum: 0 },
     batchImages: 1,
     role: 'floor',
-    lossParams: {},
+    settings: {},
+    params: {},
     loss: () => {
       throw new Error('random-init is never trained');
     },

@@ -9,6 +9,7 @@ import * as byol from './byol.js';
 import * as empSsl from './emp_ssl.js';
 import * as empSslInfonce from './emp_ssl_infonce.js';
 import type { MethodConfig, MethodDefinition } from './method.js';
+import * as mocov2plus from './mocov2plus.js';
 import * as randomInit from './random_init.js';
 import * as simclr from './simclr.js';
 import * as supervised from './supervised.js';
@@ -23,6 +24,7 @@ const DEFINITIONS: MethodDefinition[] = [
   vicreg.definition,
   barlowTwins.definition,
   swav.definition,
+  mocov2plus.definition,
   // The reference rows every suite can name: the untrained floor and the supervised ceiling.
   randomInit.definition,
   supervised.definition,

@@ -7,15 +7,25 @@
 import * as tf from '../engine/tf.js';
 import { soloSymmetric } from '../datasets/augment/recipes.js';
 import { bilinearDepartures, withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { ownDefaults, type OwnSettings } from './settings.js';
 import { normalizeRows } from '../engine/ops/embeddings.js';
 
 export interface SimClrLossParams {
   temperature: number;
 }
 
-export const SIMCLR_DEFAULTS: SimClrLossParams = { temperature: 0.2 };
+export const SETTINGS: OwnSettings = {
+  temperature: {
+    doc: 'Softmax temperature of NT-Xent.',
+    default: 0.2,
+    source: 0.2,
+    min: 0.01,
+    max: 2,
+    search: { min: 0.05, max: 1, scale: 'log' },
+  },
+};
 
-export function loss({ z }: { z: tf.Tensor }, params: SimClrLossParams = SIMCLR_DEFAULTS): LossResult {
+export function loss({ z }: { z: tf.Tensor }, params: SimClrLossParams = ownDefaults(SETTINGS) as unknown as SimClrLossParams): LossResult {
   const [v, b, d] = z.shape;
   const n = v * b;
   const flat = normalizeRows(tf.reshape(z, [n, d])) as tf.Tensor2D;
@@ -52,7 +62,8 @@ export function method(views?: number): MethodConfig {
     batchImages: 256,
     departures: bilinearDepartures(recipe),
     role: 'ssl',
-    lossParams: { ...SIMCLR_DEFAULTS },
+    settings: SETTINGS,
+    params: ownDefaults(SETTINGS),
     loss: ({ z }, p) => loss({ z }, p as unknown as SimClrLossParams),
   };
 }
@@ -60,5 +71,5 @@ export function method(views?: number): MethodConfig {
 export const definition: MethodDefinition = {
   name: 'simclr',
   make: method,
-  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...SIMCLR_DEFAULTS, ...p }),
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, p as unknown as SimClrLossParams),
 };

@@ -32,7 +32,8 @@ export function method(): MethodConfig {
     optimizer: { kind: 'sgd', lr: 0.05, weightDecay: 5e-4, momentum: 0.9, nesterov: true, warmup: 0.02 },
     batchImages: 128,
     role: 'ceiling',
-    lossParams: {},
+    settings: {},
+    params: {},
     loss: ({ z, labels }) => loss({ z, labels: labels! }),
   };
 }

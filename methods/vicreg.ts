@@ -14,6 +14,7 @@
 import * as tf from '../engine/tf.js';
 import { soloVicReg } from '../datasets/augment/recipes.js';
 import { bilinearDepartures, withViews, type LossResult, type MethodConfig, type MethodDefinition } from './method.js';
+import { ownDefaults, type OwnSettings } from './settings.js';
 import { views } from '../engine/ops/embeddings.js';
 
 export interface VicRegLossParams {
@@ -22,9 +23,24 @@ export interface VicRegLossParams {
   cov_w: number;
 }
 
-export const VICREG_DEFAULTS: VicRegLossParams = { sim_w: 25, var_w: 25, cov_w: 1 };
+/**
+ * solo-learn sums the variance term over the two views (vicreg.yaml / losses/vicreg.py); the loss above
+ * averages it over views (the VICReg authors' code, the shared reference), so twice its weight is the same loss.
+ */
+export const SETTINGS: OwnSettings = {
+  sim_w: { doc: 'Weight of the invariance term.', default: 25, source: 25, min: 0, max: 1000, search: { min: 5, max: 50, scale: 'log' } },
+  var_w: {
+    doc: 'Weight of the variance term (averaged over views).',
+    default: 50,
+    source: 50,
+    min: 0,
+    max: 1000,
+    search: { min: 10, max: 100, scale: 'log' },
+  },
+  cov_w: { doc: 'Weight of the covariance term.', default: 1, source: 1, min: 0, max: 100 },
+};
 
-export function loss({ z }: { z: tf.Tensor }, params: VicRegLossParams = VICREG_DEFAULTS): LossResult {
+export function loss({ z }: { z: tf.Tensor }, params: VicRegLossParams = ownDefaults(SETTINGS) as unknown as VicRegLossParams): LossResult {
   const vs = views(z);
   const n = vs.length;
   if (n < 2) throw new Error(`VICReg's loss takes at least 2 views, got ${n}`);
@@ -62,9 +78,8 @@ export function method(views?: number): MethodConfig {
     batchImages: 256,
     departures: bilinearDepartures(recipe),
     role: 'ssl',
-    // solo-learn sums the variance term over the two views (vicreg.yaml / losses/vicreg.py); the loss above
-    // averages it over views (the VICReg authors' code, the shared reference), so twice the weight is the same loss.
-    lossParams: { ...VICREG_DEFAULTS, var_w: 2 * VICREG_DEFAULTS.var_w },
+    settings: SETTINGS,
+    params: ownDefaults(SETTINGS),
     loss: ({ z }, p) => loss({ z }, p as unknown as VicRegLossParams),
   };
 }
@@ -72,5 +87,5 @@ export function method(views?: number): MethodConfig {
 export const definition: MethodDefinition = {
   name: 'vicreg',
   make: method,
-  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, { ...VICREG_DEFAULTS, ...p }),
+  referenceLoss: (i, p) => loss(i as { z: tf.Tensor }, p as unknown as VicRegLossParams),
 };

@@ -48,6 +48,15 @@ describe('floors import only downward', () => {
   it('reports/ reads result rows only: no engine, runner, evaluation or methods', () => {
     expect(violations('reports', ['reports', 'src/results', 'src/stats.ts'])).toEqual([]);
   });
+  it('the shared model (src/model/) names no method and no part of one, comments included', () => {
+    const names = [...Object.keys(METHODS), 'swav', 'byol', 'moco', 'prototype', 'sinkhorn', 'queue'];
+    const found = sources('src/model').flatMap((f) => {
+      const text = fs.readFileSync(path.join(ROOT, f), 'utf8').toLowerCase();
+      return names.filter((n) => text.includes(n)).map((n) => `${f} names "${n}"`);
+    });
+    expect(found).toEqual([]);
+  });
+
   it('no method name is a literal in reports/', () => {
     const names = Object.keys(METHODS);
     const hits = sources('reports').flatMap((f) => {
@@ -56,4 +65,33 @@ describe('floors import only downward', () => {
     });
     expect(hits).toEqual([]);
   });
+  it('no method name in reports/ code in any spelling (a caption too: EMP-SSL, SimCLR, Barlow Twins); comments may', () => {
+    // Captions name the methods the rows hold (their labels), so a figure never describes a method that is absent.
+    const spellings = methodSpellings();
+    const hits = sources('reports').flatMap((f) => {
+      const code = stripComments(fs.readFileSync(path.join(ROOT, f), 'utf8'));
+      return spellings.filter((re) => re.test(code)).map((re) => `${f}: ${code.match(re)![0]}`);
+    });
+    expect(hits).toEqual([]);
+  });
+  it('the spelling rule catches captions and ignores comments', () => {
+    const spellings = methodSpellings();
+    const caught = (code: string) => spellings.some((re) => re.test(stripComments(code)));
+    expect(caught("const c = 'Multi-view baselines against EMP-SSL';")).toBe(true);
+    expect(caught('const c = `Tuned SimCLR`;')).toBe(true);
+    expect(caught("title: 'Barlow Twins'")).toBe(true);
+    expect(caught("critique: 'EMP-SSL-style bags'")).toBe(true);
+    expect(caught('/** EMP-SSL: the mean of 128 patches */\nconst x = 1; // SwAV\nconst u = "https://x.org/a";')).toBe(false);
+    expect(caught("const c = 'self-supervised';")).toBe(false);
+  });
 });
+
+/** Each method's name in any case, its hyphens as hyphens, spaces or nothing ("EMP-SSL", "Barlow Twins"), as a word. */
+function methodSpellings(): RegExp[] {
+  return Object.keys(METHODS).map((n) => new RegExp(`(?<![\\w-])${n.split('-').join('[-_ ]?')}(?!\\w)`, 'i'));
+}
+
+/** `text` without its block and line comments (a `//` inside a string, as in a URL, kept). */
+function stripComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\/|(^|[^:'"`\\])\/\/.*$/gm, (_, before) => before ?? '');
+}

@@ -10,6 +10,7 @@ import { SslModel } from '../src/model/ssl_model.js';
 import { initBackend } from '../engine/backends/select.js';
 import { readTree } from '../engine/nn/params.js';
 import { Rng } from '../engine/random.js';
+import type * as tf from '../engine/tf.js';
 import { greyViews, smallHeads } from './helpers.js';
 
 /**
@@ -44,6 +45,17 @@ async function train(raw: MethodConfig, steps: number, onStep?: (model: SslModel
   return { model, losses };
 }
 
+/** A momentum target's parameters, as the model checkpoints the method's state. */
+function targetParams(model: SslModel): Record<string, tf.Tensor> {
+  const prefix = 'method/params/';
+  const { tensors } = model.checkpointState();
+  return Object.fromEntries(
+    Object.entries(tensors)
+      .filter(([k]) => k.startsWith(prefix))
+      .map(([k, v]) => [k.slice(prefix.length), v]),
+  );
+}
+
 describe('methods train through one code path', () => {
   const trained = Object.keys(METHODS).filter((m) => getMethod(m).role !== 'floor');
   it.each(trained)('%s: finite loss that moves', async (name) => {
@@ -59,7 +71,7 @@ describe('methods train through one code path', () => {
     let before: Record<string, Float32Array> = {};
     const checks: number[] = [];
     await train(method, 2, async (model) => {
-      const target = await readTree(model.target!.params);
+      const target = await readTree(targetParams(model));
       const online = await readTree(model.state.params);
       if (Object.keys(before).length > 0) {
         const tau = 0.99 + (1 - 0.99) * 0.5 * (1 - Math.cos(Math.PI * 0.5)); // cosine ramp at progress 0.5
@@ -88,8 +100,7 @@ describe('methods train through one code path', () => {
     const seen: (number[] | null)[] = [];
     const method = greyViews({
       ...base,
-      freezePrototypes: 0.25,
-      queue: { size: 6, views: 2, start: 0.5 },
+      params: { ...base.params, freezePrototypes: 0.25, queueSize: 6, queueStart: 0.5 },
       loss: (out, params) => {
         seen.push(out.queue ? out.queue.shape : null);
         return base.loss(out, params);
@@ -102,7 +113,7 @@ describe('methods train through one code path', () => {
     const prototypes = async () => (await readTree(model.state.params))['prototypes.weight'];
     const queueRows = async () => {
       const { tensors, counters } = model.checkpointState();
-      return { rows: (await tensors['swav.queue'].array()) as number[][][], filled: counters.swav_queue_filled };
+      return { rows: (await tensors['method/queue'].array()) as number[][][], filled: counters['method/queue_filled'] };
     };
     const norm = (row: number[]) => Math.sqrt(row.reduce((a, x) => a + x * x, 0));
     try {
@@ -128,8 +139,42 @@ describe('methods train through one code path', () => {
       const restored = new SslModel(method, 'resnet-small-cifar', 1, { inChannels: 1 });
       restored.restoreCheckpoint(ck.tensors, ck.counters);
       const back = restored.checkpointState();
-      expect(back.counters.swav_queue_filled).toBe(6);
-      expect(await back.tensors['swav.queue'].array()).toEqual(await ck.tensors['swav.queue'].array());
+      expect(back.counters['method/queue_filled']).toBe(6);
+      expect(await back.tensors['method/queue'].array()).toEqual(await ck.tensors['method/queue'].array());
+      restored.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("MoCo v2+: the queue starts full of unit keys, takes each step's target keys newest first, and is checkpointed", async () => {
+    const base = smallHeads(getMethod('mocov2plus'));
+    const seen: number[][] = [];
+    const method = greyViews({
+      ...base,
+      params: { ...base.params, queueSize: 8 },
+      loss: (out, params) => {
+        seen.push(out.queue!.shape);
+        return base.loss(out, params);
+      },
+    });
+    const model = new SslModel(method, 'resnet-small-cifar', 1, { inChannels: 1 });
+    const norm = (row: number[]) => Math.round(Math.sqrt(row.reduce((a, x) => a + x * x, 0)) * 1e4) / 1e4;
+    const queue = async (m: SslModel) => (await m.checkpointState().tensors['method/queue'].array()) as number[][][];
+    try {
+      const q0 = await queue(model);
+      expect(q0[0].map(norm)).toEqual(Array(8).fill(1));
+      const batch = augmentBatch(data.train.readImages([0, 1, 2, 3]), 4, 32, 32, method.recipe, new Rng(2));
+      await model.step(batch, 4, 0);
+      expect(seen).toEqual([[2, 8, 32]]);
+      const q1 = await queue(model);
+      expect(q1[1].slice(4)).toEqual(q0[1].slice(0, 4)); // the oldest four fell off the end
+      expect(q1[1].slice(0, 4).map(norm)).toEqual([1, 1, 1, 1]);
+      expect(q1[1][0]).not.toEqual(q0[1][0]);
+      const restored = new SslModel(method, 'resnet-small-cifar', 1, { inChannels: 1 });
+      const ck = model.checkpointState();
+      restored.restoreCheckpoint(ck.tensors, ck.counters);
+      expect(await queue(restored)).toEqual(q1);
       restored.dispose();
     } finally {
       model.dispose();
@@ -140,13 +185,13 @@ describe('methods train through one code path', () => {
     expect(getMethod('simclr', 6).recipe.views[0].count).toBe(6);
     expect(() => getMethod('simclr', 1)).toThrow(/views must be an integer >= 2/);
     expect(() => getMethod('moco')).toThrow(
-      /valid: emp-ssl, emp-ssl-infonce, simclr, byol, vicreg, barlow-twins, swav, random-init, supervised/,
+      /valid: emp-ssl, emp-ssl-infonce, simclr, byol, vicreg, barlow-twins, swav, mocov2plus, random-init, supervised/,
     );
   });
 
   it('the references: random-init is the floor and never trains; supervised is the ceiling and learns the labels', async () => {
     expect(getMethod('random-init').role).toBe('floor');
-    expect(() => getMethod('random-init').loss({ z: null as never }, {})).toThrow(/never trained/);
+    expect(() => getMethod('random-init').loss({ z: null as never, weights: {} }, {})).toThrow(/never trained/);
     expect(getMethod('supervised').role).toBe('ceiling');
     // Its classifier has one output per class, and its loss starts near log(classes) (chance).
     const { model, losses } = await train(smallHeads(getMethod('supervised')), 2);

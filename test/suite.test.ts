@@ -62,25 +62,31 @@ describe('suite files', () => {
     expect(problems({ ...minimal, evaluation: { transfer: { synthetic: ['svhn'] } } })).toMatch(/transfer: unknown dataset "svhn"/);
   });
 
-  it('loss, ema and prototypes settings reach the trial, and are refused where the method has no such thing', () => {
-    expect(problems({ ...minimal, methods: [{ method: 'simclr', loss: { lambd: 0.1 } }] })).toMatch(
-      /simclr: its loss has no parameter "lambd"; it has temperature/,
+  it("a method's own settings reach the trial, and are refused where the method has no such setting or out of its range", () => {
+    expect(problems({ ...minimal, methods: [{ method: 'simclr', lambd: 0.1 }] })).toMatch(
+      /simclr: has no setting "lambd"; its own are temperature \(shared: views, /,
     );
-    expect(problems({ ...minimal, methods: [{ method: 'simclr', ema: { start: 0.9, end: 1 } }] })).toMatch(
-      /"ema" is for methods with a momentum target/,
+    expect(problems({ ...minimal, methods: [{ method: 'simclr', emaStart: 0.9 }] })).toMatch(/simclr: has no setting "emaStart"/);
+    expect(problems({ ...minimal, methods: [{ method: 'byol', prototypes: 10 }] })).toMatch(
+      /byol: has no setting "prototypes"; its own are emaStart, emaEnd/,
     );
-    expect(problems({ ...minimal, methods: [{ method: 'byol', prototypes: 10 }] })).toMatch(/"prototypes" is for methods with prototypes/);
-    expect(problems({ ...minimal, methods: [{ method: 'byol', queueStart: 1 }] })).toMatch(/"queueStart" is for methods with a queue/);
+    expect(problems({ ...minimal, methods: [{ method: 'swav', iters: 2.5 }] })).toMatch(/iters: must be integer/);
+    expect(problems({ ...minimal, methods: [{ method: 'swav', iters: 50 }] })).toMatch(/iters: must be <= 20/);
+    // A name several methods use (temperature) is ranged per method by the resolver, not the schema.
+    expect(problems({ ...minimal, methods: [{ method: 'simclr', temperature: 5 }] })).toMatch(
+      /simclr: temperature must be a number in \[0.01, 2\], got 5/,
+    );
+    expect(problems({ ...minimal, methods: [{ method: 'byol', emaStart: 1.5 }] })).toMatch(/byol: emaStart must be a number in \[0, 1\]/);
+    expect(problems({ ...minimal, methods: [{ method: 'byol', nonsense: 1 }] })).toMatch(/unknown field "nonsense"/);
     expect(problems({ ...minimal, methods: [{ method: 'byol', cropScale: [0.5, 0.2] }] })).toMatch(
       /cropScale \[0.5,0.2\] must be \[min, max\]/,
     );
-    expect(problems({ ...minimal, methods: [{ method: 'byol', ema: { start: 0.9 } }] })).toMatch(/ema: must have required property 'end'/);
     const s = resolveSuite(
       {
         ...minimal,
         methods: [
-          { method: 'barlow-twins', loss: { lambd: 0.02 }, cropScale: [0.2, 1] },
-          { method: 'byol', ema: { start: 0.9, end: 1 }, weightDecay: 5e-4, stepScales: { predictor: 10 } },
+          { method: 'barlow-twins', lambd: 0.02, cropScale: [0.2, 1] },
+          { method: 'byol', emaStart: 0.9, emaEnd: 1, weightDecay: 5e-4, stepScales: { predictor: 10 } },
           { method: 'swav', prototypes: 100, queueStart: 1 },
           { method: 'emp-ssl', batchImages: 16, optimizer: 'sgd' },
         ],
@@ -88,13 +94,14 @@ describe('suite files', () => {
       null,
     );
     const [barlow, byol, emp, swav] = expandTrials(s).map((t) => configureMethod(t, [32, 32, 1]));
-    expect(barlow.lossParams).toEqual({ lambd: 0.02, scale_loss: 0.1 });
+    expect(barlow.params).toEqual({ lambd: 0.02, scale_loss: 0.1 });
     expect(barlow.recipe.views.map((v) => v.crop.scale)).toEqual([
       [0.2, 1],
       [0.2, 1],
     ]);
     expect(describeDepartures(s.methods[0])).toContain('large views cropped at 0.2-1 of the area (source 0.08-1)');
-    expect(byol.ema).toEqual({ start: 0.9, end: 1 });
+    expect(byol.params).toEqual({ emaStart: 0.9, emaEnd: 1 });
+    expect(describeDepartures(s.methods[1])).toContain('emaStart 0.9 (source 0.99)');
     expect(byol.optimizer.weightDecay).toBe(5e-4);
     expect(byol.optimizer.stepScales).toEqual({ predictor: 10 });
     expect(describeDepartures(s.methods[1])).toContain('predictor steps x10 (source: one rate for every module)');
@@ -102,8 +109,7 @@ describe('suite files', () => {
       /simclr: stepScales names "predictor", which this method does not have \(it has backbone, projector\)/,
     );
     expect(describeDepartures(s.methods[1])).toContain('weight decay 0.0005 (source 0.00001)');
-    expect(swav.prototypes).toBe(100);
-    expect(swav.queue).toEqual({ size: 3840, views: 2, start: 1 });
+    expect(swav.params).toMatchObject({ prototypes: 100, queueSize: 3840, queueStart: 1 });
     expect(emp.optimizer.lr).toBe(0.3); // EMP-SSL's code does not scale its rate with the batch
     expect(emp.optimizer.kind).toBe('sgd');
     expect(byol.optimizer.kind).toBe('lars');

@@ -35,7 +35,7 @@ Plan (JSON object; every field required unless marked optional; unknown fields a
   "projector_batch_norm": true,      // optional, default true: BN on the projector's hidden layers (MethodConfig.projectorBatchNorm)
   "predictor": [4096, 256] | null,   // sizes after the projector's output (MethodConfig.predictor); byol: required
   "loss": {"temperature": 0.2},      // simclr: {"temperature"}; byol: {} (no parameters)
-  "ema": {"start": 0.99, "end": 1.0} | null,   // byol: required (MethodConfig.ema); simclr: null
+  "ema": {"start": 0.99, "end": 1.0} | null,   // byol: required (its emaStart/emaEnd settings); simclr: null
   "optimizer": {
     "kind": "lars" | "sgd",
     "lr": 0.4,                       // peak learning rate (already scaled for batch_images, as configureMethod does)

@@ -14,8 +14,9 @@
  *    x 2 views, the shape of `torch_step.py --mode simclr --backbone resnet-small`: the step CPU users train.
  */
 import * as tf from '../../engine/tf.js';
-import { loss as empSslLoss } from '../../methods/emp_ssl.js';
-import { loss as simclrLoss } from '../../methods/simclr.js';
+import { loss as empSslLoss, SETTINGS as EMP_SSL_SETTINGS } from '../../methods/emp_ssl.js';
+import { ownDefaults } from '../../methods/settings.js';
+import { loss as simclrLoss, SETTINGS as SIMCLR_SETTINGS } from '../../methods/simclr.js';
 import { forwardCost, trainingFlops } from '../../engine/flops.js';
 import { type MlpOptions, mlpHead } from '../../engine/nn/mlp.js';
 import type { ForwardContext, Module } from '../../engine/nn/module.js';
@@ -25,6 +26,9 @@ import { Sgd } from '../../engine/optim/sgd.js';
 import { Rng } from '../../engine/random.js';
 import { trainStepAccumulated } from '../../engine/train/step.js';
 import { median } from '../stats.js';
+
+const EMP_SSL_PARAMS = ownDefaults(EMP_SSL_SETTINGS) as unknown as Parameters<typeof empSslLoss>[1];
+const SIMCLR_PARAMS = ownDefaults(SIMCLR_SETTINGS) as unknown as Parameters<typeof simclrLoss>[1];
 
 export interface EngineCase {
   name: string;
@@ -71,7 +75,7 @@ export const ENGINE_CASES: EngineCase[] = [
     wasmMicroBatches: 4,
     cropMultiple: 20,
     // Crops are patch-major ([patches x images]), as the methods lay out their views.
-    loss: (z, images) => empSslLoss({ z: tf.reshape(z, [-1, images, z.shape[1]!]) }).loss,
+    loss: (z, images) => empSslLoss({ z: tf.reshape(z, [-1, images, z.shape[1]!]) }, EMP_SSL_PARAMS).loss,
     torchArgs: (crops) => ['--mode', 'emp-ssl', '--images', String(crops / 20), '--patches', '20'],
     description: 'EMP-SSL step shape: ResNet-18 + 512-4096-4096-1024 projector, 10 images x 20 patches',
   },
@@ -97,7 +101,7 @@ export const ENGINE_CASES: EngineCase[] = [
     wasmMicroBatches: 1,
     cropMultiple: 2,
     // Crops are view-major ([views x images]), as the methods lay out their views.
-    loss: (z, images) => simclrLoss({ z: tf.reshape(z, [2, images, z.shape[1]!]) }).loss,
+    loss: (z, images) => simclrLoss({ z: tf.reshape(z, [2, images, z.shape[1]!]) }, SIMCLR_PARAMS).loss,
     torchArgs: (crops) => ['--mode', 'simclr', '--backbone', 'resnet-small', '--crops', String(crops)],
     description: 'SimCLR step shape: resnet-small + 2048-256 head + NT-Xent, 128 images x 2 views',
   },

@@ -12,7 +12,6 @@ import type { EvalSplits } from '../eval/splits.js';
 import { configureMethod } from '../runner/trial.js';
 import type { Trial } from '../runner/trials.js';
 import type { MethodConfig } from '../../methods/method.js';
-import { SIMCLR_DEFAULTS } from '../../methods/simclr.js';
 
 export const TORCH_PARITY_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/parity/torch_ssl.py');
 export const PYTHON = '/usr/bin/python3';
@@ -43,7 +42,6 @@ export function torchModelPlan(
   const o = m.optimizer;
   if (o.stepScales) throw new Error('the PyTorch reference has one step size for every module; remove stepScales from the parity suite');
   if (o.warmupSteps) throw new Error('the PyTorch reference has no warm-up step floor; remove warmupSteps from the parity suite');
-  const temperature = (m.lossParams as { temperature?: number } | undefined)?.temperature ?? SIMCLR_DEFAULTS.temperature;
   return {
     schema: 'ssl-budget-bench/torch-parity-plan@1',
     method: m.name,
@@ -54,8 +52,8 @@ export function torchModelPlan(
     projector: m.projector,
     projector_batch_norm: m.projectorBatchNorm ?? true,
     predictor: m.predictor ?? null,
-    loss: m.name === 'simclr' ? { temperature } : {},
-    ema: m.ema ?? null,
+    loss: m.name === 'simclr' ? { temperature: m.params.temperature } : {},
+    ema: m.name === 'byol' ? { start: m.params.emaStart, end: m.params.emaEnd } : null,
     optimizer: {
       kind: o.kind,
       lr: o.lr,

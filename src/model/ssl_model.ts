@@ -1,56 +1,28 @@
 /**
- * The one training path every method runs through: backbone + heads (+ BYOL's EMA target, + SwAV's
- * prototypes) on explicit parameter trees; a step forwards each view block, asks the method for its
- * loss, and updates. Augmented batches come in view-major (datasets/augment/pipeline.ts).
+ * The one training path every method runs through: backbone + heads (+ the method's own modules) on explicit
+ * parameter trees; a step forwards each view block, asks the method for its loss, and updates. What a method
+ * keeps beside the model (a momentum target, past embeddings) is its own state (`MethodState`, methods/method.ts),
+ * consulted around each step; this file names no method. Augmented batches come in view-major
+ * (datasets/augment/pipeline.ts).
  */
 import type { AugmentedBatch } from '../../datasets/augment/pipeline.js';
 import { mlpHead } from '../../engine/nn/mlp.js';
-import { joinName, type BufferSpec, type ForwardContext, type LayerCost, type Module, type ParamSpec } from '../../engine/nn/module.js';
-import { copyModel, disposeModel, emaUpdate, initModel, type ModelState } from '../../engine/nn/params.js';
+import type { ForwardContext, Module } from '../../engine/nn/module.js';
+import { disposeModel, initModel, type ModelState } from '../../engine/nn/params.js';
 import { makeBackbone, type Backbone } from '../../engine/nn/resnet.js';
 import { forwardCost, trainingFlops } from '../../engine/flops.js';
 import { Lars } from '../../engine/optim/lars.js';
-import { normalizeRows } from '../../engine/ops/embeddings.js';
-import { l2Norm } from '../../engine/ops/norm.js';
 import type { Optimizer } from '../../engine/optim/optimizer.js';
-import { cosineRamp, warmupCosine } from '../../engine/optim/schedule.js';
+import { warmupCosine } from '../../engine/optim/schedule.js';
 import { Sgd } from '../../engine/optim/sgd.js';
 import * as tf from '../../engine/tf.js';
 import { evalContext, trainStep } from '../../engine/train/step.js';
-import type { MethodConfig } from '../../methods/method.js';
+import type { LossInputs, MethodConfig, MethodState, ModelAccess } from '../../methods/method.js';
 import { UpdateNormTracker } from './update_norms.js';
 
-/** SwAV's prototype matrix as a parameter-only module (the loss reads it; its cost is the loss's). */
-class Prototypes implements Module {
-  constructor(
-    readonly name: string,
-    readonly count: number,
-    readonly dim: number,
-  ) {}
-  params(): ParamSpec[] {
-    return [
-      {
-        name: joinName(this.name, 'weight'),
-        shape: [this.count, this.dim],
-        group: 'weight',
-        init: { kind: 'uniform', bound: 1 / Math.sqrt(this.dim) },
-      },
-    ];
-  }
-  buffers(): BufferSpec[] {
-    return [];
-  }
-  forward(x: tf.Tensor): tf.Tensor {
-    return x;
-  }
-  trace(inShape: number[], _costs: LayerCost[]): number[] {
-    return inShape;
-  }
-}
-
 const STEPS_COUNTER = 'model_steps';
-const QUEUE = 'swav.queue';
-const QUEUE_FILLED = 'swav_queue_filled';
+/** Where the method's own checkpointed tensors and counters go. */
+const METHOD_PREFIX = 'method';
 
 /** The loss stopped being a finite number: the run records the trial as diverged and goes on. */
 export class DivergedError extends Error {}
@@ -59,15 +31,14 @@ export class SslModel {
   readonly backbone: Backbone;
   readonly projector: Module;
   readonly predictor: Module | null;
-  readonly prototypes: Prototypes | null;
+  /** The method's own trainable modules (e.g. a matrix its loss reads). */
+  readonly extraModules: Module[];
   readonly state: ModelState;
-  readonly target: ModelState | null;
+  /** What the method keeps beside the model for this trial (checkpointed with it). */
+  private readonly methodState: MethodState;
   private readonly optimizer: Optimizer;
   /** Optimizer steps taken (checkpointed), for the warm-up's step floor. */
   private stepsTaken = 0;
-  /** SwAV's queue [views, size, dim] and how many of its rows hold embeddings (both checkpointed). */
-  private queue: tf.Tensor | null = null;
-  private queueFilled = 0;
   /** Per-layer update sizes, when asked for (`trackUpdates`). */
   readonly updates: UpdateNormTracker | null;
 
@@ -87,15 +58,18 @@ export class SslModel {
     if (method.labels && !(classes > 1)) throw new Error(`${method.name} trains on labels: give the model the dataset's class count`);
     const proj = [this.backbone.featureDim, ...method.projector, ...(method.labels ? [classes] : [])];
     this.projector = mlpHead('projector', proj, { hiddenBatchNorm: method.projectorBatchNorm ?? true });
-    const embed = proj[proj.length - 1];
-    this.predictor = method.predictor ? mlpHead('predictor', [embed, ...method.predictor]) : null;
-    this.prototypes = method.prototypes ? new Prototypes('prototypes', method.prototypes, embed) : null;
-    const modules = [this.backbone, this.projector, this.predictor, this.prototypes].filter((m): m is Module => m !== null);
+    const embedDim = proj[proj.length - 1];
+    this.predictor = method.predictor ? mlpHead('predictor', [embedDim, ...method.predictor]) : null;
+    this.extraModules = method.hooks?.modules?.(embedDim, method.params) ?? [];
+    const modules = [this.backbone, this.projector, this.predictor, ...this.extraModules].filter((m): m is Module => m !== null);
     this.state = initModel(modules, seed);
-    if (this.prototypes) this.normalizePrototypes();
-    if (method.queue) this.queue = tf.zeros([method.queue.views, method.queue.size, embed]);
-    // BYOL's target: a copy of backbone + projector, moved by EMA only.
-    this.target = method.ema ? copyModel(this.state) : null;
+    const access: ModelAccess = {
+      state: this.state,
+      embedDim,
+      seed,
+      projectWith: (tree, inputs, images) => this.projectWith(tree, inputs, images),
+    };
+    this.methodState = method.hooks?.createState?.(access, method.params) ?? {};
     const o = method.optimizer;
     this.optimizer =
       o.kind === 'lars'
@@ -130,35 +104,34 @@ export class SslModel {
     return tf.reshape(all, [all.shape[0] / images, images, all.shape[1]!]);
   }
 
+  /** Another parameter tree's projections of the view blocks: batch statistics, no gradient, buffer updates dropped. */
+  private projectWith(tree: ModelState, inputs: tf.Tensor[], images: number): tf.Tensor {
+    const ctx: ForwardContext = { ...evalContext(tree), training: true };
+    const z = tf.tidy(() =>
+      this.byView(
+        inputs.map((x) => this.project(x, ctx, images)),
+        images,
+      ),
+    );
+    tf.dispose([...ctx.bufferUpdates.values()]);
+    return z;
+  }
+
   /**
-   * One optimisation step; `progress` in [0, 1] drives the learning rate and the EMA momentum. `labels`
+   * One optimisation step; `progress` in [0, 1] drives the learning rate and the method's schedules. `labels`
    * (one per image) only for a method trained on them. Returns the loss.
    */
   async step(batch: AugmentedBatch, images: number, progress: number, labels?: Int32Array): Promise<number> {
     const lr = this.learningRate(progress);
     const inputs = batch.views.map((v) => tf.tensor4d(v.data, v.shape));
     const labelTensor = this.method.labels ? tf.tensor1d(labels!, 'int32') : undefined;
+    const hooks = this.methodState;
+    const context = { progress, inputs, images };
     let before = this.updates?.snapshot(this.state.params);
+    let made: Partial<LossInputs> = {};
+    let projections: tf.Tensor | undefined;
     try {
-      let zt: tf.Tensor | undefined;
-      if (this.target) {
-        // The target runs outside the differentiated set, with batch statistics (as in train mode);
-        // its running statistics follow the online network's by EMA, so its own updates are dropped.
-        const ctx: ForwardContext = { ...evalContext(this.target), training: true };
-        zt = tf.tidy(() =>
-          this.byView(
-            inputs.map((x) => this.project(x, ctx, images)),
-            images,
-          ),
-        );
-        tf.dispose([...ctx.bufferUpdates.values()]);
-      }
-      const q = this.method.queue;
-      const queue =
-        q && progress >= q.start && this.queueFilled > 0 ? tf.slice(this.queue!, [0, 0, 0], [-1, this.queueFilled, -1]) : undefined;
-      let newest: tf.Tensor | undefined;
-      const frozen =
-        this.prototypes && progress < (this.method.freezePrototypes ?? 0) ? new Set([joinName(this.prototypes.name, 'weight')]) : undefined;
+      made = hooks.beforeStep?.(context) ?? {};
       const loss = trainStep(
         this.state,
         this.optimizer,
@@ -172,15 +145,11 @@ export class SslModel {
           const p = predictor
             ? this.byView([this.perView(tf.reshape(z, [-1, z.shape[2]!]), images, (v) => predictor.forward(v, ctx))], images)
             : undefined;
-          const prototypes = this.prototypes ? ctx.params[joinName(this.prototypes.name, 'weight')] : undefined;
-          if (q) newest = tf.keep(normalizeRows(tf.slice(z, [0, 0, 0], [q.views, -1, -1])));
-          return this.method.loss({ z, p, zt, prototypes, queue, labels: labelTensor }, this.method.lossParams).loss;
+          if (hooks.afterStep) projections = tf.keep(tf.clone(z));
+          return this.method.loss({ ...made, z, p, labels: labelTensor, weights: ctx.params }, this.method.params).loss;
         },
-        frozen,
+        hooks.frozen?.(progress),
       );
-      zt?.dispose();
-      queue?.dispose();
-      if (newest) this.pushQueue(newest);
       const [value] = await loss.data();
       loss.dispose();
       if (!Number.isFinite(value)) {
@@ -194,12 +163,13 @@ export class SslModel {
       const snapshot = before;
       before = undefined;
       if (snapshot) await this.updates!.record(snapshot, this.state.params);
-      if (this.target) emaUpdate(this.target, this.state, cosineRamp(progress, this.method.ema!.start, this.method.ema!.end));
-      if (this.prototypes) this.normalizePrototypes();
+      if (projections) hooks.afterStep!({ ...context, z: projections, made });
       this.stepsTaken++;
       return value;
     } finally {
       tf.dispose(inputs);
+      tf.dispose(Object.values(made).filter((t): t is tf.Tensor => t !== undefined));
+      projections?.dispose();
       labelTensor?.dispose();
       if (before) tf.dispose(Object.values(before));
     }
@@ -217,8 +187,8 @@ export class SslModel {
 
   /**
    * Training FLOPs of one step (src/flops.ts rule) for `images` images cut into the recipe's views:
-   * backbone + projector (+ predictor) back-propagated for every crop, BYOL's target forward only,
-   * plus the loss's own FLOPs where the method reports them.
+   * backbone + projector (+ predictor) back-propagated for every crop, the method's forward-only copies
+   * (a momentum target) once per crop each, plus the loss's own FLOPs where the method reports them.
    */
   stepFlops(images: number): number {
     const online: Module[] = [this.backbone, this.projector];
@@ -229,12 +199,13 @@ export class SslModel {
     const crops = this.method.recipe.views.reduce((n, v) => n + v.count * images, 0);
     const embed = this.projector.trace([this.backbone.featureDim], []);
     if (this.predictor) backprop.push({ flopsPerCrop: forwardCost([this.predictor], embed).flops, crops });
-    const forwardOnly = this.target ? backprop.slice(0, this.method.recipe.views.length) : [];
+    const copies = this.method.hooks?.forwardOnlyCopies ?? 0;
+    const forwardOnly = Array.from({ length: copies }, () => backprop.slice(0, this.method.recipe.views.length)).flat();
     const views = this.method.recipe.views.reduce((n, v) => n + v.count, 0);
     return trainingFlops({ backprop, forwardOnly, lossFlops: this.method.lossFlops?.(views, images, embed[0]) ?? 0 });
   }
 
-  /** Everything a checkpoint needs to continue training exactly: parameters, buffers, optimizer and target state. */
+  /** Everything a checkpoint needs to continue training exactly: parameters, buffers, optimizer and the method's state. */
   checkpointState(): { tensors: Record<string, tf.Tensor>; counters: Record<string, number> } {
     const tensors: Record<string, tf.Tensor> = {};
     const add = (prefix: string, tree: Record<string, tf.Tensor>) => {
@@ -242,20 +213,19 @@ export class SslModel {
     };
     add('params', this.state.params);
     add('buffers', this.state.buffers);
-    if (this.target) {
-      add('target.params', this.target.params);
-      add('target.buffers', this.target.buffers);
-    }
     const opt = this.optimizer.state();
     add('optimizer', opt.tensors);
-    if (this.queue) tensors[QUEUE] = this.queue;
-    return { tensors, counters: { ...opt.counters, [STEPS_COUNTER]: this.stepsTaken, [QUEUE_FILLED]: this.queueFilled } };
+    const own = this.methodState.checkpoint?.() ?? { tensors: {}, counters: {} };
+    add(METHOD_PREFIX, own.tensors);
+    const counters: Record<string, number> = { ...opt.counters, [STEPS_COUNTER]: this.stepsTaken };
+    for (const [k, v] of Object.entries(own.counters)) counters[`${METHOD_PREFIX}/${k}`] = v;
+    return { tensors, counters };
   }
 
   restoreCheckpoint(tensors: Record<string, tf.Tensor>, counters: Record<string, number>): void {
-    const take = (prefix: string) =>
+    const take = (prefix: string, tree: Record<string, unknown>) =>
       Object.fromEntries(
-        Object.entries(tensors)
+        Object.entries(tree)
           .filter(([k]) => k.startsWith(`${prefix}/`))
           .map(([k, v]) => [k.slice(prefix.length + 1), v]),
       );
@@ -265,45 +235,22 @@ export class SslModel {
         v.assign(values[k]);
       }
     };
-    assign(this.state.params, take('params'), 'parameter');
-    assign(this.state.buffers, take('buffers'), 'buffer');
-    if (this.target) {
-      assign(this.target.params, take('target.params'), 'target parameter');
-      assign(this.target.buffers, take('target.buffers'), 'target buffer');
-    }
-    const { [STEPS_COUNTER]: steps = 0, [QUEUE_FILLED]: filled = 0, ...optimizerCounters } = counters;
-    this.stepsTaken = steps;
-    if (this.queue) {
-      if (!tensors[QUEUE]) throw new Error('checkpoint has no SwAV queue (it was written by a different model)');
-      this.queue.dispose();
-      this.queue = tf.clone(tensors[QUEUE]);
-      this.queueFilled = filled;
-    }
-    this.optimizer.restore({ tensors: take('optimizer'), counters: optimizerCounters });
-  }
-
-  /** Newest first, as solo-learn's queue (swav.py:229-232): the oldest rows fall off the end. */
-  private pushQueue(newest: tf.Tensor): void {
-    const size = this.method.queue!.size;
-    const images = Math.min(newest.shape[1]!, size);
-    const next = tf.tidy(() =>
-      tf.concat([tf.slice(newest, [0, 0, 0], [-1, images, -1]), tf.slice(this.queue!, [0, 0, 0], [-1, size - images, -1])], 1),
+    assign(this.state.params, take('params', tensors) as Record<string, tf.Tensor>, 'parameter');
+    assign(this.state.buffers, take('buffers', tensors) as Record<string, tf.Tensor>, 'buffer');
+    this.methodState.restore?.(
+      take(METHOD_PREFIX, tensors) as Record<string, tf.Tensor>,
+      take(METHOD_PREFIX, counters) as Record<string, number>,
     );
-    tf.dispose([newest, this.queue!]);
-    this.queue = next;
-    this.queueFilled = Math.min(size, this.queueFilled + images);
-  }
-
-  /** SwAV keeps its prototypes on the unit sphere (solo-learn normalises them every step). */
-  private normalizePrototypes(): void {
-    const w = this.state.params[joinName(this.prototypes!.name, 'weight')];
-    tf.tidy(() => w.assign(tf.div(w, l2Norm(w, 1, true))));
+    const optimizerCounters = Object.fromEntries(
+      Object.entries(counters).filter(([k]) => k !== STEPS_COUNTER && !k.startsWith(`${METHOD_PREFIX}/`)),
+    );
+    this.stepsTaken = counters[STEPS_COUNTER] ?? 0;
+    this.optimizer.restore({ tensors: take('optimizer', tensors) as Record<string, tf.Tensor>, counters: optimizerCounters });
   }
 
   dispose(): void {
     this.optimizer.dispose();
     disposeModel(this.state);
-    if (this.target) disposeModel(this.target);
-    this.queue?.dispose();
+    this.methodState.dispose?.();
   }
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { DATASET_NAMES } from '../../datasets/registry.js';
 import { getMethod, METHODS } from '../../methods/registry.js';
+import { entryProblems, type MethodEntry, methodEntrySchema } from '../../methods/settings.js';
 import { makeBackbone } from '../../engine/nn/resnet.js';
 import { type BudgetError, parseAmount, parseBudget, type Budget, type BudgetKind } from './budget.js';
 
@@ -16,40 +17,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const SUITES_DIR = path.resolve(HERE, '../../bench/suites');
 const SCHEMA = JSON.parse(fs.readFileSync(path.join(SUITES_DIR, 'suite.schema.json'), 'utf8'));
 
-export class SuiteError extends Error {}
+export type { MethodEntry };
 
-export interface MethodEntry {
-  method: string;
-  label: string;
-  views?: number;
-  batchImages?: number;
-  lr?: number;
-  /** Weight decay (the method's own unless set). */
-  weightDecay?: number;
-  /** Optimizer: LARS or plain SGD with momentum (the method's own unless set). */
-  optimizer?: 'lars' | 'sgd';
-  /** Step multipliers by module: { predictor: 10 } gives the predictor 10x larger steps. */
-  stepScales?: Record<string, number>;
-  warmup?: number;
-  warmupSteps?: number;
-  /** Projector widths after the backbone's features (the method's own unless set). */
-  projector?: number[];
-  projectorBatchNorm?: boolean;
-  /** `solo-plain`: every view drawn from solo-learn's plain CIFAR view group instead of the method's own recipe. */
-  augmentation?: 'solo-plain';
-  /** Loss parameters by name (temperatures, term weights, loss scale), over the method's own. */
-  loss?: Record<string, number>;
-  /** BYOL's EMA target momentum, cosine from start to end over the budget (the method's own unless set). */
-  ema?: { start: number; end: number };
-  /** SwAV's prototype count. */
-  prototypes?: number;
-  /** Budget progress from which SwAV's queue joins the Sinkhorn assignments (1: never). */
-  queueStart?: number;
-  /** Budget progress until which SwAV's prototypes get no updates (1: the whole budget). */
-  freezePrototypes?: number;
-  /** Area range of the large views' random resized crops (the recipe's own unless set). */
-  cropScale?: [number, number];
-}
+export class SuiteError extends Error {}
 
 export interface DatasetEntry {
   name: string;
@@ -120,7 +90,13 @@ export const DEFAULT_EVALUATION: EvaluationSettings = {
   targetGaps: [0.25, 0.5, 0.75],
 };
 
+/** The method entry's schema, made from the settings tables (bench/suites/method-entry.schema.json is a copy for editors). */
+export function currentMethodEntrySchema(): Record<string, unknown> {
+  return methodEntrySchema(Object.keys(METHODS).map((name) => getMethod(name)));
+}
+
 const ajv = new Ajv({ allErrors: true });
+ajv.addSchema(currentMethodEntrySchema());
 const validate = ajv.compile(SCHEMA);
 
 function describeAjvError(e: ErrorObject): string {
@@ -136,47 +112,13 @@ function defaultLabel(method: string, views?: number): string {
   return views === undefined ? method : `${method}-x${views}`;
 }
 
-/** What in a method entry cannot run (views the method refuses, heads that do not fit together). */
-function methodSettingProblems(entry: Omit<MethodEntry, 'label'>): string[] {
-  let base;
+/** What in a method entry cannot run (views the method refuses, settings it does not have or out of range). */
+function methodSettingProblems(entry: MethodEntry): string[] {
   try {
-    base = getMethod(entry.method, entry.views);
+    return entryProblems(entry, getMethod(entry.method, entry.views));
   } catch (e) {
     return [`${entry.method} with views ${entry.views}: ${(e as Error).message}`];
   }
-  const problems: string[] = [];
-  for (const name of Object.keys(entry.loss ?? {}))
-    if (!(name in base.lossParams)) {
-      const known = Object.keys(base.lossParams);
-      problems.push(
-        `${entry.method}: its loss has no parameter "${name}"; ${known.length ? `it has ${known.join(', ')}` : 'it takes no parameters'}`,
-      );
-    }
-  if (entry.ema && !base.ema) problems.push(`${entry.method}: "ema" is for methods with a momentum target (byol)`);
-  if (entry.prototypes !== undefined && !base.prototypes)
-    problems.push(`${entry.method}: "prototypes" is for methods with prototypes (swav)`);
-  if (entry.cropScale && entry.cropScale[0] > entry.cropScale[1])
-    problems.push(`${entry.method}: cropScale [${entry.cropScale}] must be [min, max] with min <= max`);
-  for (const module of Object.keys(entry.stepScales ?? {}))
-    if (
-      !['backbone', 'projector', 'predictor', 'prototypes'].includes(module) ||
-      (module === 'predictor' && !base.predictor) ||
-      (module === 'prototypes' && !base.prototypes)
-    )
-      problems.push(
-        `${entry.method}: stepScales names "${module}", which this method does not have (it has backbone, projector${base.predictor ? ', predictor' : ''}${base.prototypes ? ', prototypes' : ''})`,
-      );
-  if (entry.queueStart !== undefined && !base.queue) problems.push(`${entry.method}: "queueStart" is for methods with a queue (swav)`);
-  if (entry.freezePrototypes !== undefined && !base.prototypes)
-    problems.push(`${entry.method}: "freezePrototypes" is for methods with prototypes (swav)`);
-  if (problems.length > 0) return problems;
-  const out = entry.projector?.[entry.projector.length - 1];
-  const predicted = base.predictor?.[base.predictor.length - 1];
-  if (out !== undefined && predicted !== undefined && out !== predicted)
-    return [
-      `${entry.method}: projector [${entry.projector}] ends at ${out} but its predictor outputs ${predicted} (the loss compares them); end the projector at ${predicted}`,
-    ];
-  return [];
 }
 
 /** Validates parsed JSON and resolves it into a Suite (SuiteError listing every problem). */

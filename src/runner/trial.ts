@@ -9,13 +9,14 @@
  * at zero cost.
  */
 import path from 'node:path';
-import { adaptRecipe, type Recipe, soloLearnCifar } from '../../datasets/augment/recipes.js';
+import { adaptRecipe } from '../../datasets/augment/recipes.js';
 import type { Dataset } from '../../datasets/types.js';
 import { Rng } from '../../engine/random.js';
 import type { AugmentPool } from '../../datasets/augment/augment_pool.js';
 import * as tf from '../../engine/tf.js';
 import type { MethodConfig, MethodRole } from '../../methods/method.js';
 import { getMethod } from '../../methods/registry.js';
+import { applySettings } from '../../methods/settings.js';
 import { bagRecipe, evaluate } from '../eval/evaluate.js';
 import type { EvalSplits } from '../eval/splits.js';
 import type { TestCostCache } from '../eval/test_cost.js';
@@ -76,52 +77,14 @@ interface RunnerState {
 }
 
 /**
- * The method as this trial runs it: suite overrides applied, views sized and normalised for the dataset's
- * images. A batch size other than the method's own scales its learning rate linearly (lr x batch / default
- * batch; Goyal et al. 2017, as solo-learn scales its configs' rates), unless the suite sets the rate itself.
- * A suite may also size the projector (e.g. for a backbone smaller than the one the source used).
+ * The method as this trial runs it: the suite entry's settings applied (methods/settings.ts: a batch size other
+ * than the method's own scales its learning rate by the method's rule unless the entry sets the rate), the suite's
+ * batch control over the entry's, and the views sized and normalised for the dataset's images.
  */
 export function configureMethod(trial: Trial, imageShape: readonly number[]): MethodConfig {
-  const base = { ...getMethod(trial.method.method, trial.method.views) };
-  base.recipe = suiteRecipe(trial, base.recipe);
-  if (trial.method.projectorBatchNorm !== undefined) base.projectorBatchNorm = trial.method.projectorBatchNorm;
-  const batchImages = trial.batchImages ?? trial.method.batchImages ?? base.batchImages;
-  const scaled = base.lrScaling === 'none' ? base.optimizer.lr : (base.optimizer.lr * batchImages) / base.batchImages;
-  const optimizer = { ...base.optimizer, lr: trial.method.lr ?? scaled };
-  if (trial.method.weightDecay !== undefined) optimizer.weightDecay = trial.method.weightDecay;
-  if (trial.method.optimizer !== undefined) optimizer.kind = trial.method.optimizer;
-  if (trial.method.stepScales !== undefined) optimizer.stepScales = trial.method.stepScales;
-  if (trial.method.warmup !== undefined) optimizer.warmup = trial.method.warmup;
-  if (trial.method.warmupSteps !== undefined) optimizer.warmupSteps = trial.method.warmupSteps;
-  return {
-    ...base,
-    lossParams: { ...base.lossParams, ...trial.method.loss },
-    ema: trial.method.ema ?? base.ema,
-    prototypes: trial.method.prototypes ?? base.prototypes,
-    freezePrototypes: trial.method.freezePrototypes ?? base.freezePrototypes,
-    queue: base.queue && trial.method.queueStart !== undefined ? { ...base.queue, start: trial.method.queueStart } : base.queue,
-    recipe: adaptRecipe(base.recipe, imageShape[0], imageShape[2]),
-    optimizer,
-    batchImages,
-    projector: trial.method.projector ?? base.projector,
-  };
-}
-
-/**
- * The recipe a suite asks for, before adapting it to the dataset: the method's own, or `solo-plain` (solo-learn's
- * CIFAR view group with no blur or solarisation, every view alike) drawn as many times as the method's views;
- * `cropScale` replaces the area range of the large views (those of the first view's size).
- */
-function suiteRecipe(trial: Trial, own: Recipe): Recipe {
-  const recipe = trial.method.augmentation === 'solo-plain' ? soloLearnCifar(own.views.reduce((n, v) => n + v.count, 0)) : own;
-  const scale = trial.method.cropScale;
-  if (!scale) return recipe;
-  const large = recipe.views[0].size;
-  return {
-    ...recipe,
-    name: `${recipe.name}-crop${scale.join('-')}`,
-    views: recipe.views.map((v) => (v.size === large ? { ...v, crop: { ...v.crop, scale } } : v)),
-  };
+  const entry = { ...trial.method, batchImages: trial.batchImages ?? trial.method.batchImages };
+  const m = applySettings(getMethod(entry.method, entry.views), entry);
+  return { ...m, recipe: adaptRecipe(m.recipe, imageShape[0], imageShape[2]) };
 }
 
 /** Errors that mean the trial did not fit in memory (tfjs, wasm and TensorFlow phrase it variously). */
@@ -377,8 +340,7 @@ class TrialRun {
     const extra: Partial<ResultRow> = {};
     if (final) {
       for (const t of env.transfer) {
-        const base = getMethod(trial.method.method, trial.method.views).recipe;
-        const recipe = adaptRecipe(suiteRecipe(trial, base), t.dataset.imageShape[0], t.dataset.imageShape[2]);
+        const recipe = configureMethod(trial, t.dataset.imageShape).recipe;
         const m = await evaluate(
           model,
           t.dataset,
