@@ -34,7 +34,7 @@ import { applyOverrides, loadSuite, SuiteError } from '../src/runner/suite.js';
 import { expandTrials } from '../src/runner/trials.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = path.resolve(REPO_ROOT, '..', 'shared', 'reference', 'losses');
+const FIXTURES = path.resolve(REPO_ROOT, 'test', 'fixtures', 'reference', 'losses');
 
 const USAGE = `usage: npm run nightly -- [options]
 
@@ -59,7 +59,7 @@ options:
   --methods=a,b     restrict micro-benchmarks and the accuracy run to these methods
   --only=a,b        only these micro-benchmarks (names as in the summary, e.g. step/simclr)
   --bench-time=MS   measuring time per micro-benchmark (per side and round in an A/B; default 1000)
-  --fixtures=DIR    loss reference fixtures (default ../shared/reference/losses)
+  --fixtures=DIR    loss reference fixtures (default test/fixtures/reference/losses)
   --backend=NAME    ${BACKEND_CHOICES.join('|')} (default auto)
   --data-dir=DIR    dataset root for the accuracy run
   --json            print tonight's judgements as JSON instead of the Markdown summary

@@ -1,6 +1,6 @@
 /**
  * npm run selfcheck -- [--fixtures DIR] [--backend NAME] [--json]
- * Checks every method loss against loss fixtures (default ../shared/reference/losses); exit 1 if any fails.
+ * Checks every method loss against loss fixtures (default test/fixtures/reference/losses, made by bench/parity/make_reference.py); exit 1 if any fails.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { checkFixtureDir } from '../src/selfcheck.js';
 import { BACKEND_CHOICES, initBackend } from '../engine/backends/select.js';
 import { parseBackendFlag, parseFlags, runMain, UsageError } from '../src/cli.js';
 
-const DEFAULT_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'reference', 'losses');
+const DEFAULT_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'reference', 'losses');
 
 const USAGE = `usage: npm run selfcheck -- [options]
 

@@ -1,12 +1,14 @@
 /**
  * The report's figures as Vega-Lite specs built from result rows, one per reviewer critique. Each spec
- * carries its data inline, so the saved .vl.json renders (and restyles) on its own.
+ * carries its data inline, so the saved .vl.json renders (and restyles) on its own. Titles and captions that
+ * name methods take the names from the rows (their labels), never from a list here.
  */
+import { accuracyKey, metricKey, parseMetricKey, parseProtocol, type Protocol } from '../src/results/metric_keys.js';
 import type { ResultRow } from '../src/results/rows.js';
 import { budgetName, finalRows, roleOf, summaryGroups } from '../src/results/summary.js';
 import { mean, sd } from '../src/stats.js';
 import { accuracyOf, COST_AXES, okRows, paretoFrontier, timeToTarget } from './analysis.js';
-import { AUTHORS } from './protocols.js';
+import { AUTHORS, LINEAR, protocolOf } from './protocols.js';
 
 export const FONT = 'DejaVu Sans';
 
@@ -203,14 +205,15 @@ function testCostFigure(rows: ResultRow[]): Record<string, unknown> {
     .filter((r) => r.status === 'ok' && r.test_cost)
     .flatMap((r) =>
       r.test_cost!.map((t) => {
-        const accuracy = t.protocol === 'single' ? r.metrics.linear : r.metrics[`${t.protocol}_linear_mean`];
+        const p = parseProtocol(t.protocol);
+        const accuracy = p === null ? undefined : r.metrics[accuracyKey(p, LINEAR)];
         return {
           method: r.label,
           dataset: r.dataset,
           protocol:
-            t.protocol === 'single'
+            p?.protocol === 'single'
               ? 'single view'
-              : t.protocol === AUTHORS
+              : p?.protocol === 'authors'
                 ? `authors' own, ${t.patches} patches`
                 : `${t.patches} patches`,
           flops: t.flops_per_image,
@@ -255,11 +258,14 @@ function varianceFigure(rows: ResultRow[]): Record<string, unknown> {
     .filter((r) => r.status === 'ok')
     .flatMap((r) =>
       Object.keys(r.metrics)
-        .filter((k) => /^bag\d+_linear_mean$/.test(k))
-        .map((k) => {
-          const patches = Number(/^bag(\d+)/.exec(k)![1]);
+        .map((k) => ({ k, parts: parseMetricKey(k) }))
+        .filter(
+          ({ parts }) => parts?.protocol === 'bag' && parts.probe === 'linear' && parts.stat === 'mean' && parts.transfer === undefined,
+        )
+        .map(({ k, parts }) => {
+          const { patches } = parts as { patches: number };
           const m = r.metrics[k];
-          const s = r.metrics[k.replace('_mean', '_std')] ?? 0;
+          const s = r.metrics[metricKey({ protocol: 'bag', patches, probe: 'linear', stat: 'std' })] ?? 0;
           return {
             method: r.label,
             dataset: r.dataset,
@@ -343,29 +349,79 @@ function paretoFigure(rows: ResultRow[]): Record<string, unknown> {
   };
 }
 
-/** A trial that trains on more than two crops of each image (multi-view, multi-crop, EMP-SSL's patches), and the references. */
+/** A trial that trains on more than two crops of each image (many views, multi-crop, many patches), and the references. */
 const multiCrop = (r: ResultRow) => r.crops_per_step > 2 * r.batch_images || roleOf(r) !== 'ssl';
+
+/** "a", "a and b", "a, b and c" (sorted, each once); past `max` names the rest are counted. */
+export function listed(names: string[], max = 8): string {
+  const xs = [...new Set(names)].sort();
+  const shown = xs.length > max ? [...xs.slice(0, max), `${xs.length - max} more`] : xs;
+  return shown.length <= 1 ? (shown[0] ?? '') : `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
+}
+
+/** The labels of the rows that have `protocol`'s probe accuracy (on their own dataset). */
+function labelsWith(rows: ResultRow[], protocol: Protocol): string[] {
+  const key = accuracyKey(protocol, LINEAR);
+  return rows.filter((r) => key in r.metrics).map((r) => r.label);
+}
+
+/** The multi-crop figure's title and caption, naming the settings drawn (the rows' labels). */
+function multiCropCaption(rows: ResultRow[]): { title: string; critique: string } {
+  const drawn = okRows(rows).filter(multiCrop);
+  const many = drawn.filter((r) => roleOf(r) === 'ssl').map((r) => r.label);
+  const references = drawn.filter((r) => roleOf(r) !== 'ssl').map((r) => r.label);
+  const withReferences = references.length ? `, with the references ${listed(references)}` : '';
+  if (many.length === 0)
+    return {
+      title: 'No setting here trains on more than two crops per image',
+      critique: `No setting in these runs trains on more than two crops of each image${references.length ? `: the references ${listed(references)} only` : ''}.`,
+    };
+  return {
+    title: `More than two crops per image: ${listed(many, 4)}`,
+    critique: `Tuned settings with many views, multi-crop or many patches on the same axes: ${listed(many)}${withReferences}.`,
+  };
+}
+
+/** The test-time cost figure's caption: which protocols average patches, and whose (from the rows' test costs). */
+function testCostCaption(rows: ResultRow[]): string {
+  const costs = finalRows(rows)
+    .filter((r) => r.status === 'ok')
+    .flatMap((r) => (r.test_cost ?? []).map((t) => ({ label: r.label, protocol: t.protocol, patches: t.patches })))
+    .filter((c) => c.patches > 1);
+  const bags = [...new Set(costs.filter((c) => c.protocol !== AUTHORS).map((c) => c.patches))].sort((a, b) => a - b);
+  const authors = [...new Set(costs.filter((c) => c.protocol === AUTHORS).map((c) => `${c.label} (${c.patches} patches)`))].sort();
+  const parts = [
+    ...(bags.length ? [`bags of ${listed(bags.map(String))} patches for every method`] : []),
+    ...(authors.length ? [`the authors' own protocols of ${listed(authors)}`] : []),
+  ];
+  if (parts.length === 0) return 'Every protocol measured here takes one view per test image: its test-time cost beside its accuracy.';
+  return `Averaging many patches per test image (${parts.join('; ')}) multiplies the test-time cost: each protocol's cost beside its accuracy.`;
+}
 
 /**
  * The figures drawn once per bag protocol (`rows` already read under it, targets resolved under it): time to
  * target and accuracy against cost, titled with the protocol's test-time cost per image.
  */
 export function protocolFigures(rows: ResultRow[], targets: Record<string, number[]>, protocol: string, described: string): Figure[] {
+  const p = protocolOf(protocol);
+  const own = p.protocol === 'authors' ? listed(labelsWith(rows, p)) : '';
   return [
     {
       name: `time-to-target-${protocol}`,
       title: `Training time to reach a target accuracy, ${described}`,
       critique:
-        protocol === AUTHORS
-          ? "Time to target under each method's authors' own protocol (only the methods the suite names); its test-time cost in the title."
-          : 'Time to target under a protocol with EMP-SSL-style bags, the same patches for every method; its test-time cost in the title.',
+        p.protocol === 'bag'
+          ? `Time to target when each test image is the mean feature of ${p.patches} patches, the same patches for every method; its test-time cost in the title.`
+          : `Time to target under the authors' own protocols of ${own} (the methods the suite names one for); its test-time cost in the title.`,
       spec: spec(`Time to target accuracy (${described})`, timeToTargetFigure(rows, targets)),
     },
     {
       name: `accuracy-vs-cost-${protocol}`,
       title: `Accuracy against training cost, ${described}`,
       critique:
-        protocol === AUTHORS ? "The accuracy curves under the authors' own protocols." : 'The accuracy curves under the bag protocol.',
+        p.protocol === 'bag'
+          ? `The accuracy curves when each test image is the mean feature of ${p.patches} patches.`
+          : `The accuracy curves of ${own} under their authors' own protocols.`,
       spec: spec(`Accuracy against training cost (${described})`, accuracyVsCost(rows)),
     },
   ];
@@ -373,6 +429,7 @@ export function protocolFigures(rows: ResultRow[], targets: Record<string, numbe
 
 /** Every figure of the report, in the order of the reviewers' critiques. */
 export function buildFigures(rows: ResultRow[], targets: Record<string, number[]>): Figure[] {
+  const multi = multiCropCaption(rows);
   return [
     {
       name: 'accuracy-vs-cost',
@@ -395,14 +452,14 @@ export function buildFigures(rows: ResultRow[], targets: Record<string, number[]
     {
       name: 'test-time-cost',
       title: 'Accuracy against test-time FLOPs per image',
-      critique: 'EMP-SSL averages many patches per test image: its test-time cost belongs next to its accuracy.',
+      critique: testCostCaption(rows),
       spec: spec('Accuracy against test-time cost', testCostFigure(rows)),
     },
     {
       name: 'multi-crop-baselines',
       title: 'Baselines with many views and multi-crop on the same axes',
-      critique: 'Tuned, intense multi-crop baselines (SimCLR and VICReg with many views, SwAV multi-crop) against EMP-SSL.',
-      spec: spec('Multi-view baselines against EMP-SSL', accuracyVsCost(rows, multiCrop)),
+      critique: multi.critique,
+      spec: spec(multi.title, accuracyVsCost(rows, multiCrop)),
     },
     {
       name: 'evaluation-variance',

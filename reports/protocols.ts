@@ -1,15 +1,23 @@
 /**
  * Evaluation protocols: `single` (the linear probe and kNN on one centre view of each image) and `bagK`
  * (the same on the mean feature of K patches, one patch recipe for every method), and `authors` where a suite
- * names a method's own protocol (EMP-SSL: the mean pre-feature of 128 of its training patches; only the rows of
+ * names a method's own protocol (e.g. the mean pre-feature of many of its own training patches; only the rows of
  * the methods it names have it). A report is drawn for one
  * protocol by reading the rows as that protocol sees them: its accuracies stand in the `linear` and `knn20`
- * fields every figure and table reads, so no figure needs to know which protocol it draws.
+ * fields every figure and table reads, so no figure needs to know which protocol it draws. Metric names are
+ * made and read by src/results/metric_keys.ts.
  */
+import { accuracyKey, parseMetricKey, parseProtocol, type Probe, type Protocol, protocolName } from '../src/results/metric_keys.js';
 import type { ResultRow } from '../src/results/rows.js';
 
-export const SINGLE = 'single';
-export const AUTHORS = 'authors';
+export const SINGLE = protocolName({ protocol: 'single' });
+export const AUTHORS = protocolName({ protocol: 'authors' });
+
+/** The probes whose accuracies figures read (as `linear` and `knn20`). */
+export const LINEAR: Probe = { probe: 'linear' };
+export const KNN20: Probe = { probe: 'knn', k: 20 };
+const SINGLE_LINEAR = accuracyKey({ protocol: 'single' }, LINEAR);
+const SINGLE_KNN20 = accuracyKey({ protocol: 'single' }, KNN20);
 
 /** The protocols rows have results for: `single`, then each bag size found, smallest first, then `authors`. */
 export function protocolsOf(rows: ResultRow[]): string[] {
@@ -17,23 +25,40 @@ export function protocolsOf(rows: ResultRow[]): string[] {
   let authors = false;
   for (const r of rows)
     for (const k of Object.keys(r.metrics)) {
-      const m = /^bag(\d+)_linear_mean$/.exec(k);
-      if (m) bags.add(Number(m[1]));
-      if (k === `${AUTHORS}_linear_mean`) authors = true;
+      const m = parseMetricKey(k);
+      // A protocol counts where the trial's own dataset has its probe accuracy.
+      if (!m || m.transfer !== undefined || m.probe !== 'linear' || m.stat !== 'mean') continue;
+      if (m.protocol === 'bag') bags.add(m.patches);
+      else if (m.protocol === 'authors') authors = true;
     }
-  return [SINGLE, ...[...bags].sort((a, b) => a - b).map((k) => `bag${k}`), ...(authors ? [AUTHORS] : [])];
+  return [
+    SINGLE,
+    ...[...bags].sort((a, b) => a - b).map((patches) => protocolName({ protocol: 'bag', patches })),
+    ...(authors ? [AUTHORS] : []),
+  ];
+}
+
+/** The protocol `name` gives; an Error for a name that is none (report.ts checks names against protocolsOf first). */
+export function protocolOf(name: string): Protocol {
+  const p = parseProtocol(name);
+  if (!p) throw new Error(`"${name}" is not an evaluation protocol (single, bagK, authors)`);
+  return p;
 }
 
 /** Rows with `protocol`'s accuracies as `linear` and `knn20`; rows (points) without that protocol keep neither. */
 export function underProtocol(rows: ResultRow[], protocol: string): ResultRow[] {
   if (protocol === SINGLE) return rows;
+  const p = protocolOf(protocol);
+  const linearKey = accuracyKey(p, LINEAR);
+  const knnKey = accuracyKey(p, KNN20);
   return rows.map((r) => {
-    const { linear: _linear, knn20: _knn20, ...rest } = r.metrics;
-    const metrics: Record<string, number> = { ...rest };
-    const linear = r.metrics[`${protocol}_linear_mean`];
-    const knn = r.metrics[`${protocol}_knn20_mean`];
-    if (linear !== undefined) metrics.linear = linear;
-    if (knn !== undefined) metrics.knn20 = knn;
+    const metrics: Record<string, number> = { ...r.metrics };
+    delete metrics[SINGLE_LINEAR];
+    delete metrics[SINGLE_KNN20];
+    const linear = r.metrics[linearKey];
+    const knn = r.metrics[knnKey];
+    if (linear !== undefined) metrics[SINGLE_LINEAR] = linear;
+    if (knn !== undefined) metrics[SINGLE_KNN20] = knn;
     return { ...r, metrics };
   });
 }
@@ -48,11 +73,12 @@ export function testFlopsPerImage(rows: ResultRow[], protocol: string): number |
 export function describeProtocol(rows: ResultRow[], protocol: string): string {
   const flops = testFlopsPerImage(rows, protocol);
   const patches = rows.flatMap((r) => r.test_cost ?? []).find((t) => t.protocol === protocol)?.patches;
+  const p = protocolOf(protocol);
   const what =
-    protocol === SINGLE
+    p.protocol === 'single'
       ? 'one centre view'
-      : protocol === AUTHORS
+      : p.protocol === 'authors'
         ? `the methods' own protocols where the suite names them${patches ? ` (mean of ${patches} of their own patches)` : ''}`
-        : `mean of ${protocol.slice(3)} patches`;
+        : `mean of ${p.patches} patches`;
   return `${protocol}: ${what}${flops === null ? '' : `, ${(flops / 1e6).toFixed(0)} MFLOP per test image`}`;
 }

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { stringify } from 'csv-stringify/sync';
 import type { ResultRow } from '../src/results/rows.js';
-import { readManifest, readRows, writeFileAtomic } from '../src/results/store.js';
+import { type Manifest, readManifest } from '../src/results/manifest.js';
+import { readRows, writeFileAtomic } from '../src/results/store.js';
 import { latestRows } from '../src/results/summary.js';
 import { resolveTargets } from './analysis.js';
 import { buildFigures, protocolFigures, summaryLines, type SummaryLine } from './figures.js';
@@ -20,21 +21,6 @@ export type Format = (typeof FORMATS)[number];
 
 export class ReportError extends Error {}
 
-interface Manifest {
-  run_id: string;
-  suite?: { name?: string; evaluation?: { targets?: Record<string, number[]>; targetGaps?: number[] } };
-  provenance?: {
-    machine?: { cpu?: string; cores?: number; memory_bytes?: number; gpus?: { model: string }[]; os?: string };
-    backend?: string;
-    node?: string;
-    git?: { commit: string | null; dirty: boolean | null };
-    fingerprint?: string;
-  };
-  rules?: { training_flops?: string; memory?: Record<string, string>; time?: string };
-  /** Setting label -> where it trains differently from its source (src/runner/departures.ts). */
-  departures?: Record<string, string[]>;
-}
-
 export interface LoadedRuns {
   rows: ResultRow[];
   manifests: Manifest[];
@@ -46,7 +32,7 @@ export function loadRuns(dirs: string[]): LoadedRuns {
   const rows: ResultRow[] = [];
   const manifests: Manifest[] = [];
   for (const dir of dirs) {
-    const manifest = readManifest<Manifest>(dir);
+    const manifest = readManifest(dir);
     if (!manifest) throw new ReportError(`${dir} is not a run directory (no manifest.json); give the directory that npm run bench printed`);
     manifests.push(manifest);
     rows.push(...readRows(dir, (w) => warnings.push(w)));
@@ -81,8 +67,8 @@ export function failureLines(rows: ResultRow[]): string[] {
 
 function provenanceLines(manifests: Manifest[]): string[] {
   return manifests.map((m) => {
-    const p = m.provenance ?? {};
-    const mc = p.machine ?? {};
+    const p = m.provenance;
+    const mc: Partial<NonNullable<typeof p.machine>> = p.machine ?? {};
     const gpus = (mc.gpus ?? []).map((g) => g.model).join(', ') || 'no GPU';
     const commit = p.git?.commit ? `${p.git.commit.slice(0, 10)}${p.git.dirty ? ' (modified)' : ''}` : 'unknown commit';
     return `${m.run_id}: ${mc.cpu ?? '?'} (${mc.cores ?? '?'} cores, ${((mc.memory_bytes ?? 0) / 2 ** 30).toFixed(0)} GiB), ${gpus}, ${mc.os ?? ''}; ${p.backend ?? '?'}; Node ${p.node ?? '?'}; ${commit}; fingerprint ${p.fingerprint ?? '?'}`;
@@ -100,7 +86,7 @@ export interface ReportResult {
 function departureLines(manifests: Manifest[], rows: ResultRow[]): string[] {
   const labels = new Set(rows.map((r) => r.label));
   const lines = manifests.flatMap((m) =>
-    Object.entries(m.departures ?? {})
+    Object.entries(m.departures)
       .filter(([label]) => labels.has(label))
       .flatMap(([label, ds]) => ds.map((d) => `${label}: ${d}`)),
   );
@@ -127,8 +113,8 @@ export async function makeReport(
   const absolute: Record<string, number[]> = {};
   let gaps: number[] = [];
   for (const m of manifests) {
-    Object.assign(absolute, m.suite?.evaluation?.targets ?? {});
-    gaps = [...new Set([...gaps, ...(m.suite?.evaluation?.targetGaps ?? [])])];
+    Object.assign(absolute, m.suite.evaluation.targets);
+    gaps = [...new Set([...gaps, ...(m.suite.evaluation.targetGaps ?? [])])];
   }
   const targets = resolveTargets(rows, absolute, gaps);
   fs.mkdirSync(outDir, { recursive: true });
@@ -177,9 +163,9 @@ export async function makeReport(
   let html: string | null = null;
   if (formats.includes('html')) {
     const rules = [
-      manifests[0].rules?.training_flops ?? '',
-      manifests[0].rules?.time ?? '',
-      ...Object.entries(manifests[0].rules?.memory ?? {}).map(([k, v]) => `${k}: ${v}`),
+      manifests[0].rules.training_flops,
+      manifests[0].rules.time,
+      ...Object.entries(manifests[0].rules.memory).map(([k, v]) => `${k}: ${v}`),
       'Accuracy: linear probe top-1 on the test split (its regulariser chosen on a validation split carved from the training split); kNN: weighted, cosine, T = 0.07.',
       `Protocols: ${protocols.map((p) => describeProtocol(loaded.rows, p)).join('; ')}. ${protocol === undefined ? 'Figures and summary use single unless titled with a bag protocol' : `Every figure and the summary use ${protocol}`}. Bags: the probe (the single view's regulariser) and kNN bank from one draw of training-image patches, scored on each repeat's fresh draw of test-image patches (mean and spread over repeats).`,
       'Time to target: first evaluation point reaching the target, interpolated linearly on the cost axis; mean and 95% t-interval over the seeds that reached it.',
@@ -188,7 +174,7 @@ export async function makeReport(
     // vega's exports map hides build/vega.min.js; it sits beside the module build that "." resolves to.
     fs.copyFileSync(path.join(path.dirname(require.resolve('vega')), 'vega.min.js'), path.join(outDir, 'vega.min.js'));
     html = path.join(outDir, 'index.html');
-    const name = [...new Set(manifests.map((m) => m.suite?.name ?? 'run'))].join(' + ');
+    const name = [...new Set(manifests.map((m) => m.suite.name))].join(' + ');
     writeFileAtomic(
       html,
       reportHtml({

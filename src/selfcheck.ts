@@ -1,5 +1,5 @@
 /**
- * Checks method losses against fixture files (../shared/reference/losses format): loss, named terms and
+ * Checks method losses against fixture files (test/fixtures/reference/losses format): loss, named terms and
  * gradients, each as a relative L2 error against the fixture's tolerance.
  */
 import fs from 'node:fs';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromCHW, toCHW, type Image } from '../datasets/augment/image.js';
 import * as ops from '../datasets/augment/ops.js';
-import { readReference } from './helpers.js';
+import { readFixture } from './requirements.js';
 
 interface Tensor {
   shape: number[];
@@ -12,7 +12,7 @@ interface Case {
   params: Record<string, unknown>;
   expected: Tensor;
 }
-const reference = readReference<{ image: Tensor; cases: Case[] }>('augment.json');
+const reference = readFixture<{ image: Tensor; cases: Case[] }>('augment.json');
 
 type P = Record<string, unknown>;
 const apply: Record<string, (img: Image, p: P) => Image> = {

@@ -3,8 +3,14 @@ import * as tf from '../engine/tf.js';
 import { loadOneDnn } from '../engine/backends/onednn.js';
 import { describeBackend, initBackend, type BackendChoice } from '../engine/backends/select.js';
 import { webgpuAvailable } from './helpers.js';
+import { requires } from './requirements.js';
 
 const WEBGPU = await webgpuAvailable();
+const WEBGPU_ADAPTER = requires(
+  'a WebGPU adapter',
+  WEBGPU,
+  'Dawn (the webgpu package) with Mesa >= 25 lavapipe: apt-get install -t bookworm-backports mesa-vulkan-drivers',
+);
 
 describe('backend selection', () => {
   it('auto falls through the tfjs-node packages and a software WebGPU adapter to threaded wasm and says why', async () => {
@@ -65,7 +71,7 @@ describe('backend selection', () => {
     await expect(initBackend({ backend: 'auto', threads: 2.5 })).rejects.toThrow(/threads must be an integer/);
   });
 
-  it.runIf(WEBGPU)('explicit webgpu starts on a software adapter and describes it', async () => {
+  WEBGPU_ADAPTER('explicit webgpu starts on a software adapter and describes it', async () => {
     const info = await initBackend({ backend: 'webgpu' });
     expect(info.name).toBe('webgpu');
     expect(tf.getBackend()).toBe('webgpu');

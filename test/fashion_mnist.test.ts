@@ -21,6 +21,7 @@ import { fetchFiles, md5Content, type FileSetSpec } from '../datasets/fetch.js';
 import { writeIdx } from '../datasets/idx.js';
 import { classCounts, DATASET_NAMES, loadDataset, verifyDataset } from '../datasets/registry.js';
 import { DatasetError } from '../datasets/types.js';
+import { requires } from './requirements.js';
 
 /**
  * Fashion-MNIST: where a copy is found, fetching its four files from a real HTTP server on 127.0.0.1
@@ -277,7 +278,9 @@ describe('Fashion-MNIST: fetching the four files', () => {
 
 const debian = NAMES.every((n) => fs.existsSync(path.join(FASHION_MNIST_SYSTEM_DIR, n)));
 
-describe.skipIf(!debian && !process.env.CI)("Fashion-MNIST: Debian's copy (apt-get install dataset-fashion-mnist)", () => {
+const DEBIAN_COPY = requires("Debian's Fashion-MNIST", debian, 'apt-get install dataset-fashion-mnist');
+
+DEBIAN_COPY.describe("Fashion-MNIST: Debian's copy", () => {
   it('loads without a flag when the data root has none: 60000/10000, 28x28x1, balanced classes', async () => {
     const ds = await loadDataset('fashion-mnist', path.join(tmp, 'empty-root'));
     expect(ds.name).toBe('fashion-mnist');

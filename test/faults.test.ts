@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { writeManifest } from '../src/results/manifest.js';
 import { readRows } from '../src/results/store.js';
 import { resultRow, TINY_EVALUATION, writeTinySuite } from './helpers.js';
 
@@ -171,7 +172,25 @@ describe('faults leave the run directory intact', { timeout: 400_000 }, () => {
     expect(manifest.status).toBe(1);
     expect(manifest.stderr).toMatch(/error: \S+damaged\/manifest\.json is not valid JSON .*restore it from a copy/);
     expectNoStack(manifest.stderr);
+    // Valid JSON without a manifest's fields: the first one missing is named.
     fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ run_id: 'x', trials: [] }));
+    const partial = run('bench/report.ts', [dir]);
+    expect(partial.status).toBe(1);
+    expect(partial.stderr).toMatch(
+      /error: \S+damaged\/manifest\.json is not a run manifest this code can read: started is missing .*restore it from a copy/,
+    );
+    expectNoStack(partial.stderr);
+    writeManifest(dir, {
+      run_id: 'x',
+      started: 'now',
+      last_started: 'now',
+      argv: [],
+      suite: { name: 'damaged', evaluation: { targets: {} } },
+      trials: [],
+      provenance: {},
+      rules: { training_flops: '', memory: {}, time: '' },
+      departures: {},
+    });
     const row = JSON.stringify(resultRow());
     fs.writeFileSync(path.join(dir, 'results.jsonl'), `${row}\nnot a row\n${row}\n`);
     const rows = run('bench/report.ts', [dir]);

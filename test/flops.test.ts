@@ -3,7 +3,7 @@ import { forwardCost, trainingFlops } from '../engine/flops.js';
 import { mlpHead } from '../engine/nn/mlp.js';
 import { countParams } from '../engine/nn/params.js';
 import { makeBackbone } from '../engine/nn/resnet.js';
-import { readReference } from './helpers.js';
+import { readFixture } from './requirements.js';
 
 interface ReferenceEntry {
   input?: number[];
@@ -13,7 +13,7 @@ interface ReferenceEntry {
   layers?: { layer: string; kind: string; out: number[]; macs: number }[];
 }
 
-const reference = readReference<Record<string, ReferenceEntry | string>>('flops.json');
+const reference = readFixture<Record<string, ReferenceEntry | string>>('flops.json');
 const backboneKeys = Object.keys(reference).filter((k) => k.includes('@'));
 
 describe('FLOP and parameter accounting against flops.json', () => {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { adaptRecipe } from '../datasets/augment/recipes.js';
 import { CIFAR10_DIR } from '../datasets/cifar.js';
 import type { MethodConfig } from '../methods/method.js';
@@ -36,15 +35,13 @@ export function smallHeads(method: MethodConfig): MethodConfig {
     ...method,
     projector: method.projector.map((_, i, a) => (i === a.length - 1 ? 32 : 64)),
     predictor: method.predictor ? [64, 32] : undefined,
-    prototypes: method.prototypes ? 20 : undefined,
+    // Own settings that size state: SwAV's prototypes, a queue.
+    params: {
+      ...method.params,
+      ...('prototypes' in method.params ? { prototypes: 20 } : {}),
+      ...('queueSize' in method.params ? { queueSize: 64 } : {}),
+    },
   };
-}
-
-/** ../shared/reference, next to the repository (read at test time, never copied into code). */
-export const REFERENCE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'reference');
-
-export function readReference<T>(name: string): T {
-  return JSON.parse(fs.readFileSync(path.join(REFERENCE_DIR, name), 'utf8')) as T;
 }
 
 /** A results row with plausible defaults, for tests of what reads rows. */

@@ -4,12 +4,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LOSSES } from '../src/selfcheck.js';
+import { lossFixtureDir } from './requirements.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-nightly-'));
 const HISTORY = path.join(TMP, 'history');
 const SUITE = path.join(TMP, 'suite.json');
+// The self-check's fixtures: the project's own (its default, ../shared/reference/losses, is not in a bare clone).
+const FIXTURES = lossFixtureDir(Object.keys(LOSSES), path.join(TMP, 'fixtures')).dir;
 fs.writeFileSync(
   SUITE,
   JSON.stringify({
@@ -40,6 +44,7 @@ function nightly(args: string[]) {
       '--bench-time=50',
       '--baseline-ref=none',
       `--data-dir=${path.join(TMP, 'data')}`,
+      `--fixtures=${FIXTURES}`,
       ...args,
     ],
     { cwd: ROOT, encoding: 'utf8', timeout: 600_000 },
@@ -130,7 +135,7 @@ describe('npm run nightly', () => {
         '--only=eval/knn-2000x500x128,op/logdet-20x64x64-with-grad,step/simclr',
         '--rounds=3',
         '--bench-time=80',
-        `--fixtures=${path.resolve(ROOT, '..', 'shared', 'reference', 'losses')}`,
+        `--fixtures=${FIXTURES}`,
         '--json',
       ],
       { cwd: repo, encoding: 'utf8', timeout: 600_000 },

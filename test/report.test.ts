@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, reportHtml } from '../reports/html.js';
 import { svgToPng } from '../reports/render.js';
+import { metricKey, parseMetricKey } from '../src/results/metric_keys.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -172,6 +173,8 @@ describe('npm run report', () => {
       expect(typeof r.metrics.linear).toBe('number');
     }
     expect(rows.filter((x) => x.method === 'simclr').some((r) => 'authors_linear_mean' in r.metrics)).toBe(false);
+    // Every metric written (single, bag, authors) is a key metric_keys.ts makes and reads back.
+    for (const k of new Set(rows.flatMap((x) => Object.keys(x.metrics)))) expect(metricKey(parseMetricKey(k)!), k).toBe(k);
     const cost = emp.find((r) => r.final).test_cost;
     const authors = cost.find((t: { protocol: string }) => t.protocol === 'authors');
     const bag2 = cost.find((t: { protocol: string }) => t.protocol === 'bag2');

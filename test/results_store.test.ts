@@ -4,15 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resultRow as row } from './helpers.js';
 import { GpuMemoryPoller } from '../src/measure/gpu_memory.js';
-import {
-  appendRow,
-  finishedTrials,
-  readManifest,
-  readRows,
-  repairTornTail,
-  sweepTemporaries,
-  writeFileAtomic,
-} from '../src/results/store.js';
+import { appendRow, finishedTrials, readRows, repairTornTail, sweepTemporaries, writeFileAtomic } from '../src/results/store.js';
 import { latestRows, summaryCsv, summaryTable } from '../src/results/summary.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-store-'));
@@ -90,13 +82,6 @@ describe('results store', () => {
       fs.writeFileSync(path.join(dir, f), '');
     expect(sweepTemporaries(dir, (f) => f !== 'b.ckpt')).toEqual(['a.ckpt.tmp-123']);
     expect(fs.readdirSync(dir).sort()).toEqual(['a.ckpt', 'b.ckpt.tmp-456', `c.ckpt.tmp-${process.pid}`, 'notes.tmp']);
-  });
-
-  it('a manifest.json that is not JSON is named in the error', () => {
-    const dir = tmp();
-    expect(readManifest(dir)).toBeNull();
-    fs.writeFileSync(path.join(dir, 'manifest.json'), '{"run_id": "x", "tri');
-    expect(() => readManifest(dir)).toThrow(/\S+manifest\.json is not valid JSON .*restore it from a copy/);
   });
 
   it('a repeated point (resumed trial) counts once, the latest row winning', () => {

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ResultRow } from '../src/results/rows.js';
+import { readManifest } from '../src/results/manifest.js';
+import { metricKey, parseMetricKey } from '../src/results/metric_keys.js';
 import { readRows } from '../src/results/store.js';
 import { TINY_EVALUATION, writeTinySuite } from './helpers.js';
 
@@ -92,7 +94,11 @@ describe('npm run bench', () => {
     expect(by('byol').test_cost).toEqual(by('simclr').test_cost);
     // The half-way point was evaluated at 2 of 4 steps.
     expect(rows.filter((x) => !x.final).every((x) => x.steps === 2 && x.fraction === 0.5)).toBe(true);
+    // Every metric the run wrote (transfer ones included) is a key metric_keys.ts makes and reads back.
+    for (const k of new Set(rows.flatMap((x) => Object.keys(x.metrics)))) expect(metricKey(parseMetricKey(k)!), k).toBe(k);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.version).toBe(1);
+    expect(readManifest(out)).toEqual(manifest);
     expect(manifest.provenance.machine.cores).toBeGreaterThan(0);
     expect(manifest.provenance.backend).toMatch(/wasm|cpu|tensorflow/);
     expect(manifest.provenance.git.commit).toMatch(/^[0-9a-f]{40}$/);
@@ -239,11 +245,17 @@ describe('npm run bench', () => {
     expect(a.train_flops).toBe(b.train_flops);
     for (const k of Object.keys(b.metrics)) expect(a.metrics[k], k).toBeCloseTo(b.metrics[k], 6);
     expect(a.loss).toBeCloseTo(b.loss!, 4);
-    // A finished run resumed again has nothing to do.
+    // A finished run resumed again has nothing to do, also when its manifest predates versions (version 0),
+    // which the resume rewrites at the current version, keeping its start.
+    const file = path.join(killed, 'manifest.json');
+    const { version, ...unversioned } = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(version).toBe(1);
+    fs.writeFileSync(file, JSON.stringify(unversioned, null, 2));
     const again = bench([`--suite=${suite}`, `--out=${killed}`, '--resume']);
-    expect(again.status).toBe(0);
+    expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/1 of 1 trials already finished/);
     expect(readRows(killed)).toHaveLength(4);
+    expect(readManifest(killed)).toMatchObject({ version: 1, started: unversioned.started });
   });
 
   it('rejects bad flags, bad amounts, unknown names and bad suite files with exit 2 and what is valid', () => {

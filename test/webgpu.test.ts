@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { augmentBatch, type AugmentedBatch } from '../datasets/augment/pipeline.js';
 import { adaptRecipe } from '../datasets/augment/recipes.js';
 import { loadSynthetic } from '../datasets/synthetic.js';
@@ -19,6 +19,7 @@ import { readTree } from '../engine/nn/params.js';
 import { Rng } from '../engine/random.js';
 import { readRows } from '../src/results/store.js';
 import { flatTree, relativeError, smallHeads, webgpuAvailable } from './helpers.js';
+import { requires } from './requirements.js';
 
 const WEBGPU = await webgpuAvailable();
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -53,7 +54,13 @@ async function oneStep(backend: 'cpu' | 'webgpu', method: MethodConfig, batch: A
   }
 }
 
-describe.runIf(WEBGPU)('webgpu backend', () => {
+const WEBGPU_ADAPTER = requires(
+  'a WebGPU adapter',
+  WEBGPU,
+  'Dawn (the webgpu package) with Mesa >= 25 lavapipe: apt-get install -t bookworm-backports mesa-vulkan-drivers',
+);
+
+WEBGPU_ADAPTER.describe('webgpu backend', () => {
   let crops: (method: MethodConfig, images: number) => AugmentedBatch;
   beforeAll(() => {
     const data = loadSynthetic({ root: path.join(os.tmpdir(), 'ssl-budget-bench-tests'), seed: 0, train: 40, test: 10 });

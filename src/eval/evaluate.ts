@@ -1,7 +1,7 @@
 /**
  * One evaluation point, off the training clock: features of the evaluation splits from the frozen
  * encoder (centre view, and bags of K patches), then kNN and the linear probe. Returns flat named metrics
- * (accuracies in [0, 1]) for the results rows:
+ * (accuracies in [0, 1]) for the results rows, named by src/results/metric_keys.ts:
  *   knn20, knn200            weighted kNN top-1 on test (bank: train minus validation)
  *   linear, linear_val       linear probe top-1 on test and validation; linear_wd the chosen weight decay
  *   bag16_linear_mean/_std   the probe on bag-of-features with K = 16 patches, over R draws of the test
@@ -21,6 +21,7 @@ import { knnAccuracy, type Features } from './knn.js';
 import { linearProbe, type LinearSettings, type ProbeResult } from './linear_probe.js';
 import { logisticProbe } from './logistic_probe.js';
 import type { EvalSplit, EvalSplits } from './splits.js';
+import { metricKey, type Protocol } from '../results/metric_keys.js';
 
 export interface EvaluateOptions {
   layer: EmbeddingLayer;
@@ -143,19 +144,26 @@ export async function evaluate(
     options.linear,
   );
   const metrics: Record<string, number> = {
-    linear: centreProbe.tests[0],
-    linear_val: centreProbe.val,
-    linear_wd: centreProbe.weightDecay,
+    [metricKey({ protocol: 'single', probe: 'linear', stat: 'test' })]: centreProbe.tests[0],
+    [metricKey({ protocol: 'single', probe: 'linear', stat: 'val' })]: centreProbe.val,
+    [metricKey({ protocol: 'single', probe: 'linear', stat: 'wd' })]: centreProbe.weightDecay,
   };
-  for (const k of options.knn.k) metrics[`knn${k}`] = knn[k];
+  for (const k of options.knn.k) metrics[metricKey({ protocol: 'single', probe: 'knn', k })] = knn[k];
   // Bags: one draw of the training images' patches trains the probe (the centre view's regulariser, no
   // second choice) and the kNN bank; each repeat draws the test images' patches anew, so the spread over
   // repeats is the test-time randomness of the protocol.
   const bagTrain = subsample(splits.train, options.bag.maxTrainImages);
   const bagTest = subsample(splits.test, options.bag.maxTestImages);
   const k = options.knn.k[0];
-  const bagged = async (name: string, layer: EmbeddingLayer, recipe: Recipe, patches: number, regularisers?: number[]) => {
-    const draw = rng.fork(name === `bag${patches}` ? `bag ${patches}` : name);
+  const bagged = async (
+    protocol: Exclude<Protocol, { protocol: 'single' }>,
+    layer: EmbeddingLayer,
+    recipe: Recipe,
+    patches: number,
+    regularisers?: number[],
+  ) => {
+    // The random streams' names predate the metric keys: "bag 16", "authors".
+    const draw = rng.fork(protocol.protocol === 'bag' ? `bag ${patches}` : protocol.protocol);
     const bag = (split: EvalSplit, which: Split, r: Rng) =>
       features(model, which, split.indices, dataset, recipe, layer, patches, r, options.pool);
     const train = { x: await bag(bagTrain, dataset.train, draw.fork('train')), y: bagTrain.labels };
@@ -168,17 +176,17 @@ export async function evaluate(
     const knnBag: number[] = [];
     for (const t of tests) knnBag.push((await knnAccuracy(train.x, train.y, t.x, t.y, [k], options.knn.temperature, classes))[k]);
     const fit = await probe(train, val, tests, classes, options.linear, regularisers);
-    metrics[`${name}_linear_mean`] = mean(fit.tests);
-    metrics[`${name}_linear_std`] = sd(fit.tests);
-    metrics[`${name}_knn${k}_mean`] = mean(knnBag);
-    metrics[`${name}_knn${k}_std`] = sd(knnBag);
-    if (!regularisers) metrics[`${name}_linear_wd`] = fit.weightDecay;
+    metrics[metricKey({ ...protocol, probe: 'linear', stat: 'mean' })] = mean(fit.tests);
+    metrics[metricKey({ ...protocol, probe: 'linear', stat: 'std' })] = sd(fit.tests);
+    metrics[metricKey({ ...protocol, probe: 'knn', k, stat: 'mean' })] = mean(knnBag);
+    metrics[metricKey({ ...protocol, probe: 'knn', k, stat: 'std' })] = sd(knnBag);
+    if (!regularisers) metrics[metricKey({ ...protocol, probe: 'linear', stat: 'wd' })] = fit.weightDecay;
   };
   for (const patches of options.bag.patches)
-    await bagged(`bag${patches}`, options.layer, options.bag.recipe, patches, [centreProbe.weightDecay]);
+    await bagged({ protocol: 'bag', patches }, options.layer, options.bag.recipe, patches, [centreProbe.weightDecay]);
   if (options.authors) {
     const { layer, recipe, patches } = options.authors;
-    await bagged('authors', layer, recipe, patches);
+    await bagged({ protocol: 'authors' }, layer, recipe, patches);
   }
   return metrics;
 }

@@ -124,20 +124,6 @@ export function readRows(runDir: string, warn: (message: string) => void = () =>
   return rows;
 }
 
-/** A run directory's manifest.json, parsed; null when there is none. */
-export function readManifest<M>(runDir: string): M | null {
-  const file = path.join(runDir, 'manifest.json');
-  if (!fs.existsSync(file)) return null;
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as M;
-  } catch (e) {
-    throw new CorruptFileError(
-      `${file} is not valid JSON (${(e as Error).message}); it is rewritten whole on every start, so it was edited or ` +
-        `damaged: restore it from a copy, or start a new run with another --out`,
-    );
-  }
-}
-
 /** Trials with a final row (finished, diverged or out of memory): resume skips them. */
 export function finishedTrials(rows: ResultRow[]): Set<string> {
   return new Set(rows.filter((r) => r.final).map((r) => r.trial_id));

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import type { ResultRow } from '../results/rows.js';
-import { readManifest, readRows, writeFileAtomic } from '../results/store.js';
+import { readManifest } from '../results/manifest.js';
+import { readRows, writeFileAtomic } from '../results/store.js';
 import { finalRows, summaryCsv } from '../results/summary.js';
 
 export interface TrialRef {
@@ -26,7 +27,7 @@ export interface MergeResult {
 }
 
 export function mergeRun(runDir: string, warn: (m: string) => void = () => {}): MergeResult {
-  const manifest = readManifest<{ trials: TrialRef[] }>(runDir);
+  const manifest = readManifest(runDir);
   if (!manifest) throw new Error(`${runDir} is not a run directory (no manifest.json)`);
   const { trials } = manifest;
   const rows = readRows(runDir, warn);

@@ -1,7 +1,7 @@
 /**
  * A run: every trial of a suite, in its sorted order, into one run directory:
  *   manifest.json   provenance, the resolved suite, the trial list, accounting rules, each setting's departures
- *                   from its source (rewritten atomically)
+ *                   from its source (rewritten atomically; its versioned format: src/results/manifest.ts)
  *   results.jsonl   one row per trial x evaluation point, appended as each point finishes
  *   checkpoints/    one checkpoint per unfinished trial (removed when the trial ends)
  *   summary.csv     final rows, one per trial
@@ -16,7 +16,8 @@ import { MEMORY_NOTES, MemoryMonitor } from '../measure/memory.js';
 import type { Provenance } from '../measure/provenance.js';
 import type { ResultRow } from '../results/rows.js';
 import { makeDirs, StorageError } from '../results/disk.js';
-import { finishedTrials, readManifest, readRows, repairTornTail, sweepTemporaries, writeFileAtomic } from '../results/store.js';
+import { finishedTrials, readRows, repairTornTail, sweepTemporaries, writeFileAtomic } from '../results/store.js';
+import { type Manifest, manifestPath, readManifest, writeManifest } from '../results/manifest.js';
 import { latestRows, summaryCsv } from '../results/summary.js';
 import type { Progress } from './progress.js';
 import { canonicalJson, type Trial } from './trials.js';
@@ -46,7 +47,7 @@ export interface RunOptions {
 
 export class RunError extends Error {}
 
-const SUITE_KEY = (suite: Suite) => canonicalJson({ ...suite, file: null });
+const SUITE_KEY = (suite: Suite | Manifest['suite']) => canonicalJson({ ...suite, file: null });
 
 /**
  * Runs the suite; a write that fails (disk full, permissions) stops the run with a StorageError that says how
@@ -57,7 +58,7 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
     return await runTrials(o);
   } catch (e) {
     if (!(e instanceof StorageError)) throw e;
-    const again = fs.existsSync(path.join(o.runDir, 'manifest.json'))
+    const again = fs.existsSync(manifestPath(o.runDir))
       ? 'run the same command with --resume: the results written so far are kept'
       : 'run the same command again';
     throw new StorageError(e.file, e.code, `${e.message}; then ${again}`);
@@ -65,13 +66,12 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
 }
 
 async function runTrials(o: RunOptions): Promise<ResultRow[]> {
-  const manifestFile = path.join(o.runDir, 'manifest.json');
-  let previous: { started: string; suite: Suite } | null = null;
-  if (fs.existsSync(manifestFile)) {
+  let previous: Manifest | null = null;
+  if (fs.existsSync(manifestPath(o.runDir))) {
     // Shards of one array share the directory: each one finds the others' manifest.
     if (!o.resume && !o.shard) throw new RunError(`${o.runDir} already holds a run; add --resume to continue it, or choose another --out`);
-    previous = readManifest(o.runDir);
-    if (SUITE_KEY(previous!.suite) !== SUITE_KEY(o.suite)) {
+    previous = readManifest(o.runDir)!;
+    if (SUITE_KEY(previous.suite) !== SUITE_KEY(o.suite)) {
       throw new RunError(
         `${o.runDir} was started with a different suite or different overrides; resume it with the same flags, or choose another --out`,
       );
@@ -92,7 +92,7 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
 
   const checkpointDir = path.join(o.runDir, 'checkpoints');
   makeDirs(checkpointDir);
-  const manifest = {
+  const manifest = writeManifest(o.runDir, {
     run_id: path.basename(o.runDir),
     started: previous?.started ?? new Date().toISOString(),
     last_started: new Date().toISOString(),
@@ -113,8 +113,7 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
       time: 'training wall-clock from before data reading to the device sync ending each step; evaluation off the clock',
     },
     departures: Object.fromEntries(o.suite.methods.map((m) => [m.label, describeDepartures(m, o.suite.controls.batchImages)])),
-  };
-  writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  });
   if (o.shard) {
     // Per-task provenance (node, GPU, Slurm array ids), one file per shard.
     fs.mkdirSync(path.join(o.runDir, 'manifests'), { recursive: true });
