@@ -5,11 +5,12 @@
  * Time-to-target rule (stated once, applied to every method, as DAWNBench and airbench do): the first
  * evaluation point whose accuracy reaches the target, linearly interpolated on the cost axis between it
  * and the point before (the first point's own cost when it already reaches the target: nothing is known
- * before it); a trial that never reaches it has no time. Across seeds: mean and a 95 % t-interval over the seeds that reached it.
+ * before it); a trial that never reaches it never does (MLPerf: infinitely slow). Across seeds: the median, the
+ * misses counted as never, and "k of n reached".
  */
 import type { ResultRow } from '../src/results/rows.js';
 import { budgetName, finalRows, groupBy, latestRows, referenceAccuracy, roleOf } from '../src/results/summary.js';
-import { meanCi95 } from '../src/stats.js';
+import { median } from '../src/stats.js';
 
 export type CostAxis = 'epochs' | 'train_seconds' | 'train_flops' | 'crops';
 
@@ -72,40 +73,53 @@ export interface TimeToTarget {
   budget: string;
   target: number;
   axis: CostAxis;
-  mean: number | null;
-  lo: number | null;
-  hi: number | null;
+  /** Median over seeds, a seed that never reached the target counted as never (infinite): null when the median is never. */
+  median: number | null;
+  /** The cheapest seed's cost, and the dearest's (null when some seed never reached it). */
+  low: number | null;
+  high: number | null;
   reached: number;
   seeds: number;
+  /** Each seed's cost, null for never; with `bySeed` the seed numbers, for pairing across methods. */
+  costs: (number | null)[];
+  bySeed: number[];
 }
 
+/** The cost axes time to target is read on: wall-clock, FLOPs and crops (epochs are not a cost). */
+export const TARGET_AXES: CostAxis[] = ['train_seconds', 'train_flops', 'crops'];
+
+/**
+ * Time to target the MLPerf way: per seed, the interpolated cost of the first point reaching the target; over
+ * seeds, the median with a miss counted as never, and how many of the seeds reached it.
+ */
 export function timeToTarget(rows: ResultRow[], targets: Record<string, number[]>, axis: CostAxis = 'train_seconds'): TimeToTarget[] {
   const trials = groupBy(okRows(trainedRows(rows)), (r) => r.trial_id);
   const out: TimeToTarget[] = [];
   for (const group of groupBy(trials, (t) => [t[0].label, t[0].dataset, budgetName(t[0])].join('\u0000'))) {
     const g = group[0][0];
+    const bySeed = [...group].sort((a, b) => a[0].seed - b[0].seed);
     for (const target of targets[g.dataset] ?? []) {
-      const costs = group
-        .map((t) =>
-          costToTarget(
-            t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! })),
-            target,
-          ),
-        )
-        .filter((c): c is number => c !== null);
-      const ci = meanCi95(costs);
+      const costs = bySeed.map((t) =>
+        costToTarget(
+          t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! })),
+          target,
+        ),
+      );
+      const reached = costs.filter((c): c is number => c !== null);
+      const m = median(costs.map((c) => c ?? Number.POSITIVE_INFINITY));
       out.push({
         label: g.label,
         dataset: g.dataset,
         budget: budgetName(g),
         target,
         axis,
-        mean: costs.length ? ci.mean : null,
-        // A cost is never negative: the interval is cut at 0.
-        lo: ci.halfWidth === null ? (costs.length ? ci.mean : null) : Math.max(0, ci.mean - ci.halfWidth),
-        hi: ci.halfWidth === null ? (costs.length ? ci.mean : null) : ci.mean + ci.halfWidth,
-        reached: costs.length,
-        seeds: group.length,
+        median: Number.isFinite(m) ? m : null,
+        low: reached.length ? Math.min(...reached) : null,
+        high: reached.length === costs.length ? Math.max(...reached) : null,
+        reached: reached.length,
+        seeds: costs.length,
+        costs,
+        bySeed: bySeed.map((t) => t[0].seed),
       });
     }
   }

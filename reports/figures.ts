@@ -7,7 +7,7 @@ import { accuracyKey, metricKey, parseMetricKey, parseProtocol, type Protocol } 
 import type { ResultRow } from '../src/results/rows.js';
 import { budgetName, finalRows, roleOf, summaryGroups } from '../src/results/summary.js';
 import { mean, sd } from '../src/stats.js';
-import { accuracyOf, COST_AXES, okRows, paretoFrontier, timeToTarget } from './analysis.js';
+import { accuracyOf, COST_AXES, okRows, paretoFrontier, TARGET_AXES, timeToTarget } from './analysis.js';
 import { AUTHORS, LINEAR, protocolOf } from './protocols.js';
 
 export const FONT = 'DejaVu Sans';
@@ -122,37 +122,65 @@ function accuracyVsCost(rows: ResultRow[], keep?: (row: ResultRow) => boolean): 
   };
 }
 
+const AXIS_TITLES: Record<string, string> = Object.fromEntries(COST_AXES.map((a) => [a.field, a.title]));
+
+/**
+ * Time to target on every cost axis: the median over seeds (a miss counted as never) as a bar, the range of the
+ * seeds that reached it as a rule, each seed a dot, and "k/n reached" beside it.
+ */
 function timeToTargetFigure(rows: ResultRow[], targets: Record<string, number[]>): Record<string, unknown> {
-  const values = timeToTarget(rows, targets).map((t) => ({
-    ...t,
+  const ttt = TARGET_AXES.flatMap((axis) => timeToTarget(rows, targets, axis));
+  const common = (t: (typeof ttt)[number]) => ({
+    method: t.label,
+    panel: `${t.dataset}: ${AXIS_TITLES[t.axis]}`,
     target: `${(100 * t.target).toFixed(0)}%`,
-    status: t.mean === null ? 'not reached' : `${t.reached}/${t.seeds} seeds`,
+  });
+  const summaries = ttt.map((t) => ({
+    ...common(t),
+    kind: 'median',
+    median: t.median,
+    low: t.low,
+    high: t.high ?? t.low,
+    status: `${t.reached}/${t.seeds} reached${t.median === null ? ', median never' : ''}`,
   }));
-  const reached = { filter: 'datum.mean != null' };
+  const seeds = ttt.flatMap((t) =>
+    t.costs.map((c, i) => ({ ...common(t), kind: 'seed', seed: t.bySeed[i], cost: c })).filter((v) => v.cost !== null),
+  );
+  const y = { field: 'method', type: 'nominal', title: 'method', sort: null };
+  const median = { filter: "datum.kind == 'median'" };
   return {
-    data: { values },
-    facet: { row: { field: 'dataset', type: 'nominal' }, column: { field: 'target', type: 'nominal', title: 'target accuracy' } },
+    data: { values: [...summaries, ...seeds] },
+    facet: {
+      row: { field: 'panel', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } },
+      column: { field: 'target', type: 'nominal', title: 'target accuracy' },
+    },
     spec: {
-      width: 260,
-      height: { step: 22 },
+      width: 240,
+      height: { step: 18 },
       layer: [
         {
-          transform: [reached],
-          mark: 'bar',
+          transform: [median, { filter: 'datum.median != null' }],
+          mark: { type: 'bar', opacity: 0.7 },
           encoding: {
-            y: { field: 'label', type: 'nominal', title: 'method' },
-            x: { field: 'mean', type: 'quantitative', title: 'training seconds to reach the target (mean, 95% CI)' },
-            color: { field: 'label', type: 'nominal', legend: null },
+            y,
+            x: { field: 'median', type: 'quantitative', title: 'cost to reach the target: median over seeds (bar), seeds (dots)' },
+            color: { field: 'method', type: 'nominal', legend: null },
           },
         },
         {
-          transform: [reached],
+          transform: [median, { filter: 'datum.low != null' }],
           mark: { type: 'rule' },
-          encoding: { y: { field: 'label', type: 'nominal' }, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } },
+          encoding: { y, x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } },
         },
         {
-          mark: { type: 'text', align: 'left', dx: 4 },
-          encoding: { y: { field: 'label', type: 'nominal' }, x: { value: 2 }, text: { field: 'status' } },
+          transform: [{ filter: "datum.kind == 'seed'" }],
+          mark: { type: 'point', filled: true, size: 25, color: 'black' },
+          encoding: { y, x: { field: 'cost', type: 'quantitative' }, tooltip: [{ field: 'method' }, { field: 'seed' }, { field: 'cost' }] },
+        },
+        {
+          transform: [median],
+          mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 },
+          encoding: { y, x: { value: 2 }, text: { field: 'status' } },
         },
       ],
     },

@@ -79,6 +79,8 @@ export function describeProtocol(rows: ResultRow[], protocol: string): string {
       ? 'one centre view'
       : p.protocol === 'authors'
         ? `the methods' own protocols where the suite names them${patches ? ` (mean of ${patches} of their own patches)` : ''}`
-        : `mean of ${p.patches} patches`;
+        : p.protocol === 'matched'
+          ? "one centre view, probed on the bags' images"
+          : `mean of ${p.patches} patches`;
   return `${protocol}: ${what}${flops === null ? '' : `, ${(flops / 1e6).toFixed(0)} MFLOP per test image`}`;
 }

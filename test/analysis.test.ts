@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { resultRow as row } from './helpers.js';
 import { costToTarget, paretoFrontier, resolveTargets, timeToTarget } from '../reports/analysis.js';
 import { summaryTable } from '../src/results/summary.js';
-import { meanCi95 } from '../src/stats.js';
 
 describe('time to target', () => {
   it('interpolates linearly between the points around the first crossing', () => {
@@ -19,7 +18,7 @@ describe('time to target', () => {
     expect(costToTarget(pts, 0.1)).toBe(10); // reached at the first point
   });
 
-  it('averages over the seeds that reach it, with a t-interval, and counts the others', () => {
+  it('takes the median over seeds with a miss counted as never, and counts the seeds that reached it', () => {
     const trial = (seed: number, accs: number[]) =>
       accs.map((a, i) =>
         row({ trial_id: `s${seed}`, seed, point: i, train_seconds: 10 * (i + 1), metrics: { linear: a }, final: i === accs.length - 1 }),
@@ -28,11 +27,15 @@ describe('time to target', () => {
     const [t] = timeToTarget(rows, { synthetic: [0.5] });
     expect(t.reached).toBe(2);
     expect(t.seeds).toBe(3);
-    // seed 0: 10 + (0.5-0.2)/(0.6-0.2)*10 = 17.5; seed 1: 10.
-    expect(t.mean).toBeCloseTo(13.75, 12);
-    const ci = meanCi95([17.5, 10]);
-    expect(t.hi! - t.mean!).toBeCloseTo(ci.halfWidth!, 12);
-    expect(t.lo).toBe(0); // 13.75 - 12.706 * 3.75 < 0, cut at zero
+    // seed 0: 10 + (0.5-0.2)/(0.6-0.2)*10 = 17.5; seed 1: 10; seed 2: never. Median of {10, 17.5, never} = 17.5.
+    expect(t.costs).toEqual([17.5, 10, null]);
+    expect(t.median).toBeCloseTo(17.5, 12);
+    expect(t.low).toBe(10);
+    expect(t.high).toBeNull(); // a seed never reached it: the range is open
+    // Two misses of three: the median is never.
+    const [u] = timeToTarget(rows, { synthetic: [0.65] });
+    expect(u.reached).toBe(1);
+    expect(u.median).toBeNull();
   });
 });
 

@@ -6,6 +6,8 @@
  *   linear, linear_val       linear probe top-1 on test and validation; linear_wd the chosen weight decay
  *   bag16_linear_mean/_std   the probe on bag-of-features with K = 16 patches, over R draws of the test
  *   bag16_knn20_mean/_std    images' patches (the probe's weight decay is the one chosen for the centre view)
+ *   matched_linear_mean,     the centre view on the bags' own training and test images (the single view's
+ *   matched_knn20_mean       regulariser): what a bag is compared with, probe for probe
  *   authors_linear_mean/_std, authors_knn20_mean/_std, authors_linear_wd
  *                            the method's authors' own protocol where the suite names one (EMP-SSL: the mean
  *                            pre-feature of 128 of its training patches), its weight decay chosen on validation
@@ -103,12 +105,24 @@ function probe(
   return linearProbe(train, val, tests, classes, regularisers ? { ...settings, weightDecays: regularisers } : settings);
 }
 
+/** Positions of at most `max` evenly spaced entries of a split of `n`. */
+function subsamplePositions(n: number, max: number | null): Int32Array {
+  if (max === null || n <= max) return Int32Array.from({ length: n }, (_, i) => i);
+  const step = n / max;
+  return Int32Array.from({ length: max }, (_, i) => Math.floor(i * step));
+}
+
 /** At most `max` evenly spaced entries of a split. */
 function subsample(split: EvalSplit, max: number | null): EvalSplit {
-  if (max === null || split.indices.length <= max) return split;
-  const step = split.indices.length / max;
-  const keep = Int32Array.from({ length: max }, (_, i) => Math.floor(i * step));
+  const keep = subsamplePositions(split.indices.length, max);
   return { indices: keep.map((i) => split.indices[i]), labels: keep.map((i) => split.labels[i]) };
+}
+
+/** The rows of `f` at `positions`. */
+function rowsOf(f: Features, positions: Int32Array): Features {
+  const data = new Float32Array(positions.length * f.dim);
+  positions.forEach((p, i) => data.set(f.data.subarray(p * f.dim, (p + 1) * f.dim), i * f.dim));
+  return { data, count: positions.length, dim: f.dim };
 }
 
 export async function evaluate(
@@ -152,6 +166,8 @@ export async function evaluate(
   // Bags: one draw of the training images' patches trains the probe (the centre view's regulariser, no
   // second choice) and the kNN bank; each repeat draws the test images' patches anew, so the spread over
   // repeats is the test-time randomness of the protocol.
+  const bagTrainAt = subsamplePositions(splits.train.indices.length, options.bag.maxTrainImages);
+  const bagTestAt = subsamplePositions(splits.test.indices.length, options.bag.maxTestImages);
   const bagTrain = subsample(splits.train, options.bag.maxTrainImages);
   const bagTest = subsample(splits.test, options.bag.maxTestImages);
   const k = options.knn.k[0];
@@ -184,6 +200,16 @@ export async function evaluate(
   };
   for (const patches of options.bag.patches)
     await bagged({ protocol: 'bag', patches }, options.layer, options.bag.recipe, patches, [centreProbe.weightDecay]);
+  if (options.bag.patches.length > 0) {
+    // The single view on the bags' own images (same training and test images, same regulariser), so that a bag
+    // is compared with one view under the same probe: the bags' probe trains on fewer images than the single view's.
+    const train = { x: rowsOf(centre.train, bagTrainAt), y: bagTrain.labels };
+    const test = { x: rowsOf(centre.test, bagTestAt), y: bagTest.labels };
+    const fit = await probe(train, test, [test], classes, options.linear, [centreProbe.weightDecay]);
+    const matchedKnn = await knnAccuracy(train.x, train.y, test.x, test.y, [k], options.knn.temperature, classes);
+    metrics[metricKey({ protocol: 'matched', probe: 'linear', stat: 'mean' })] = fit.tests[0];
+    metrics[metricKey({ protocol: 'matched', probe: 'knn', k, stat: 'mean' })] = matchedKnn[k];
+  }
   if (options.authors) {
     const { layer, recipe, patches } = options.authors;
     await bagged({ protocol: 'authors' }, layer, recipe, patches);

@@ -34,6 +34,8 @@ export interface ManifestTrial {
  */
 export interface ManifestSuite {
   name: string;
+  /** The label the findings compare every other method against (absent in manifests older than the field). */
+  reference?: string | null;
   evaluation: {
     /** Dataset -> absolute target accuracies. */
     targets: Record<string, number[]>;
@@ -66,6 +68,11 @@ export interface Manifest {
   rules: ManifestRules;
   /** Setting label -> where it trains differently from its source (src/runner/departures.ts). */
   departures: Record<string, string[]>;
+  /**
+   * Every method the harness knows, in its registry's order: reports give each method the same colour in every
+   * figure by it. Absent in manifests older than the field.
+   */
+  method_order?: string[];
 }
 
 /** What the writer gives: everything but the version, which writeManifest sets. */
@@ -187,6 +194,7 @@ function checkManifest(json: unknown, file: string): Manifest {
   // Version 0 may predate departures; version 1 always has them.
   const departures = version === 0 && json.departures === undefined ? {} : obj(json, 'departures', '');
   for (const label of Object.keys(departures)) strings(departures, label, 'departures.');
+  if (json.method_order !== undefined) strings(json, 'method_order', '');
 
   const m = json as unknown as Manifest;
   return {
@@ -200,6 +208,7 @@ function checkManifest(json: unknown, file: string): Manifest {
     provenance: m.provenance,
     rules: m.rules,
     departures: departures as Record<string, string[]>,
+    ...(m.method_order ? { method_order: m.method_order } : {}),
   };
 }
 

@@ -6,15 +6,21 @@
  *   knn<k>                             single view: weighted kNN top-1 on test (k neighbours)
  *   bag<P>_linear_mean, _std, _wd      bag of P patches: probe top-1 over the test draws (mean, sd); weight decay
  *   bag<P>_knn<k>_mean, _std           (only when the bag chose its own; bags normally reuse the single view's)
+ *   matched_linear_mean, _knn<k>_mean  the centre view probed on the bags' own images (one draw: no _std)
  *   authors_linear_mean, _std, _wd     the method's authors' own protocol, where the suite names one
  *   authors_knn<k>_mean, _std
  *   transfer.<dataset>.<any of these>  the same, measured on a transfer dataset
  *
- * A protocol's name, as in test_cost rows, the report's --protocol and figure names: `single`, `bag<P>`, `authors`.
+ * A protocol's name, as in test_cost rows, the report's --protocol and figure names: `single`, `bag<P>`, `matched`,
+ * `authors`.
  */
 
-/** An evaluation protocol: the centre view, the mean feature of `patches` patches, or the method's authors' own. */
-export type Protocol = { protocol: 'single' } | { protocol: 'bag'; patches: number } | { protocol: 'authors' };
+/**
+ * An evaluation protocol: the centre view, the mean feature of `patches` patches, the centre view probed on the
+ * bags' images (`matched`: the bags' training and test images, so the two compare probe for probe), or the
+ * method's authors' own.
+ */
+export type Protocol = { protocol: 'single' } | { protocol: 'bag'; patches: number } | { protocol: 'matched' } | { protocol: 'authors' };
 
 /** Which accuracy: the linear probe, or weighted kNN with `k` neighbours. */
 export type Probe = { probe: 'linear' } | { probe: 'knn'; k: number };
@@ -30,7 +36,7 @@ type RepeatedStat = { probe: 'linear'; stat: 'mean' | 'std' | 'wd' } | { probe: 
 export type SingleMetric = Where &
   ({ protocol: 'single'; probe: 'linear'; stat: 'test' | 'val' | 'wd' } | { protocol: 'single'; probe: 'knn'; k: number });
 export type BagMetric = Where & { protocol: 'bag'; patches: number } & RepeatedStat;
-export type AuthorsMetric = Where & { protocol: 'authors' } & RepeatedStat;
+export type AuthorsMetric = Where & { protocol: 'authors' | 'matched' } & RepeatedStat;
 
 /** Everything a metric's name says. */
 export type MetricParts = SingleMetric | BagMetric | AuthorsMetric;
@@ -50,7 +56,7 @@ export function protocolName(p: Protocol): string {
 
 /** The protocol a name gives (protocolName's inverse), or null for a name that is none. */
 export function parseProtocol(name: string): Protocol | null {
-  if (name === 'single' || name === 'authors') return { protocol: name };
+  if (name === 'single' || name === 'authors' || name === 'matched') return { protocol: name };
   const m = /^bag([1-9]\d*)$/.exec(name);
   return m ? { protocol: 'bag', patches: Number(m[1]) } : null;
 }
@@ -80,7 +86,7 @@ export function accuracyKey(protocol: Protocol, probe: Probe, transfer?: string)
 }
 
 const SINGLE = /^(?:linear(?:_(val|wd))?|knn([1-9]\d*))$/;
-const REPEATED = /^(bag[1-9]\d*|authors)_(?:(linear)|knn([1-9]\d*))_(mean|std|wd)$/;
+const REPEATED = /^(bag[1-9]\d*|authors|matched)_(?:(linear)|knn([1-9]\d*))_(mean|std|wd)$/;
 
 /** What the metric named `key` is (metricKey's inverse), or null for a name metricKey does not make. */
 export function parseMetricKey(key: string): MetricParts | null {

@@ -26,6 +26,7 @@ import { openDatasets } from './open_data.js';
 import { shardName, shardTrials, type Shard } from './shard.js';
 import type { Suite } from './suite.js';
 import { describeDepartures } from './departures.js';
+import { METHODS } from '../../methods/registry.js';
 import { AugmentPool } from '../../datasets/augment/augment_pool.js';
 
 export interface RunOptions {
@@ -113,6 +114,7 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
       time: 'training wall-clock from before data reading to the device sync ending each step; evaluation off the clock',
     },
     departures: Object.fromEntries(o.suite.methods.map((m) => [m.label, describeDepartures(m, o.suite.controls.batchImages)])),
+    method_order: Object.keys(METHODS),
   });
   if (o.shard) {
     // Per-task provenance (node, GPU, Slurm array ids), one file per shard.

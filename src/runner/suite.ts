@@ -64,6 +64,8 @@ export interface Suite {
   budgets: Budget[];
   amounts: Partial<Record<BudgetKind, number>>;
   seeds: number[];
+  /** The label the findings compare every other method against (null: none). */
+  reference: string | null;
   controls: { batchImages?: number };
   evaluation: EvaluationSettings;
 }
@@ -138,6 +140,9 @@ export function resolveSuite(raw: unknown, file: string | null): Suite {
     return { ...entry, label: entry.label ?? defaultLabel(entry.method, entry.views) } as MethodEntry;
   });
   const labels = methods.map((m) => m.label);
+  const reference: string | null = s.reference ?? methods.find((m) => m.method === 'emp-ssl')?.label ?? null;
+  if (s.reference !== undefined && !labels.includes(s.reference))
+    problems.push(`reference "${s.reference}" is not a method label of this suite; labels: ${labels.join(', ')}`);
   for (const l of new Set(labels))
     if (labels.filter((x) => x === l).length > 1) problems.push(`two method entries are labelled "${l}"; give one a "label"`);
   const backbone = s.backbone ?? 'resnet-small';
@@ -197,6 +202,7 @@ export function resolveSuite(raw: unknown, file: string | null): Suite {
     budgets,
     amounts,
     seeds,
+    reference,
     controls: s.controls ?? {},
     evaluation,
   };
@@ -264,6 +270,9 @@ export function applyOverrides(suite: Suite, o: SuiteOverrides): Suite {
       return { method: name, label: name };
     });
   }
+  // The findings' reference follows the methods the run keeps (EMP-SSL's entry where the suite's own is gone).
+  if (o.methods && !out.methods.some((m) => m.label === suite.reference))
+    out.reference = out.methods.find((m) => m.method === 'emp-ssl')?.label ?? null;
   if (o.datasets) {
     out.datasets = o.datasets.map((name) => {
       if (!(DATASET_NAMES as readonly string[]).includes(name))
