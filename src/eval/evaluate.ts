@@ -121,7 +121,7 @@ function subsample(split: EvalSplit, max: number | null): EvalSplit {
 /** The rows of `f` at `positions`. */
 function rowsOf(f: Features, positions: Int32Array): Features {
   const data = new Float32Array(positions.length * f.dim);
-  positions.forEach((p, i) => data.set(f.data.subarray(p * f.dim, (p + 1) * f.dim), i * f.dim));
+  for (let i = 0; i < positions.length; i++) data.set(f.data.subarray(positions[i] * f.dim, (positions[i] + 1) * f.dim), i * f.dim);
   return { data, count: positions.length, dim: f.dim };
 }
 
