@@ -10,6 +10,7 @@ import { defaultDataRoot } from '../datasets/registry.js';
 import { BACKEND_CHOICES, describeBackend, initBackend } from '../engine/backends/select.js';
 import { listFlag, parseBackendFlag, parseFlags, parseIntFlag, runMain, UsageError } from '../src/cli.js';
 import { makeReport } from '../reports/report.js';
+import { headlineFindings } from '../reports/findings.js';
 import { collectProvenance } from '../src/measure/provenance.js';
 import { latestRows, runSeconds, runSecondsLine, summaryRecords, summaryTable } from '../src/results/summary.js';
 import { BUDGET_KINDS } from '../src/runner/budget.js';
@@ -39,6 +40,7 @@ options:
   --methods=a,b       methods or suite labels (default: the suite's)
   --datasets=x,y      datasets (default: the suite's)
   --seeds=N           seeds 0..N-1 (default: the suite's)
+  --first-seed=K      start the seeds at K (a rerun on fresh seeds: --first-seed=3 runs 3, 4, 5 of a 3-seed suite)
   --backbone=NAME     resnet-small, resnet18, resnet50, each with -cifar or -imagenet (default: the suite's)
   --backend=NAME      ${BACKEND_CHOICES.join('|')} (default auto)
   --threads=N         backend threads (default: all cores)
@@ -127,6 +129,7 @@ runMain(async () => {
       methods: { type: 'string' },
       datasets: { type: 'string' },
       seeds: { type: 'string' },
+      'first-seed': { type: 'string' },
       backbone: { type: 'string' },
       backend: { type: 'string' },
       threads: { type: 'string' },
@@ -158,6 +161,7 @@ runMain(async () => {
   const inputWorkersFlag =
     values['input-workers'] === undefined ? undefined : parseIntFlag('input-workers', values['input-workers'], 0, 0, 16);
   const seeds = values.seeds === undefined ? undefined : parseIntFlag('seeds', values.seeds, 1, 1, 1000);
+  const firstSeed = values['first-seed'] === undefined ? undefined : parseIntFlag('first-seed', values['first-seed'], 0, 0, 1e6);
   let suite;
   try {
     suite = applyOverrides(loadSuite(values.suite ?? 'default'), {
@@ -165,6 +169,7 @@ runMain(async () => {
       methods: listFlag(values.methods),
       datasets: listFlag(values.datasets),
       seeds,
+      firstSeed,
       backbone: values.backbone,
     });
   } catch (e) {
@@ -247,6 +252,11 @@ runMain(async () => {
   }
   progress.log(`\n${summaryTable(rows)}\n${runSecondsLine(rows)}\n`);
   const report = await makeReport([runDir], path.join(runDir, 'report'));
+  const headline = headlineFindings(report.findings);
+  if (headline.length > 0)
+    progress.log(
+      `findings (95 % intervals over paired seeds; every finding: ${path.join(runDir, 'report', 'summary.md')}):\n${headline.map((f) => `  ${f.sentence}`).join('\n')}\n`,
+    );
   progress.log(`results: ${path.join(runDir, 'results.jsonl')}\nsummary: ${path.join(runDir, 'summary.csv')}\nreport:  ${report.html}`);
   // Diverged and out-of-memory trials are results; a trial that threw is a run that did not finish its work.
   const errors = latestRows(rows).filter((r) => r.final && r.status === 'error');
@@ -258,6 +268,6 @@ runMain(async () => {
   }
   if (values.json)
     process.stdout.write(
-      `${JSON.stringify({ run_dir: runDir, report: report.html, summary: summaryRecords(rows).records, seconds: runSeconds(rows), errors: errors.length })}\n`,
+      `${JSON.stringify({ run_dir: runDir, report: report.html, summary: summaryRecords(rows).records, findings: report.findings, seconds: runSeconds(rows), errors: errors.length })}\n`,
     );
 });

@@ -127,6 +127,8 @@ export function timeToTarget(rows: ResultRow[], targets: Record<string, number[]
 }
 
 export interface FrontierPoint {
+  /** The setting's label (what colours it), and "label (budget)". */
+  method: string;
   label: string;
   dataset: string;
   cost: number;
@@ -141,6 +143,7 @@ export function paretoFrontier(rows: ResultRow[], axis: CostAxis = 'train_flops'
     (r) => [r.label, r.dataset, budgetName(r)].join('\u0000'),
   );
   const points = groups.map((g) => ({
+    method: g[0].label,
     label: `${g[0].label} (${budgetName(g[0])})`,
     dataset: g[0].dataset,
     cost: g.reduce((s, r) => s + r[axis], 0) / g.length,

@@ -6,7 +6,7 @@
 import { accuracyKey, metricKey, parseMetricKey, parseProtocol, type Protocol } from '../src/results/metric_keys.js';
 import type { ResultRow } from '../src/results/rows.js';
 import { budgetName, finalRows, roleOf, summaryGroups } from '../src/results/summary.js';
-import { mean, sd } from '../src/stats.js';
+import { mean, pairedDifference, sd, tInterval } from '../src/stats.js';
 import { accuracyOf, COST_AXES, okRows, paretoFrontier, TARGET_AXES, timeToTarget } from './analysis.js';
 import { AUTHORS, LINEAR, protocolOf } from './protocols.js';
 
@@ -25,7 +25,8 @@ const CONFIG = {
   font: FONT,
   view: { stroke: '#ccc' },
   axis: { labelFontSize: 11, titleFontSize: 12 },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360, titleLimit: 360 },
+  // Full-colour swatches: a legend otherwise takes the opacity of the first layer (a pale band).
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360, titleLimit: 360, symbolOpacity: 1 },
   title: { fontSize: 14 },
 };
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -191,7 +192,6 @@ function timeToTargetFigure(rows: ResultRow[], targets: Record<string, number[]>
 const MEMORY_LABELS: Record<string, string> = {
   step_peak_bytes: 'tensors during one step (tf.profile peak)',
   tensor_peak_bytes: 'tensors between steps (tf.memory)',
-  rss_peak_bytes: 'process resident set',
   gpu_peak_bytes: 'GPU memory of this process (nvidia-smi)',
   webgpu_allocated_peak_bytes: 'GPU buffers held by the webgpu backend (its own figure)',
 };
@@ -220,7 +220,7 @@ function memoryFigure(rows: ResultRow[]): Record<string, unknown> {
       encoding: {
         y: { field: 'method', type: 'nominal', title: 'method' },
         yOffset: { field: 'measure' },
-        x: { field: 'mib', aggregate: 'max', type: 'quantitative', title: 'peak memory (MiB, max over seeds)' },
+        x: { field: 'mib', aggregate: 'max', type: 'quantitative', title: "peak memory (MiB, max over seeds; each trial's own)" },
         color: { field: 'measure', type: 'nominal', title: 'what was measured' },
       },
     },
@@ -368,7 +368,12 @@ function paretoFigure(rows: ResultRow[]): Record<string, unknown> {
               axis: { format: '~s' },
             },
             y: { field: 'accuracy', type: 'quantitative', title: 'final accuracy (linear probe)', axis: pct, scale: { zero: false } },
-            color: { field: 'label', type: 'nominal', title: 'method (budget)' },
+            color: { field: 'method', type: 'nominal', title: 'method' },
+            tooltip: [
+              { field: 'label', title: 'method (budget)' },
+              { field: 'cost', format: '.3s' },
+              { field: 'accuracy', format: '.1%' },
+            ],
             shape: { field: 'onFrontier', type: 'nominal', title: 'on the Pareto frontier' },
           },
         },
@@ -512,6 +517,13 @@ export interface SummaryLine {
   failed: number;
   linear_mean: number | null;
   linear_sd: number | null;
+  /** The mean's 95 % t-interval over seeds (null below two seeds). */
+  linear_low: number | null;
+  linear_high: number | null;
+  /** Gain over the floor, paired by seed (the floor's own seed), with its 95 % t-interval; null for the floor. */
+  gain_mean: number | null;
+  gain_low: number | null;
+  gain_high: number | null;
   knn20_mean: number | null;
   train_seconds: number | null;
   train_flops: number | null;
@@ -520,14 +532,23 @@ export interface SummaryLine {
   step_peak_mib: number | null;
 }
 
-/** One line per method x dataset x budget (seeds aggregated: means, and the probe's spread). */
+/** One line per method x dataset x budget (seeds aggregated: means with their intervals, the gain paired by seed). */
 export function summaryLines(rows: ResultRow[]): SummaryLine[] {
+  const finals = finalRows(rows).filter((r) => r.status === 'ok' && r.metrics.linear !== undefined);
   return summaryGroups(rows).map((g) => {
     const avg = (f: (r: ResultRow) => number | null | undefined) => {
       const xs = g.ok.map(f).filter((v): v is number => typeof v === 'number');
       return xs.length ? mean(xs) : null;
     };
     const lin = g.ok.map((r) => r.metrics.linear).filter((v) => v !== undefined);
+    const ci = tInterval(lin);
+    const isFloor = g.ok.length > 0 && roleOf(g.ok[0]) === 'floor';
+    const floor = new Map(
+      finals
+        .filter((r) => roleOf(r) === 'floor' && r.dataset === g.dataset && r.backbone === g.backbone)
+        .map((r) => [r.seed, r.metrics.linear]),
+    );
+    const gain = isFloor || floor.size === 0 ? null : pairedDifference(new Map(g.ok.map((r) => [r.seed, r.metrics.linear])), floor);
     return {
       method: g.label,
       dataset: g.dataset,
@@ -537,6 +558,11 @@ export function summaryLines(rows: ResultRow[]): SummaryLine[] {
       linear_mean: lin.length ? mean(lin) : null,
       // A spread needs two seeds.
       linear_sd: lin.length > 1 ? sd(lin) : null,
+      linear_low: lin.length ? ci.low : null,
+      linear_high: lin.length ? ci.high : null,
+      gain_mean: gain && gain.n > 0 ? gain.mean : null,
+      gain_low: gain ? gain.low : null,
+      gain_high: gain ? gain.high : null,
       knn20_mean: avg((r) => r.metrics.knn20),
       train_seconds: avg((r) => r.train_seconds),
       train_flops: avg((r) => r.train_flops),
@@ -545,4 +571,56 @@ export function summaryLines(rows: ResultRow[]): SummaryLine[] {
       step_peak_mib: avg((r) => (r.memory.step_peak_bytes === null ? null : r.memory.step_peak_bytes / 2 ** 20)),
     };
   });
+}
+
+/**
+ * Twenty categorical colours (Tableau 20, the strong half first): a method's colour is its place in the registry's
+ * order, so it is the same in every figure and every run; settings that are not a method's own name (simclr-x20)
+ * take the colours after the registry's, in sorted order.
+ */
+const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+  '#aec7e8',
+  '#ffbb78',
+  '#98df8a',
+  '#ff9896',
+  '#c5b0d5',
+  '#c49c94',
+  '#f7b6d2',
+  '#c7c7c7',
+  '#dbdb8d',
+  '#9edae5',
+];
+
+export function methodColours(rows: ResultRow[], methodOrder: string[]): { domain: string[]; range: string[] } {
+  const labels = [...new Set(rows.map((r) => r.label))];
+  const own = methodOrder.filter((m) => labels.includes(m));
+  const rest = labels.filter((l) => !methodOrder.includes(l)).sort();
+  const slot = (l: string) => (methodOrder.includes(l) ? methodOrder.indexOf(l) : methodOrder.length + rest.indexOf(l));
+  const domain = [...own, ...rest];
+  return { domain, range: domain.map((l) => PALETTE[slot(l) % PALETTE.length]) };
+}
+
+/** Gives every colour channel that encodes a method (field `method`) the registry's fixed colours, in place. */
+export function applyMethodColours(spec: unknown, rows: ResultRow[], methodOrder: string[]): void {
+  const scale = methodColours(rows, methodOrder);
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) for (const x of node) walk(x);
+    else if (node && typeof node === 'object') {
+      const o = node as Record<string, unknown>;
+      const colour = o.color as Record<string, unknown> | undefined;
+      if (colour && typeof colour === 'object' && colour.field === 'method') colour.scale = scale;
+      for (const v of Object.values(o)) walk(v);
+    }
+  };
+  walk(spec);
 }

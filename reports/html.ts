@@ -4,6 +4,7 @@
  * suite or a run (method names, labels, paths) is escaped.
  */
 import type { Figure, SummaryLine } from './figures.js';
+import { type Finding, findingsByQuestion } from './findings.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -20,11 +21,17 @@ function scriptJson(value: unknown): string {
 }
 
 const fmt = (v: number | null, digits = 1, scale = 1) => (v === null ? '-' : (v * scale).toFixed(digits));
+const ci = (m: number | null, lo: number | null, hi: number | null, signed = false) => {
+  if (m === null) return '-';
+  const f = (v: number) => `${signed && v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}`;
+  return lo === null || hi === null ? f(m) : `${f(m)} [${f(lo)}, ${f(hi)}]`;
+};
 
 export interface HtmlReport {
   title: string;
   figures: { figure: Figure; vega: unknown }[];
   summary: SummaryLine[];
+  findings: Finding[];
   /** Trials that ended other than ok, one line each (failureLines). */
   failures: string[];
   rules: string[];
@@ -38,9 +45,18 @@ export function reportHtml(r: HtmlReport): string {
   const rows = r.summary
     .map(
       (s) =>
-        `<tr><td>${escapeHtml(s.method)}</td><td>${escapeHtml(s.dataset)}</td><td>${escapeHtml(s.budget)}</td><td>${s.seeds}</td><td>${s.linear_mean === null ? '-' : s.linear_sd === null ? fmt(s.linear_mean, 1, 100) : `${fmt(s.linear_mean, 1, 100)} ± ${fmt(s.linear_sd, 1, 100)}`}</td><td>${fmt(s.knn20_mean, 1, 100)}</td><td>${fmt(s.train_seconds, 1)}</td><td>${s.train_flops === null ? '-' : s.train_flops.toExponential(2)}</td><td>${fmt(s.crops, 0)}</td><td>${fmt(s.epochs, 2)}</td><td>${fmt(s.step_peak_mib, 0)}</td><td>${s.failed}</td></tr>`,
+        `<tr><td>${escapeHtml(s.method)}</td><td>${escapeHtml(s.dataset)}</td><td>${escapeHtml(s.budget)}</td><td>${s.seeds}</td><td>${ci(s.linear_mean, s.linear_low, s.linear_high)}</td><td>${ci(s.gain_mean, s.gain_low, s.gain_high, true)}</td><td>${fmt(s.knn20_mean, 1, 100)}</td><td>${fmt(s.train_seconds, 1)}</td><td>${s.train_flops === null ? '-' : s.train_flops.toExponential(2)}</td><td>${fmt(s.crops, 0)}</td><td>${fmt(s.epochs, 2)}</td><td>${fmt(s.step_peak_mib, 0)}</td><td>${s.failed}</td></tr>`,
     )
     .join('\n');
+  const findings =
+    r.findings.length === 0
+      ? '<p>No finding: these runs have no method with a finished trial.</p>'
+      : findingsByQuestion(r.findings)
+          .map(
+            (g) =>
+              `<h3>${escapeHtml(g.title)}</h3>\n<ul class="findings">${g.findings.map((f) => `<li class="verdict-${f.verdict.replace(/ /g, '-')}">${escapeHtml(f.sentence)}</li>`).join('\n')}</ul>`,
+          )
+          .join('\n');
   const figures = r.figures
     .map(
       ({ figure }, i) => `<section>
@@ -64,6 +80,7 @@ td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 td:nth-child(-n+3), th:nth-child(-n+3) { text-align: left; }
 .critique { color: #555; font-style: italic; }
 .files { font-size: 12px; }
+.verdict-better { color: #1a6b1a; } .verdict-worse { color: #a11; }
 section { margin-bottom: 2.5em; }
 </style>
 <script src="vega.min.js"></script>
@@ -71,9 +88,12 @@ section { margin-bottom: 2.5em; }
 <body>
 <h1>${escapeHtml(r.title)}</h1>
 <p>Runs: ${r.runs.map((x) => `<code>${escapeHtml(x)}</code>`).join(', ')}</p>
+<h2>Findings</h2>
+${findings}
 <h2>Summary</h2>
+<p>Linear % and the gain over the floor (paired by seed): mean [95 % t-interval over seeds].</p>
 <table>
-<tr><th>method</th><th>dataset</th><th>budget</th><th>seeds</th><th>linear %</th><th>kNN-20 %</th><th>train s</th><th>training FLOPs</th><th>crops</th><th>epochs</th><th>step peak MiB</th><th>failed</th></tr>
+<tr><th>method</th><th>dataset</th><th>budget</th><th>seeds</th><th>linear %</th><th>gain (points)</th><th>kNN-20 %</th><th>train s</th><th>training FLOPs</th><th>crops</th><th>epochs</th><th>step peak MiB</th><th>failed</th></tr>
 ${rows}
 </table>
 ${r.failures.length > 0 ? `<h2>Failed trials</h2>\n<ul class="failures">${r.failures.map((x) => `<li>${escapeHtml(x)}</li>`).join('\n')}</ul>` : ''}

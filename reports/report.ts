@@ -11,7 +11,9 @@ import { type Manifest, readManifest } from '../src/results/manifest.js';
 import { readRows, writeFileAtomic } from '../src/results/store.js';
 import { latestRows } from '../src/results/summary.js';
 import { resolveTargets } from './analysis.js';
-import { buildFigures, protocolFigures, summaryLines, type SummaryLine } from './figures.js';
+import { applyMethodColours, buildFigures, protocolFigures, summaryLines, type SummaryLine } from './figures.js';
+import { type Finding, findings, findingsMarkdown, RULE } from './findings.js';
+import { summaryLatex } from './latex.js';
 import { describeProtocol, protocolsOf, SINGLE, underProtocol } from './protocols.js';
 import { reportHtml } from './html.js';
 import { svgToPng, toVega, vegaToSvg } from './render.js';
@@ -41,15 +43,24 @@ export function loadRuns(dirs: string[]): LoadedRuns {
   return { rows, manifests, warnings };
 }
 
+/** "61.2 [57.0, 65.4]" in percent, or the mean alone for one seed. */
+export function withInterval(mean: number | null, low: number | null, high: number | null, signed = false): string {
+  if (mean === null) return '-';
+  const f = (v: number) => `${signed && v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}`;
+  return low === null || high === null ? f(mean) : `${f(mean)} [${f(low)}, ${f(high)}]`;
+}
+
 function summaryMarkdown(lines: SummaryLine[]): string {
   const f = (v: number | null, d: number, s = 1) => (v === null ? '-' : (v * s).toFixed(d));
   const md = (x: string) => x.replace(/\|/g, '\\|');
   return [
-    '| method | dataset | budget | seeds | linear % | kNN-20 % | train s | training FLOPs | crops | epochs | step peak MiB | failed |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    'Linear % and the gain over the floor (paired by seed): mean [95 % t-interval over seeds].',
+    '',
+    '| method | dataset | budget | seeds | linear % | gain (points) | kNN-20 % | train s | training FLOPs | crops | epochs | step peak MiB | failed |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...lines.map(
       (l) =>
-        `| ${md(l.method)} | ${md(l.dataset)} | ${l.budget} | ${l.seeds} | ${l.linear_mean === null ? '-' : l.linear_sd === null ? f(l.linear_mean, 1, 100) : `${f(l.linear_mean, 1, 100)} ± ${f(l.linear_sd, 1, 100)}`} | ${f(l.knn20_mean, 1, 100)} | ${f(l.train_seconds, 1)} | ${l.train_flops === null ? '-' : l.train_flops.toExponential(2)} | ${f(l.crops, 0)} | ${f(l.epochs, 2)} | ${f(l.step_peak_mib, 0)} | ${l.failed} |`,
+        `| ${md(l.method)} | ${md(l.dataset)} | ${l.budget} | ${l.seeds} | ${withInterval(l.linear_mean, l.linear_low, l.linear_high)} | ${withInterval(l.gain_mean, l.gain_low, l.gain_high, true)} | ${f(l.knn20_mean, 1, 100)} | ${f(l.train_seconds, 1)} | ${l.train_flops === null ? '-' : l.train_flops.toExponential(2)} | ${f(l.crops, 0)} | ${f(l.epochs, 2)} | ${f(l.step_peak_mib, 0)} | ${l.failed} |`,
     ),
   ].join('\n');
 }
@@ -77,6 +88,7 @@ function provenanceLines(manifests: Manifest[]): string[] {
 
 export interface ReportResult {
   outDir: string;
+  findings: Finding[];
   figures: { name: string; files: string[] }[];
   html: string | null;
   warnings: string[];
@@ -119,6 +131,9 @@ export async function makeReport(
   const targets = resolveTargets(rows, absolute, gaps);
   fs.mkdirSync(outDir, { recursive: true });
   const figures = buildFigures(rows, targets);
+  // Findings read the single view, whatever protocol the figures are drawn under (each names its protocol).
+  const found = findings(latestRows(loaded.rows), manifests);
+  writeFileAtomic(path.join(outDir, 'findings.json'), `${JSON.stringify({ rule: RULE, findings: found }, null, 2)}\n`);
   if (protocol === undefined)
     for (const p of protocols.filter((x) => x !== SINGLE)) {
       const under = underProtocol(loaded.rows, p);
@@ -126,7 +141,9 @@ export async function makeReport(
     }
   const written: ReportResult['figures'] = [];
   const compiled: { figure: (typeof figures)[number]; vega: unknown }[] = [];
+  const methodOrder = manifests.find((m) => m.method_order)?.method_order ?? [];
   for (const figure of figures) {
+    applyMethodColours(figure.spec, loaded.rows, methodOrder);
     const files: string[] = [];
     const stem = path.join(outDir, figure.name);
     writeFileAtomic(`${stem}.vl.json`, `${JSON.stringify(figure.spec, null, 2)}\n`);
@@ -159,7 +176,11 @@ export async function makeReport(
     departures.length > 0
       ? `\n## Departures from the sources' settings\n\n${departures.map((d) => `- ${d.replace(/\|/g, '\\|')}`).join('\n')}\n`
       : '';
-  writeFileAtomic(path.join(outDir, 'summary.md'), `${summaryMarkdown(lines)}\n${failureMd}${departureMd}`);
+  writeFileAtomic(
+    path.join(outDir, 'summary.md'),
+    `${findingsMarkdown(found)}\n## Summary\n\n${summaryMarkdown(lines)}\n${failureMd}${departureMd}`,
+  );
+  writeFileAtomic(path.join(outDir, 'summary.tex'), summaryLatex(lines));
   let html: string | null = null;
   if (formats.includes('html')) {
     const rules = [
@@ -168,7 +189,8 @@ export async function makeReport(
       ...Object.entries(manifests[0].rules.memory).map(([k, v]) => `${k}: ${v}`),
       'Accuracy: linear probe top-1 on the test split (its regulariser chosen on a validation split carved from the training split); kNN: weighted, cosine, T = 0.07.',
       `Protocols: ${protocols.map((p) => describeProtocol(loaded.rows, p)).join('; ')}. ${protocol === undefined ? 'Figures and summary use single unless titled with a bag protocol' : `Every figure and the summary use ${protocol}`}. Bags: the probe (the single view's regulariser) and kNN bank from one draw of training-image patches, scored on each repeat's fresh draw of test-image patches (mean and spread over repeats).`,
-      'Time to target: first evaluation point reaching the target, interpolated linearly on the cost axis; mean and 95% t-interval over the seeds that reached it.',
+      'Time to target: first evaluation point reaching the target, interpolated linearly on the cost axis; median over seeds with a miss counted as never, and how many seeds reached it.',
+      `Findings: ${RULE}`,
     ].filter(Boolean);
     const require = createRequire(import.meta.url);
     // vega's exports map hides build/vega.min.js; it sits beside the module build that "." resolves to.
@@ -181,6 +203,7 @@ export async function makeReport(
         title: `ssl-budget-bench report: ${name}`,
         figures: compiled,
         summary: lines,
+        findings: found,
         failures,
         rules,
         departures,
@@ -189,5 +212,5 @@ export async function makeReport(
       }),
     );
   }
-  return { outDir, figures: written, html, warnings };
+  return { outDir, findings: found, figures: written, html, warnings };
 }

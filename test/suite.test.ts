@@ -29,6 +29,7 @@ describe('suite files', () => {
       'barlow-twins',
       'byol',
       'emp-ssl',
+      'mocov2plus',
       'random-init',
       'simclr',
       'supervised',
@@ -38,7 +39,11 @@ describe('suite files', () => {
     expect(def.evaluation.targetGaps).toEqual([0.25, 0.5, 0.75]);
     expect(loadSuite('fashion').datasets).toEqual([{ name: 'fashion-mnist', backbone: 'resnet-small' }]);
     expect(def.datasets).toEqual([{ name: 'synthetic', backbone: 'resnet-small' }]);
-    expect(def.budgets[0].kind).toBe('time');
+    // A machine-independent budget, so that a newcomer's numbers land inside the published intervals.
+    expect(def.budgets[0].kind).toBe('patches');
+    expect(def.reference).toBe('emp-ssl');
+    for (const name of ['default', 'fashion']) expect(loadSuite(name).seeds.length).toBeGreaterThanOrEqual(3);
+    expect(loadSuite('paper').seeds.length).toBeGreaterThanOrEqual(5);
     const paper = loadSuite('paper');
     expect(paper.methods.map((m) => m.label)).toContain('vicreg-x200');
     expect(paper.datasets.find((d) => d.name === 'imagenet100')?.backbone).toBe('resnet18-imagenet');
@@ -137,6 +142,18 @@ describe('suite files', () => {
     expect(o.methods).toEqual([{ method: 'byol', label: 'byol' }]);
     expect(o.seeds).toEqual([0, 1, 2]);
     expect(o.datasets[0].backbone).toBe('resnet18');
+    // A rerun on fresh seeds keeps the count and shifts them.
+    expect(applyOverrides(s, { seeds: 3, firstSeed: 3 }).seeds).toEqual([3, 4, 5]);
+    expect(applyOverrides({ ...s, seeds: [0, 2] }, { firstSeed: 10 }).seeds).toEqual([10, 12]);
+  });
+
+  it("the findings' reference is EMP-SSL's entry unless the suite names one, and must be a label of the suite", () => {
+    const two = { ...minimal, methods: ['simclr', 'emp-ssl'] };
+    expect(resolveSuite(minimal, null).reference).toBeNull();
+    expect(resolveSuite(two, null).reference).toBe('emp-ssl');
+    expect(resolveSuite({ ...two, reference: 'simclr' }, null).reference).toBe('simclr');
+    expect(() => resolveSuite({ ...two, reference: 'byol' }, null)).toThrow(/reference "byol" is not a method label/);
+    expect(applyOverrides(resolveSuite(two, null), { methods: ['simclr'] }).reference).toBeNull();
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Summaries of a run's rows: the latest row per trial and point (a resumed trial may repeat a point),
  * summary.csv (csv-stringify; one row per trial's final point, stable columns), and the table printed at
- * the end of a run (seeds aggregated as mean ± standard deviation).
+ * the end of a run (seeds aggregated as mean ± standard deviation; the gain over the floor paired by seed).
  */
 import { stringify } from 'csv-stringify/sync';
 import { mean, sd } from '../stats.js';
@@ -159,10 +159,18 @@ export function summaryTable(rows: ResultRow[]): string {
   for (const g of summaryGroups(rows)) {
     const metric = (k: string) => g.ok.map((r) => r.metrics[k]).filter((v) => v !== undefined);
     const peaks = g.ok.map((r) => r.memory.step_peak_bytes).filter((v): v is number => v !== null);
-    // Gain: linear points over the untrained floor on the same dataset and backbone.
+    // Gain: linear points over the untrained floor of the same seed (same initial weights), dataset and backbone.
     const role = g.ok[0] ? roleOf(g.ok[0]) : 'ssl';
-    const floor = referenceAccuracy(rows, 'floor', g.dataset, g.backbone);
-    const gain = role === 'floor' || floor === null ? [] : metric('linear').map((v) => v - floor);
+    const floor = new Map(
+      finalRows(rows)
+        .filter((r) => roleOf(r) === 'floor' && r.status === 'ok' && r.dataset === g.dataset && r.backbone === g.backbone)
+        .filter((r) => r.metrics.linear !== undefined)
+        .map((r) => [r.seed, r.metrics.linear]),
+    );
+    const gain =
+      role === 'floor'
+        ? []
+        : g.ok.filter((r) => r.metrics.linear !== undefined && floor.has(r.seed)).map((r) => r.metrics.linear - floor.get(r.seed)!);
     const trained = g.ok.filter((r) => r.train_seconds > 0);
     const waited = trained.filter((r) => r.input_wait_seconds !== undefined);
     lines.push([

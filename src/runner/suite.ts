@@ -232,6 +232,8 @@ export interface SuiteOverrides {
   methods?: string[];
   datasets?: string[];
   seeds?: number;
+  /** Shifts the seeds to start here (a rerun on fresh seeds: 3 seeds from 3 are 3, 4, 5). */
+  firstSeed?: number;
   backbone?: string;
 }
 
@@ -300,6 +302,10 @@ export function applyOverrides(suite: Suite, o: SuiteOverrides): Suite {
     out.datasets = out.datasets.map((d) => ({ ...d, backbone: o.backbone! }));
   }
   if (o.seeds !== undefined) out.seeds = Array.from({ length: o.seeds }, (_, i) => i);
+  if (o.firstSeed !== undefined) {
+    const shift = o.firstSeed - Math.min(...out.seeds);
+    out.seeds = out.seeds.map((s) => s + shift);
+  }
   return out;
 }
 
