@@ -4,8 +4,8 @@
  *
  * Time-to-target rule (stated once, applied to every method, as DAWNBench and airbench do): the first
  * evaluation point whose accuracy reaches the target, linearly interpolated on the cost axis between it
- * and the point before (the first point's own cost when it already reaches the target: nothing is known
- * before it); a trial that never reaches it never does (MLPerf: infinitely slow). Across seeds: the median, the
+ * and the point before; before the first point, the untrained network of the same seed (the floor's trial,
+ * same initial weights) at zero cost, where the run has one (else the first point's own cost); a trial that never reaches it never does (MLPerf: infinitely slow). Across seeds: the median, the
  * misses counted as never, and "k of n reached".
  */
 import type { ResultRow } from '../src/results/rows.js';
@@ -94,17 +94,24 @@ export const TARGET_AXES: CostAxis[] = ['train_seconds', 'train_flops', 'crops']
  */
 export function timeToTarget(rows: ResultRow[], targets: Record<string, number[]>, axis: CostAxis = 'train_seconds'): TimeToTarget[] {
   const trials = groupBy(okRows(trainedRows(rows)), (r) => r.trial_id);
+  // Every trial starts, at zero cost, as the untrained network of its seed: the floor's trial of that seed.
+  const floors = new Map(
+    finalRows(rows)
+      .filter((r) => roleOf(r) === 'floor' && r.status === 'ok' && accuracyOf(r) !== null)
+      .map((r) => [`${r.dataset}\u0000${r.seed}`, accuracyOf(r)!]),
+  );
   const out: TimeToTarget[] = [];
   for (const group of groupBy(trials, (t) => [t[0].label, t[0].dataset, budgetName(t[0])].join('\u0000'))) {
     const g = group[0][0];
     const bySeed = [...group].sort((a, b) => a[0].seed - b[0].seed);
     for (const target of targets[g.dataset] ?? []) {
-      const costs = bySeed.map((t) =>
-        costToTarget(
-          t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! })),
+      const costs = bySeed.map((t) => {
+        const start = floors.get(`${g.dataset}\u0000${t[0].seed}`);
+        return costToTarget(
+          [...(start === undefined ? [] : [{ cost: 0, accuracy: start }]), ...t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! }))],
           target,
-        ),
-      );
+        );
+      });
       const reached = costs.filter((c): c is number => c !== null);
       const m = median(costs.map((c) => c ?? Number.POSITIVE_INFINITY));
       out.push({

@@ -53,6 +53,8 @@ export interface Finding {
   /** How the numbers were read: at the end of each run, or off the within-run curves (mid-schedule). */
   reading: 'final' | 'read off the curves' | 'per trial';
   sentence: string;
+  /** Time to target only: the target and each side's median cost (null: never) and seeds that reached it. */
+  target?: { accuracy: number; a_median: number | null; a_reached: number; b_median: number | null; b_reached: number };
 }
 
 const AXIS_WORDS: Record<CostAxis, string> = { train_seconds: 'seconds', train_flops: 'FLOPs', crops: 'crops', epochs: 'epochs' };
@@ -121,14 +123,23 @@ function compare(
   b: string,
   aBySeed: Map<number, number>,
   bBySeed: Map<number, number>,
-  how: { axis: Finding['axis']; unit: string; reading: Finding['reading']; what: string; format: (v: number) => string },
+  how: {
+    axis: Finding['axis'];
+    unit: string;
+    reading: Finding['reading'];
+    what: string;
+    format: (v: number) => string;
+    lowerIsBetter?: boolean;
+  },
 ): Finding {
   const d = pairedDifference(aBySeed, bBySeed);
-  const verdict = verdictOf(d);
+  const raw = verdictOf(d);
+  // A cost (memory): less is better.
+  const verdict = how.lowerIsBetter && (raw === 'better' || raw === 'worse') ? (raw === 'better' ? 'worse' : 'better') : raw;
   const p = probabilityOfImprovement([...aBySeed.values()], [...bBySeed.values()]);
   const sentence =
     `${question[0].toUpperCase()}${question.slice(1)}: ${a} vs ${b}, ${how.what}: ${intervalWords(d, how.format)} ${how.unit}, ` +
-    `${d.n} paired seed${d.n === 1 ? '' : 's'}, P(${a} > ${b}) = ${Number.isNaN(p) ? '-' : p.toFixed(2)}: ${verdict} (${context(ctx, [a, b])}).`;
+    `${d.n} paired seed${d.n === 1 ? '' : 's'}, P(${a} > ${b}) = ${Number.isNaN(p) ? '-' : p.toFixed(2)}: ${verdict}${how.lowerIsBetter ? ' (lower is better)' : ''} (${context(ctx, [a, b])}).`;
   return {
     question,
     a,
@@ -173,12 +184,16 @@ function equalCost(ctx: Context, axis: CostAxis, reference: string, others: stri
   if (trials.length === 0) return [];
   const common = Math.min(...trials.map((t) => Math.max(...t.map((r) => r[axis]))));
   if (!(common > 0)) return [];
+  // At zero cost every trial of a seed is the untrained network of that seed: the floor's trial (same initial weights).
+  const floor = new Map(
+    finalRows(ctx.rows)
+      .filter((r) => roleOf(r) === 'floor' && r.status === 'ok' && accuracyOf(r) !== null)
+      .map((r) => [r.seed, accuracyOf(r)!]),
+  );
   const at = new Map<string, Map<number, number>>();
   for (const t of trials) {
-    const v = accuracyAt(
-      t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! })),
-      common,
-    );
+    const start = floor.has(t[0].seed) ? [{ cost: 0, accuracy: floor.get(t[0].seed)! }] : [];
+    const v = accuracyAt([...start, ...t.map((r) => ({ cost: r[axis], accuracy: accuracyOf(r)! }))], common);
     if (v === null) continue;
     if (!at.has(t[0].label)) at.set(t[0].label, new Map());
     at.get(t[0].label)!.set(t[0].seed, v);
@@ -203,7 +218,7 @@ function timeToTargetFindings(ctx: Context, reference: string, labels: string[],
     const all = timeToTarget(ctx.rows, targets, axis).filter((t) => t.dataset === ctx.dataset && t.budget === ctx.budget);
     for (const t of all) {
       const ref = all.find((x) => x.label === reference && x.target === t.target);
-      const own = `median ${t.median === null ? 'never' : num(t.median)} ${AXIS_WORDS[axis]}, ${t.reached} of ${t.seeds} reached`;
+      const own = `median ${t.median === null ? 'never' : `${num(t.median)} ${AXIS_WORDS[axis]}`}, ${t.reached} of ${t.seeds} reached`;
       const target = `${(100 * t.target).toFixed(1)} %`;
       if (t.label === reference || !ref || !labels.includes(t.label)) {
         if (t.label !== reference) continue;
@@ -223,6 +238,7 @@ function timeToTargetFindings(ctx: Context, reference: string, labels: string[],
           verdict: 'measured',
           reading: 'read off the curves',
           sentence: `Time to target ${target} on ${AXIS_WORDS[axis]}: ${t.label} ${own} (${context(ctx, [t.label])}).`,
+          target: { accuracy: t.target, a_median: t.median, a_reached: t.reached, b_median: t.median, b_reached: t.reached },
         });
         continue;
       }
@@ -250,6 +266,7 @@ function timeToTargetFindings(ctx: Context, reference: string, labels: string[],
         p_improvement: p,
         verdict,
         reading: 'read off the curves',
+        target: { accuracy: t.target, a_median: t.median, a_reached: t.reached, b_median: ref.median, b_reached: ref.reached },
         sentence:
           `Time to target ${target} on ${AXIS_WORDS[axis]}: ${t.label} ${own}; ${reference} median ${ref.median === null ? 'never' : num(ref.median)}, ` +
           `${ref.reached} of ${ref.seeds}; P(${t.label} faster) = ${p.toFixed(2)}: ${verdict} (${context(ctx, [t.label, reference])}; within-run curves).`,
@@ -301,6 +318,7 @@ function memoryFindings(ctx: Context, reference: string, others: string[]): Find
         what: "peak tensor memory of one training step (tf.profile, this trial's own)",
         unit: 'MiB',
         format: (v) => `${v >= 0 ? '+' : ''}${v.toFixed(0)}`,
+        lowerIsBetter: true,
       }),
     );
 }
@@ -504,8 +522,38 @@ export function findingsMarkdown(fs: Finding[]): string {
     '',
     `Rule: ${RULE}`,
     '',
-    ...findingsByQuestion(fs).flatMap((g) => [`### ${g.title}`, '', ...g.findings.map((f) => `- ${f.sentence}`), '']),
+    ...findingsByQuestion(fs).flatMap((g) => [
+      `### ${g.title}`,
+      '',
+      ...(g.title === 'Time to target' ? timeToTargetTable(g.findings) : g.findings.map((f) => `- ${f.sentence}`)),
+      '',
+    ]),
   ].join('\n');
+}
+
+/**
+ * Time to target as one table (a sentence per method x target x axis would bury the rest): per method and target,
+ * each axis's median cost and seeds reached, and the verdict against the reference. Every sentence is in findings.json.
+ */
+export function timeToTargetTable(fs: Finding[]): string[] {
+  const axes = TARGET_AXES.filter((a) => fs.some((f) => f.axis === a));
+  const cell = (f: Finding | undefined) => {
+    if (!f?.target) return '-';
+    const m = f.target.a_median === null ? 'never' : num(f.target.a_median);
+    return `${m} (${f.target.a_reached}/${f.seeds})${f.verdict === 'measured' ? '' : `, ${f.verdict}`}`;
+  };
+  const rows = groupBy(fs, (f) => `${f.dataset}\u0000${f.budget}\u0000${f.a}\u0000${f.target?.accuracy}`);
+  const reference = fs.find((f) => f.verdict !== 'measured')?.b;
+  return [
+    `Median cost over seeds (reached/seeds; a miss counts as never), read off the within-run curves${reference ? `; the verdict is against ${reference} (faster only when every seed of one reaches the target before every seed of the other)` : ''}.`,
+    '',
+    `| method | dataset | target | ${axes.map((a) => AXIS_WORDS[a]).join(' | ')} |`,
+    `| --- | --- | ---: | ${axes.map(() => '---').join(' | ')} |`,
+    ...rows.map((g) => {
+      const f = g[0];
+      return `| ${f.a} | ${f.dataset} | ${(100 * (f.target?.accuracy ?? 0)).toFixed(1)} % | ${axes.map((a) => cell(g.find((x) => x.axis === a))).join(' | ')} |`;
+    }),
+  ];
 }
 
 /** The verdicts a reader sees first (the terminal's summary): gains, the reference comparisons and the ceiling. */

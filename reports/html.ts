@@ -54,7 +54,8 @@ export function reportHtml(r: HtmlReport): string {
       : findingsByQuestion(r.findings)
           .map(
             (g) =>
-              `<h3>${escapeHtml(g.title)}</h3>\n<ul class="findings">${g.findings.map((f) => `<li class="verdict-${f.verdict.replace(/ /g, '-')}">${escapeHtml(f.sentence)}</li>`).join('\n')}</ul>`,
+              // Time to target has a finding per method x target x axis: folded, so the rest stays in view.
+              `<h3>${escapeHtml(g.title)}</h3>\n${g.title === 'Time to target' ? `<details><summary>${g.findings.length} findings</summary>` : ''}<ul class="findings">${g.findings.map((f) => `<li class="verdict-${f.verdict.replace(/ /g, '-')}">${escapeHtml(f.sentence)}</li>`).join('\n')}</ul>${g.title === 'Time to target' ? '</details>' : ''}`,
           )
           .join('\n');
   const figures = r.figures

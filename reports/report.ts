@@ -11,7 +11,7 @@ import { type Manifest, readManifest } from '../src/results/manifest.js';
 import { readRows, writeFileAtomic } from '../src/results/store.js';
 import { latestRows } from '../src/results/summary.js';
 import { resolveTargets } from './analysis.js';
-import { applyMethodColours, buildFigures, protocolFigures, summaryLines, type SummaryLine } from './figures.js';
+import { applyMethodColours, buildFigures, protocolFigures, summaryLines, type SummaryLine, verdictFigure } from './figures.js';
 import { type Finding, findings, findingsMarkdown, RULE } from './findings.js';
 import { summaryLatex } from './latex.js';
 import { describeProtocol, protocolsOf, SINGLE, underProtocol } from './protocols.js';
@@ -130,9 +130,9 @@ export async function makeReport(
   }
   const targets = resolveTargets(rows, absolute, gaps);
   fs.mkdirSync(outDir, { recursive: true });
-  const figures = buildFigures(rows, targets);
   // Findings read the single view, whatever protocol the figures are drawn under (each names its protocol).
   const found = findings(latestRows(loaded.rows), manifests);
+  const figures = [verdictFigure(found), ...buildFigures(rows, targets)];
   writeFileAtomic(path.join(outDir, 'findings.json'), `${JSON.stringify({ rule: RULE, findings: found }, null, 2)}\n`);
   if (protocol === undefined)
     for (const p of protocols.filter((x) => x !== SINGLE)) {

@@ -32,6 +32,12 @@ describe('time to target', () => {
     expect(t.median).toBeCloseTo(17.5, 12);
     expect(t.low).toBe(10);
     expect(t.high).toBeNull(); // a seed never reached it: the range is open
+    // With the untrained network of each seed (the floor's trial) at zero cost, a target below the first point is
+    // interpolated from zero: seed 1 from (0, 0.4) to (10, 0.6) reaches 0.5 at 5.
+    const floors = [0, 1, 2].map((seed) =>
+      row({ trial_id: `f${seed}`, seed, role: 'floor', label: 'random-init', final: true, train_seconds: 0, metrics: { linear: 0.4 } }),
+    );
+    expect(timeToTarget([...rows, ...floors], { synthetic: [0.5] })[0].costs).toEqual([17.5, 5, null]);
     // Two misses of three: the median is never.
     const [u] = timeToTarget(rows, { synthetic: [0.65] });
     expect(u.reached).toBe(1);

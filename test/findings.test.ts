@@ -91,9 +91,12 @@ describe('findings', () => {
     expect(find('time to target', 'fast', 'crops')[0].verdict).toBe('better');
   });
 
-  it('states every verdict in the Markdown, and the rule once', () => {
+  it('states every verdict in the Markdown (time to target as a table), and the rule once', () => {
     const md = findingsMarkdown(fs);
-    for (const f of fs) expect(md).toContain(f.sentence);
+    for (const f of fs.filter((x) => x.question !== 'time to target')) expect(md).toContain(f.sentence);
+    // One table row per method x target, each axis a cell with the median, seeds reached and the verdict.
+    expect(md).toMatch(/\| noisy \| synthetic \| 65\.\d % \| [^|]+ \| [^|]+ \| [^|]*\(2\/3\), no clear difference \|/);
+    expect(md).toMatch(/\| fast \| synthetic \| 65\.\d % \| [^|]+, better \|/);
     expect(md.match(/Rule:/g)).toHaveLength(1);
     expect(
       headlineFindings(fs).every((f) =>
