@@ -91,7 +91,7 @@ describe('captions from the rows', () => {
     const figure = buildFigures(rows(), {}).find((f) => f.name === 'test-time-cost')!;
     expect(figure.critique).toBe(
       "Averaging many patches per test image (bags of 4 patches for every method; the authors' own protocols of beta-x8 (8 patches)) " +
-        "multiplies the test-time cost: each protocol's cost beside its accuracy.",
+        "multiplies the test-time cost: each protocol's cost beside its accuracy, every protocol's probe trained and tested on the same images (the single view on the bags' images).",
     );
     const single = rows().map((r) => ({ ...r, test_cost: r.test_cost?.filter((t) => t.protocol === 'single') }));
     expect(buildFigures(single, {}).find((f) => f.name === 'test-time-cost')!.critique).toMatch(

@@ -21,6 +21,9 @@ const RUN = path.join(TMP, 'run');
 const REPORT = path.join(RUN, 'report');
 const CHROMIUM = '/usr/bin/chromium';
 const FIGURES = [
+  // The verdicts first, then what they rest on.
+  'verdicts',
+  'final-accuracy',
   'accuracy-vs-cost',
   'time-to-target',
   'memory',
@@ -101,6 +104,15 @@ describe('npm run report', () => {
       expect(spec.data.values.length, f).toBeGreaterThan(0);
     }
     const md = fs.readFileSync(path.join(REPORT, 'summary.md'), 'utf8');
+    // The findings head the summary; findings.json holds every verdict it states.
+    expect(md.startsWith('## Findings')).toBe(true);
+    const { rule, findings } = JSON.parse(fs.readFileSync(path.join(REPORT, 'findings.json'), 'utf8'));
+    expect(rule).toMatch(/The seed is the unit/);
+    const atBudget = findings.filter((f: { question: string }) => f.question === 'accuracy at the budget');
+    expect(atBudget.length).toBeGreaterThan(0);
+    for (const f of findings.filter((x: { question: string }) => x.question !== 'time to target')) expect(md).toContain(f.sentence);
+    expect(atBudget[0].b).toBe('emp-ssl-x4'); // the suite's reference: EMP-SSL's entry
+    expect(fs.readFileSync(path.join(REPORT, 'summary.tex'), 'utf8')).toMatch(/\\toprule[\s\S]*simclr & synthetic[\s\S]*\\bottomrule/);
     expect(md).toMatch(/\| simclr \| synthetic \| steps 3.00 \| 2 \|/);
     expect(md).toMatch(/\| emp-ssl-x4 \|/);
     // Departures from the sources: the suite's overrides and the method files' own, per setting.
@@ -191,7 +203,9 @@ describe('npm run report', () => {
     for (const title of ['epochs', 'training wall-clock (s)', 'training FLOPs', 'crops processed', 'accuracy (linear probe)'])
       expect(svg('accuracy-vs-cost')).toContain(title);
     expect(svg('accuracy-vs-cost')).toContain('emp-ssl-x4');
-    expect(svg('memory')).toContain('peak memory (MiB, max over seeds)');
+    expect(svg('memory')).toContain("peak memory (MiB, max over seeds; each trial's own)");
+    expect(svg('verdicts')).toContain('difference in linear accuracy (percentage points)');
+    expect(svg('final-accuracy')).toContain('final linear accuracy (test split)');
     expect(svg('test-time-cost')).toContain('test-time FLOPs per image (log scale)');
     expect(svg('time-to-target')).toContain('target accuracy');
     expect(svg('evaluation-variance')).toContain('2 patches');

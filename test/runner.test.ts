@@ -293,9 +293,12 @@ describe('npm run bench', () => {
     const plan = bench(['--plan', '--json', '--seeds=2']);
     expect(plan.status).toBe(0);
     const { trials, sbatch } = JSON.parse(plan.stdout);
-    // Six methods and the two reference rows, two seeds each.
-    expect(trials).toHaveLength(16);
-    expect(sbatch).toMatch(/SUITE=default RUN_DIR=\S+ sbatch --array=1-16 --export=ALL slurm\/bench.sbatch/);
-    expect(new Set(trials.map((t: { id: string }) => t.id)).size).toBe(16);
+    // Seven methods and the two reference rows, two seeds each.
+    expect(trials).toHaveLength(18);
+    expect(sbatch).toMatch(/SUITE=default RUN_DIR=\S+ sbatch --array=1-18 --export=ALL slurm\/bench.sbatch/);
+    expect(new Set(trials.map((t: { id: string }) => t.id)).size).toBe(18);
+    // A rerun on fresh seeds: the same count, shifted.
+    const fresh = JSON.parse(bench(['--plan', '--json', '--seeds=2', '--first-seed=7']).stdout);
+    expect([...new Set(fresh.trials.map((t: { seed: number }) => t.seed))].sort()).toEqual([7, 8]);
   });
 });

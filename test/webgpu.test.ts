@@ -117,7 +117,7 @@ WEBGPU_ADAPTER.describe('webgpu backend', () => {
     );
     expect(r.status, r.stderr).toBe(0);
     const rows = readRows(out).filter((row) => row.final);
-    expect(rows.map((row) => row.method).sort()).toEqual(['barlow-twins', 'byol', 'emp-ssl', 'simclr', 'swav', 'vicreg']);
+    expect(rows.map((row) => row.method).sort()).toEqual(['barlow-twins', 'byol', 'emp-ssl', 'mocov2plus', 'simclr', 'swav', 'vicreg']);
     for (const row of rows) {
       expect(row.status, `${row.method}: ${row.error}`).toBe('ok');
       expect(row.steps).toBe(1);
