@@ -97,12 +97,12 @@ export function budgetWords(kind: string, amount: number): string {
 }
 
 /** What a comparison rests on, for a sentence's tail: the budget, and on a time budget the machine and the crops. */
-function context(ctx: Context, labels: string[]): string {
+function context(ctx: Context, labels: string[], axis?: Finding['axis']): string {
   const parts = [`${ctx.dataset}, ${ctx.budgetWords}`];
   if (ctx.kind === 'time') {
     const crops = labels.map((l) => `${l} ${Math.round(ctx.meanCrops.get(l) ?? 0).toLocaleString('en-US')}`).join(', ');
     parts.push(`time budget on ${ctx.machine}; crops fitted: ${crops}`);
-  }
+  } else if (axis === 'train_seconds') parts.push(`seconds on ${ctx.machine}`);
   return parts.join('; ');
 }
 
@@ -139,7 +139,7 @@ function compare(
   const p = probabilityOfImprovement([...aBySeed.values()], [...bBySeed.values()]);
   const sentence =
     `${question[0].toUpperCase()}${question.slice(1)}: ${a} vs ${b}, ${how.what}: ${intervalWords(d, how.format)} ${how.unit}, ` +
-    `${d.n} paired seed${d.n === 1 ? '' : 's'}, P(${a} > ${b}) = ${Number.isNaN(p) ? '-' : p.toFixed(2)}: ${verdict}${how.lowerIsBetter ? ' (lower is better)' : ''} (${context(ctx, [a, b])}).`;
+    `${d.n} paired seed${d.n === 1 ? '' : 's'}, P(${a} > ${b}) = ${Number.isNaN(p) ? '-' : p.toFixed(2)}: ${verdict}${how.lowerIsBetter ? ' (lower is better)' : ''} (${context(ctx, [a, b], how.axis)}).`;
   return {
     question,
     a,
@@ -237,7 +237,7 @@ function timeToTargetFindings(ctx: Context, reference: string, labels: string[],
           p_improvement: null,
           verdict: 'measured',
           reading: 'read off the curves',
-          sentence: `Time to target ${target} on ${AXIS_WORDS[axis]}: ${t.label} ${own} (${context(ctx, [t.label])}).`,
+          sentence: `Time to target ${target} on ${AXIS_WORDS[axis]}: ${t.label} ${own} (${context(ctx, [t.label], axis)}).`,
           target: { accuracy: t.target, a_median: t.median, a_reached: t.reached, b_median: t.median, b_reached: t.reached },
         });
         continue;
@@ -269,7 +269,7 @@ function timeToTargetFindings(ctx: Context, reference: string, labels: string[],
         target: { accuracy: t.target, a_median: t.median, a_reached: t.reached, b_median: ref.median, b_reached: ref.reached },
         sentence:
           `Time to target ${target} on ${AXIS_WORDS[axis]}: ${t.label} ${own}; ${reference} median ${ref.median === null ? 'never' : num(ref.median)}, ` +
-          `${ref.reached} of ${ref.seeds}; P(${t.label} faster) = ${p.toFixed(2)}: ${verdict} (${context(ctx, [t.label, reference])}; within-run curves).`,
+          `${ref.reached} of ${ref.seeds}; P(${t.label} faster) = ${p.toFixed(2)}: ${verdict} (${context(ctx, [t.label, reference], axis)}; within-run curves).`,
       });
     }
   }

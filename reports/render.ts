@@ -12,8 +12,20 @@ import { FONT } from './figures.js';
 
 export const FONT_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fonts', 'DejaVuSans.ttf');
 
+/**
+ * vega-lite's warnings, less one: faceted panels with independent x scales (time to target on seconds, FLOPs and
+ * crops) share field names by design, and vega-lite says so once per panel.
+ */
+const SHARED_FIELDS = 'Detected faceted independent scales that union domain of the same fields';
+function compilerLogger(): vega.LoggerInterface {
+  const base = vega.logger(vega.Warn);
+  const warn = base.warn.bind(base);
+  base.warn = (...args: readonly unknown[]) => (String(args[0]).startsWith(SHARED_FIELDS) ? base : warn(...args));
+  return base;
+}
+
 export function toVega(spec: Record<string, unknown>): vega.Spec {
-  return compile(spec as unknown as TopLevelSpec).spec;
+  return compile(spec as unknown as TopLevelSpec, { logger: compilerLogger() }).spec;
 }
 
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {

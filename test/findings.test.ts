@@ -78,6 +78,7 @@ describe('findings', () => {
     expect(seconds).toHaveLength(1);
     expect(seconds[0].reading).toBe('read off the curves');
     expect(seconds[0].sentence).toContain('mid-schedule');
+    expect(seconds[0].sentence).toContain('seconds on Test CPU (2 cores), wasm'); // seconds depend on the machine
     // The budget's own axis (crops) is not read again off the curves.
     expect(find('accuracy at equal cost', 'fast', 'crops')).toHaveLength(0);
   });
