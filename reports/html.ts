@@ -21,11 +21,12 @@ function scriptJson(value: unknown): string {
 }
 
 const fmt = (v: number | null, digits = 1, scale = 1) => (v === null ? '-' : (v * scale).toFixed(digits));
-const ci = (m: number | null, lo: number | null, hi: number | null, signed = false) => {
-  if (m === null) return '-';
+/** "61.2 [57.0, 65.4]": a proportion in percent with its interval (the mean alone where there is none). */
+export function withInterval(mean: number | null, low: number | null, high: number | null, signed = false): string {
+  if (mean === null) return '-';
   const f = (v: number) => `${signed && v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}`;
-  return lo === null || hi === null ? f(m) : `${f(m)} [${f(lo)}, ${f(hi)}]`;
-};
+  return low === null || high === null ? f(mean) : `${f(mean)} [${f(low)}, ${f(high)}]`;
+}
 
 export interface HtmlReport {
   title: string;
@@ -45,7 +46,7 @@ export function reportHtml(r: HtmlReport): string {
   const rows = r.summary
     .map(
       (s) =>
-        `<tr><td>${escapeHtml(s.method)}</td><td>${escapeHtml(s.dataset)}</td><td>${escapeHtml(s.budget)}</td><td>${s.seeds}</td><td>${ci(s.linear_mean, s.linear_low, s.linear_high)}</td><td>${ci(s.gain_mean, s.gain_low, s.gain_high, true)}</td><td>${fmt(s.knn20_mean, 1, 100)}</td><td>${fmt(s.train_seconds, 1)}</td><td>${s.train_flops === null ? '-' : s.train_flops.toExponential(2)}</td><td>${fmt(s.crops, 0)}</td><td>${fmt(s.epochs, 2)}</td><td>${fmt(s.step_peak_mib, 0)}</td><td>${s.failed}</td></tr>`,
+        `<tr><td>${escapeHtml(s.method)}</td><td>${escapeHtml(s.dataset)}</td><td>${escapeHtml(s.budget)}</td><td>${s.seeds}</td><td>${withInterval(s.linear_mean, s.linear_low, s.linear_high)}</td><td>${withInterval(s.gain_mean, s.gain_low, s.gain_high, true)}</td><td>${fmt(s.knn20_mean, 1, 100)}</td><td>${fmt(s.train_seconds, 1)}</td><td>${s.train_flops === null ? '-' : s.train_flops.toExponential(2)}</td><td>${fmt(s.crops, 0)}</td><td>${fmt(s.epochs, 2)}</td><td>${fmt(s.step_peak_mib, 0)}</td><td>${s.failed}</td></tr>`,
     )
     .join('\n');
   const findings =

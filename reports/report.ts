@@ -15,7 +15,7 @@ import { applyMethodColours, buildFigures, protocolFigures, summaryLines, type S
 import { type Finding, findings, findingsMarkdown, RULE } from './findings.js';
 import { summaryLatex } from './latex.js';
 import { describeProtocol, protocolsOf, SINGLE, underProtocol } from './protocols.js';
-import { reportHtml } from './html.js';
+import { reportHtml, withInterval } from './html.js';
 import { svgToPng, toVega, vegaToSvg } from './render.js';
 
 export const FORMATS = ['svg', 'png', 'html'] as const;
@@ -41,13 +41,6 @@ export function loadRuns(dirs: string[]): LoadedRuns {
   }
   if (rows.length === 0) throw new ReportError(`no results in ${dirs.join(', ')} yet (results*.jsonl is empty or missing)`);
   return { rows, manifests, warnings };
-}
-
-/** "61.2 [57.0, 65.4]" in percent, or the mean alone for one seed. */
-export function withInterval(mean: number | null, low: number | null, high: number | null, signed = false): string {
-  if (mean === null) return '-';
-  const f = (v: number) => `${signed && v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}`;
-  return low === null || high === null ? f(mean) : `${f(mean)} [${f(low)}, ${f(high)}]`;
 }
 
 function summaryMarkdown(lines: SummaryLine[]): string {
