@@ -5,7 +5,16 @@
  *                 prepare imagenet100 --imagenet-dir PATH [--val-labels FILE] [--resolution R] [--dir D]
  */
 import path from 'node:path';
-import { ARCHIVES, classCounts, DATASET_NAMES, defaultDataRoot, FILE_SETS, loadDataset, verifyDataset } from '../datasets/registry.js';
+import {
+  ARCHIVES,
+  classCounts,
+  DATASET_NAMES,
+  datasetCopy,
+  defaultDataRoot,
+  FILE_SETS,
+  loadDataset,
+  verifyDataset,
+} from '../datasets/registry.js';
 import { fetchArchive, fetchFiles } from '../datasets/fetch.js';
 import { DatasetError } from '../datasets/types.js';
 import { prepareImageNet100 } from '../datasets/imagenet100.js';
@@ -99,9 +108,15 @@ runMain(async () => {
         throw new DatasetError(`${dir} ${spec ? 'extracted' : 'fetched'} but does not verify:\n  ${problems.join('\n  ')}`);
       process.stdout.write(values.json ? `${JSON.stringify({ dataset: name, dir, ok: true })}\n` : `${name} ready in ${dir}\n`);
     } else if (command === 'verify') {
-      const { dataset, problems, dir } = await verifyDataset(checkName(name), root, { resolution, onProgress });
-      const where = dir ? ` in ${dir}` : '';
-      if (values.json) process.stdout.write(`${JSON.stringify({ dataset: name, ok: problems.length === 0, problems, dir })}\n`);
+      const verified = await verifyDataset(checkName(name), root, { resolution, onProgress });
+      const { dataset, problems } = verified;
+      const copy = dataset ? datasetCopy(dataset, root, resolution) : null;
+      const dir = copy?.dir ?? verified.dir;
+      const where = `${dir ? ` in ${dir}` : ''}${copy?.fallback ? ` (${copy.fallback})` : ''}`;
+      if (values.json)
+        process.stdout.write(
+          `${JSON.stringify({ dataset: name, ok: problems.length === 0, problems, dir, fallback: copy?.fallback ?? null })}\n`,
+        );
       else
         process.stdout.write(
           dataset && problems.length === 0
@@ -111,8 +126,11 @@ runMain(async () => {
       if (problems.length > 0) process.exitCode = 1;
     } else if (command === 'inspect') {
       const ds = await loadDataset(checkName(name), root, { resolution, onProgress });
+      const copy = datasetCopy(ds, root, resolution);
       const report = {
         dataset: ds.name,
+        dir: copy.dir,
+        fallback: copy.fallback,
         train: ds.train.size,
         test: ds.test.size,
         classes: ds.classes.length,
@@ -122,7 +140,8 @@ runMain(async () => {
       if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else
         process.stdout.write(
-          `${ds.name}: ${ds.train.size} train, ${ds.test.size} test, ${ds.classes.length} classes, images ${ds.imageShape.join('x')}\n`,
+          `${ds.name}: ${ds.train.size} train, ${ds.test.size} test, ${ds.classes.length} classes, images ${ds.imageShape.join('x')}\n` +
+            `  read from ${copy.dir}${copy.fallback ? ` (${copy.fallback})` : ''}\n`,
         );
     } else if (command === 'prepare') {
       if (name !== 'imagenet100') throw new UsageError(`only imagenet100 is prepared from a local copy; got "${name}"`);

@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CIFAR100_DIR, CIFAR10_DIR, loadCifar10, loadCifar100 } from './cifar.js';
-import { FASHION_MNIST_FETCH, findFashionMnist, loadFashionMnist, verifyFashionMnist } from './fashion_mnist.js';
+import { FASHION_MNIST_FETCH, FASHION_MNIST_SYSTEM_DIR, findFashionMnist, loadFashionMnist, verifyFashionMnist } from './fashion_mnist.js';
 import type { ArchiveSpec, FileSetSpec } from './fetch.js';
-import { loadImageNet100 } from './imagenet100.js';
+import { imagenet100Dir, loadImageNet100 } from './imagenet100.js';
 import { loadSynthetic } from './synthetic.js';
 import { loadTinyImageNet, TINY_IMAGENET_DIR } from './tiny_imagenet.js';
 import { DatasetError, type Dataset } from './types.js';
@@ -90,6 +90,27 @@ export async function loadDataset(name: string, root = defaultDataRoot(), option
     case 'fashion-mnist':
       return loadFashionMnist(root);
   }
+}
+
+/**
+ * The folder a loaded dataset was read from, and when that is not the data root's own copy, which copy it is
+ * (Fashion-MNIST falls back to Debian's package), for `data inspect` and `verify` to say what they read.
+ */
+export function datasetCopy(ds: Dataset, root: string, resolution?: number): { dir: string; fallback: string | null } {
+  const name = checkDatasetName(ds.name);
+  let dir: string;
+  if (ds.files) dir = path.dirname(ds.files.train.images);
+  else if (name === 'cifar10') dir = path.join(root, CIFAR10_DIR);
+  else if (name === 'cifar100' || name === 'cifar100-coarse') dir = path.join(root, CIFAR100_DIR);
+  else if (name === 'tinyimagenet') dir = path.join(root, TINY_IMAGENET_DIR);
+  else dir = imagenet100Dir(root, resolution ?? 224);
+  const inRoot = path.resolve(dir).startsWith(path.resolve(root) + path.sep);
+  return {
+    dir,
+    fallback: inRoot
+      ? null
+      : `the data root ${root} has no copy; this is ${dir === FASHION_MNIST_SYSTEM_DIR ? "Debian's dataset-fashion-mnist package" : 'a copy outside it'}`,
+  };
 }
 
 /** Record counts of the official extracted copies. */

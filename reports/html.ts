@@ -40,6 +40,8 @@ export interface HtmlReport {
   departures: string[];
   provenance: string[];
   runs: string[];
+  /** Set when the rows came from more than one code version or machine (src/results/origin.ts). */
+  mixed: string | null;
 }
 
 export function reportHtml(r: HtmlReport): string {
@@ -82,7 +84,7 @@ td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 td:nth-child(-n+3), th:nth-child(-n+3) { text-align: left; }
 .critique { color: #555; font-style: italic; }
 .files { font-size: 12px; }
-.verdict-better { color: #1a6b1a; } .verdict-worse { color: #a11; }
+.verdict-better { color: #1a6b1a; } .verdict-worse { color: #a11; } .mixed { color: #a11; }
 section { margin-bottom: 2.5em; }
 </style>
 <script src="vega.min.js"></script>
@@ -90,7 +92,7 @@ section { margin-bottom: 2.5em; }
 <body>
 <h1>${escapeHtml(r.title)}</h1>
 <p>Runs: ${r.runs.map((x) => `<code>${escapeHtml(x)}</code>`).join(', ')}</p>
-<h2>Findings</h2>
+${r.mixed ? `<p class="mixed"><strong>${escapeHtml(r.mixed)}</strong></p>\n` : ''}<h2>Findings</h2>
 ${findings}
 <h2>Summary</h2>
 <p>Linear % and the gain over the floor (paired by seed): mean [95 % t-interval over seeds].</p>

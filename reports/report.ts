@@ -17,6 +17,7 @@ import { summaryLatex } from './latex.js';
 import { describeProtocol, protocolsOf, SINGLE, underProtocol } from './protocols.js';
 import { reportHtml, withInterval } from './html.js';
 import { svgToPng, toVega, vegaToSvg } from './render.js';
+import { mixedRunNote } from '../src/results/origin.js';
 
 export const FORMATS = ['svg', 'png', 'html'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -85,6 +86,8 @@ export interface ReportResult {
   figures: { name: string; files: string[] }[];
   html: string | null;
   warnings: string[];
+  /** Set when the rows came from more than one code version or machine. */
+  mixed: string | null;
 }
 
 /** "label: departure" for every setting that has results, each line once across the runs. */
@@ -165,13 +168,14 @@ export async function makeReport(
   const failures = failureLines(rows);
   const failureMd = failures.length > 0 ? `\n## Failed trials\n\n${failures.map((f) => `- ${f}`).join('\n')}\n` : '';
   const departures = departureLines(manifests, rows);
+  const mixed = mixedRunNote(loaded.rows);
   const departureMd =
     departures.length > 0
       ? `\n## Departures from the sources' settings\n\n${departures.map((d) => `- ${d.replace(/\|/g, '\\|')}`).join('\n')}\n`
       : '';
   writeFileAtomic(
     path.join(outDir, 'summary.md'),
-    `${findingsMarkdown(found)}\n## Summary\n\n${summaryMarkdown(lines)}\n${failureMd}${departureMd}`,
+    `${mixed ? `> **${mixed}**\n\n` : ''}${findingsMarkdown(found)}\n## Summary\n\n${summaryMarkdown(lines)}\n${failureMd}${departureMd}`,
   );
   writeFileAtomic(path.join(outDir, 'summary.tex'), summaryLatex(lines));
   let html: string | null = null;
@@ -202,8 +206,9 @@ export async function makeReport(
         departures,
         provenance: provenanceLines(manifests),
         runs: dirs,
+        mixed,
       }),
     );
   }
-  return { outDir, findings: found, figures: written, html, warnings };
+  return { outDir, findings: found, figures: written, html, warnings, mixed };
 }

@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DatasetError } from '../datasets/types.js';
 import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from '../engine/backends/select.js';
+import { RunLockedError } from './runner/run_lock.js';
 import { CorruptFileError, isKnownSystemError, StorageError, storageError } from './results/disk.js';
 
 export class UsageError extends Error {}
@@ -72,7 +73,13 @@ export function listFlag(value: string | undefined): string[] | undefined {
  * cause, the file and the fix; a stack would only hide them); null for anything else.
  */
 function knownFailure(e: unknown): string | null {
-  if (e instanceof StorageError || e instanceof CorruptFileError || e instanceof DatasetError || e instanceof BackendUnavailableError)
+  if (
+    e instanceof StorageError ||
+    e instanceof CorruptFileError ||
+    e instanceof DatasetError ||
+    e instanceof BackendUnavailableError ||
+    e instanceof RunLockedError
+  )
     return e.message;
   if (isKnownSystemError(e)) return (storageError(e, e.path ?? '') as Error).message;
   return null;

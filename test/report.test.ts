@@ -267,7 +267,9 @@ describe('npm run report', () => {
       departures: ['byol: lr <1>'],
       provenance: ["it's"],
       runs: ['/tmp/<run>'],
+      mixed: 'Mixed run: <rows>',
     });
+    expect(html).toContain('Mixed run: &lt;rows&gt;');
     expect(html).not.toContain('<img src=x');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).not.toContain('</script><script>alert(1)');

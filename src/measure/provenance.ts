@@ -50,7 +50,8 @@ export interface Provenance {
   /** webgpu only: the adapter (vendor, architecture, device, driver description, software fallback or not). */
   gpu_adapter: GpuAdapterInfo | null;
   packages: Record<string, string>;
-  git: { commit: string | null; dirty: boolean | null };
+  /** diff: a hash of the uncommitted changes to tracked files (null when clean; absent in older runs). */
+  git: { commit: string | null; dirty: boolean | null; diff?: string | null };
   slurm: Record<string, string> | null;
 }
 
@@ -96,6 +97,12 @@ export function fingerprint(machine: Machine, backend: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
+/** A short hash of `git diff HEAD` (tracked files' uncommitted changes), or null if git cannot tell. */
+function diffHash(): string | null {
+  const diff = git(['diff', 'HEAD', '--no-ext-diff', '--no-color']);
+  return diff === null ? null : createHash('sha256').update(diff).digest('hex').slice(0, 8);
+}
+
 export async function collectProvenance(info: Pick<BackendInfo, 'name' | 'label' | 'adapter'>): Promise<Provenance> {
   const backend = info.label;
   const machine = await describeMachine();
@@ -117,7 +124,7 @@ export async function collectProvenance(info: Pick<BackendInfo, 'name' | 'label'
     backend_name: info.name,
     gpu_adapter: info.adapter,
     packages,
-    git: { commit, dirty: status === null ? null : status.length > 0 },
+    git: { commit, dirty: status === null ? null : status.length > 0, diff: status ? diffHash() : null },
     slurm: slurmEntries.length > 0 ? (Object.fromEntries(slurmEntries) as Record<string, string>) : null,
   };
 }

@@ -3,6 +3,7 @@
  * results*.jsonl. Reports read only these rows and the manifest.
  */
 import type { MemoryFigures } from '../measure/memory.js';
+import type { RowOrigin } from './origin.js';
 
 export const ROW_SCHEMA = 1;
 
@@ -74,5 +75,7 @@ export interface ResultRow {
   update_norms?: Record<string, { mean: number; max: number }>;
   /** Final rows: the test-time cost of each evaluation protocol. */
   test_cost?: TestCost[];
+  /** Which code on which machine wrote the row (src/results/origin.ts). Absent in rows written before it existed. */
+  origin?: RowOrigin;
   time: string;
 }

@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import * as tf from '../../engine/tf.js';
 import { TestCostCache } from '../eval/test_cost.js';
 import { TRAINING_FLOPS_RULE } from '../../engine/flops.js';
 import { MEMORY_NOTES, MemoryMonitor } from '../measure/memory.js';
@@ -26,6 +27,8 @@ import { openDatasets } from './open_data.js';
 import { shardName, shardTrials, type Shard } from './shard.js';
 import type { Suite } from './suite.js';
 import { describeDepartures } from './departures.js';
+import { lockRun } from './run_lock.js';
+import { originOf, provenanceChange } from '../results/origin.js';
 import { METHODS } from '../../methods/registry.js';
 import { AugmentPool } from '../../datasets/augment/augment_pool.js';
 
@@ -44,6 +47,10 @@ export interface RunOptions {
   logUpdates?: boolean;
   /** Worker threads cutting training crops ahead of the step (0, the default: on the training thread). */
   inputWorkers?: number;
+  /** Resume a run written by another commit, tree or machine (its rows say which wrote them). */
+  allowMixed?: boolean;
+  /** Called after each trial with the live tensors and the process's resident set (the soak test reads them). */
+  onTrialEnd?: (trial: Trial, after: { tensors: number; rssBytes: number }) => void;
 }
 
 export class RunError extends Error {}
@@ -67,6 +74,20 @@ export async function runSuite(o: RunOptions): Promise<ResultRow[]> {
 }
 
 async function runTrials(o: RunOptions): Promise<ResultRow[]> {
+  // Taken before anything in the directory is read or swept (a live writer's temporaries are not stale); a new
+  // directory is locked once it exists.
+  const isDir = fs.existsSync(o.runDir) && fs.statSync(o.runDir).isDirectory();
+  let lock = isDir ? lockRun(o.runDir, o.shard, o.argv, o.progress.log.bind(o.progress)) : null;
+  try {
+    return await runLocked(o, () => {
+      lock ??= lockRun(o.runDir, o.shard, o.argv, o.progress.log.bind(o.progress));
+    });
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runLocked(o: RunOptions, lockNewDir: () => void): Promise<ResultRow[]> {
   let previous: Manifest | null = null;
   if (fs.existsSync(manifestPath(o.runDir))) {
     // Shards of one array share the directory: each one finds the others' manifest.
@@ -77,6 +98,13 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
         `${o.runDir} was started with a different suite or different overrides; resume it with the same flags, or choose another --out`,
       );
     }
+    const change = provenanceChange(previous.provenance, o.provenance);
+    if (change && !o.allowMixed)
+      throw new RunError(
+        `${o.runDir} was written ${change}; its rows and this process's would mix without a word. Run it from the ` +
+          `same checkout on the same kind of machine, choose another --out, or add --allow-mixed (the summary and the report then say which rows came from where)`,
+      );
+    if (change) o.progress.log(`warning: --allow-mixed: this run now mixes rows: it was written ${change}`);
   }
   // Before anything is written: on a disk that a killed run filled, the sweep is what frees the space.
   const mine = shardTrials(o.trials, o.shard);
@@ -93,6 +121,7 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
 
   const checkpointDir = path.join(o.runDir, 'checkpoints');
   makeDirs(checkpointDir);
+  lockNewDir();
   const manifest = writeManifest(o.runDir, {
     run_id: path.basename(o.runDir),
     started: previous?.started ?? new Date().toISOString(),
@@ -128,9 +157,11 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
   if (o.shard) o.progress.log(`${shardName(o.shard)}: ${mine.length} of ${o.trials.length} trials`);
   if (mine.length > todo.length) o.progress.log(`resuming: ${mine.length - todo.length} of ${mine.length} trials already finished`);
 
+  const origin = originOf(o.provenance);
   const memory = new MemoryMonitor();
   const testCosts = new TestCostCache();
   const augment = new AugmentPool(o.inputWorkers ?? 0);
+  let tensorsBefore = tf.memory().numTensors;
   try {
     for (const trial of todo) {
       const data = targets.get(trial.dataset)!;
@@ -138,6 +169,7 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
       const index = o.trials.indexOf(trial) + 1;
       await runTrial(trial, {
         runId: manifest.run_id,
+        origin,
         resultsFile,
         checkpointDir,
         data,
@@ -152,6 +184,12 @@ async function runTrials(o: RunOptions): Promise<ResultRow[]> {
         augment,
       });
       fs.rmSync(path.join(checkpointDir, `${trial.id}.ckpt`), { force: true });
+      const after = { tensors: tf.memory().numTensors, rssBytes: process.memoryUsage().rss };
+      // A trial frees all it made: what stays alive would pile up over a long suite.
+      if (after.tensors > tensorsBefore)
+        o.progress.log(`warning: ${trial.method.label} seed ${trial.seed} left ${after.tensors - tensorsBefore} tensor(s) alive (a leak)`);
+      o.onTrialEnd?.(trial, after);
+      tensorsBefore = after.tensors;
     }
   } finally {
     memory.stop();

@@ -24,6 +24,7 @@ import type { MemoryFigures, MemoryMonitor } from '../measure/memory.js';
 import { DivergedError, SslModel } from '../model/ssl_model.js';
 import { largest } from '../model/update_norms.js';
 import type { ResultRow, TrialStatus } from '../results/rows.js';
+import type { RowOrigin } from '../results/origin.js';
 import { StorageError } from '../results/disk.js';
 import { appendRow } from '../results/store.js';
 import { type Counters, formatBudget, formatSeconds, progress, reached, spent, takeAnotherStep, ZERO_COUNTERS } from './budget.js';
@@ -42,6 +43,8 @@ export interface EvalTarget {
 
 export interface TrialEnv {
   runId: string;
+  /** Which code on which machine writes this trial's rows. */
+  origin: RowOrigin;
   resultsFile: string;
   checkpointDir: string;
   data: EvalTarget;
@@ -149,6 +152,7 @@ function setupFailure(trial: Trial, env: TrialEnv, e: unknown): ResultRow {
       loss: null,
       lr: 0,
       memory: env.memory.read(),
+      origin: env.origin,
     },
     'error',
     true,
@@ -179,6 +183,8 @@ class TrialRun {
   private clock: StepClock;
   /** A resumed trial whose checkpointed point has no row yet. */
   private pendingEval = false;
+  /** The trial continues from a checkpoint a stopped process wrote. */
+  private resumed = false;
   private stepsThisProcess = 0;
   private readonly inputs: InputQueue;
 
@@ -225,6 +231,7 @@ class TrialRun {
     const saved = this.env.doneRows.length > 0 ? loadCheckpoint<RunnerState>(this.checkpointFile) : null;
     if (!saved) return;
     this.model.restoreCheckpoint(saved.tensors, saved.counters);
+    this.resumed = true;
     tf.dispose(Object.values(saved.tensors));
     this.s = { ...saved.state, inputWaitSeconds: saved.state.inputWaitSeconds ?? 0 };
     this.clock = this.makeClock();
@@ -295,7 +302,14 @@ class TrialRun {
     checkInjectedFault(this.trial.method.label);
     const run = () => this.model.step(batch, this.images, p, labels);
     const loss = this.stepsThisProcess === 1 ? await this.env.memory.profileStep(run) : await run();
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const measured = Number(process.hrtime.bigint() - t0) / 1e9;
+    // The trial paid its one-time set-up (kernel compilation, first allocations) before it was stopped: the first
+    // step of a resumed process is charged no more than the steps before the stop, so a time budget continues
+    // where it stopped instead of paying the warm-up again.
+    const seconds =
+      this.resumed && this.stepsThisProcess === 0 && this.s.stepSeconds.length > 0
+        ? Math.min(measured, this.clock.secondsPerStep())
+        : measured;
     this.stepsThisProcess++;
     this.clock.advance(seconds, batch.crops);
     this.s.lossSum += loss;
@@ -403,6 +417,7 @@ class TrialRun {
         loss: s.lossCount > 0 ? s.lossSum / s.lossCount : null,
         lr: this.model.learningRate(progress(s.counters, this.trial.budget)),
         memory: maxMemory(s.memory, this.env.memory.read()),
+        origin: this.env.origin,
       },
       status,
       final,

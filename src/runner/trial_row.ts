@@ -4,6 +4,7 @@
  */
 import type { MethodRole } from '../../methods/method.js';
 import type { MemoryFigures } from '../measure/memory.js';
+import type { RowOrigin } from '../results/origin.js';
 import { ROW_SCHEMA, type ResultRow, type TrialStatus } from '../results/rows.js';
 import type { Counters } from './budget.js';
 import type { Trial } from './trials.js';
@@ -23,6 +24,8 @@ export interface RowContext {
   loss: number | null;
   lr: number;
   memory: MemoryFigures;
+  /** Which code on which machine writes the row. */
+  origin: RowOrigin;
 }
 
 export function buildRow(
@@ -64,6 +67,7 @@ export function buildRow(
     eval_seconds: evalSeconds,
     metrics,
     memory: c.memory,
+    origin: c.origin,
     time: new Date().toISOString(),
     ...extra,
   };
