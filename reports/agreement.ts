@@ -36,7 +36,7 @@ function keyed(findings: Finding[]): Map<string, Finding> {
   for (const f of compared) groups.set(base(f), [...(groups.get(base(f)) ?? []), f]);
   for (const [k, group] of groups) {
     const ranked = [...group].sort((x, y) => (x.target?.accuracy ?? 0) - (y.target?.accuracy ?? 0));
-    ranked.forEach((f, i) => out.set(f.target ? `${k} | target ${i + 1} of ${ranked.length}` : k, f));
+    for (const [i, f] of ranked.entries()) out.set(f.target ? `${k} | target ${i + 1} of ${ranked.length}` : k, f);
   }
   return out;
 }

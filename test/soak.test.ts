@@ -34,7 +34,13 @@ describe('a long suite in one process', { timeout: 600_000 }, () => {
     const trials = expandTrials(suite);
     expect(trials).toHaveLength(METHODS.length * SEEDS);
     const logs: string[] = [];
-    const sink = { write: (s: string) => (logs.push(s), true), isTTY: false } as unknown as NodeJS.WriteStream;
+    const sink = {
+      write: (s: string) => {
+        logs.push(s);
+        return true;
+      },
+      isTTY: false,
+    } as unknown as NodeJS.WriteStream;
     const tensorsBefore = tf.memory().numTensors;
     const after: { tensors: number; rssMiB: number }[] = [];
     const rows = await runSuite({
