@@ -53,18 +53,18 @@ export function initModel(modules: Module[], seed: number): ModelState {
   const params: ParamTree = {};
   const byName: Record<string, ParamSpec> = {};
   for (const spec of specs) {
-    params[spec.name] = tf.variable(tf.tensor(initValues(spec, rng), spec.shape), true);
+    params[spec.name] = tf.ownedVariable(tf.tensor(initValues(spec, rng), spec.shape), true);
     byName[spec.name] = spec;
   }
   const buffers: ParamTree = {};
-  for (const b of bufferSpecs) buffers[b.name] = tf.variable(tf.fill(b.shape, b.value), false);
+  for (const b of bufferSpecs) buffers[b.name] = tf.ownedVariable(tf.fill(b.shape, b.value), false);
   return { params, buffers, specs: byName };
 }
 
 /** A new, independent copy (e.g. BYOL's EMA target, or a frozen encoder for evaluation). */
 export function copyModel(state: ModelState, trainable = false): ModelState {
   const copy = (tree: ParamTree, t: boolean): ParamTree =>
-    Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, tf.variable(v.clone(), t)]));
+    Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, tf.ownedVariable(v.clone(), t)]));
   return { params: copy(state.params, trainable), buffers: copy(state.buffers, false), specs: state.specs };
 }
 

@@ -32,7 +32,7 @@ export class SlotStore {
   get(key: string, like: tf.Tensor): tf.Variable {
     let v = this.slots.get(key);
     if (!v) {
-      v = tf.variable(tf.zerosLike(like), false);
+      v = tf.ownedVariable(tf.zerosLike(like), false);
       this.slots.set(key, v);
     }
     return v;
@@ -43,7 +43,7 @@ export class SlotStore {
   /** Replaces every slot with copies of `values`. */
   restore(values: Record<string, tf.Tensor>): void {
     this.dispose();
-    for (const [k, v] of Object.entries(values)) this.slots.set(k, tf.variable(tf.clone(v), false));
+    for (const [k, v] of Object.entries(values)) this.slots.set(k, tf.ownedVariable(tf.clone(v), false));
   }
   dispose(): void {
     for (const v of this.slots.values()) v.dispose();

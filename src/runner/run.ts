@@ -49,8 +49,8 @@ export interface RunOptions {
   inputWorkers?: number;
   /** Resume a run written by another commit, tree or machine (its rows say which wrote them). */
   allowMixed?: boolean;
-  /** Called after each trial with the live tensors and the process's resident set (the soak test reads them). */
-  onTrialEnd?: (trial: Trial, after: { tensors: number; rssBytes: number }) => void;
+  /** Called after each trial with the number of live tensors (the soak test reads it). */
+  onTrialEnd?: (trial: Trial, liveTensors: number) => void;
 }
 
 export class RunError extends Error {}
@@ -184,12 +184,12 @@ async function runLocked(o: RunOptions, lockNewDir: () => void): Promise<ResultR
         augment,
       });
       fs.rmSync(path.join(checkpointDir, `${trial.id}.ckpt`), { force: true });
-      const after = { tensors: tf.memory().numTensors, rssBytes: process.memoryUsage().rss };
+      const tensors = tf.memory().numTensors;
       // A trial frees all it made: what stays alive would pile up over a long suite.
-      if (after.tensors > tensorsBefore)
-        o.progress.log(`warning: ${trial.method.label} seed ${trial.seed} left ${after.tensors - tensorsBefore} tensor(s) alive (a leak)`);
-      o.onTrialEnd?.(trial, after);
-      tensorsBefore = after.tensors;
+      if (tensors > tensorsBefore)
+        o.progress.log(`warning: ${trial.method.label} seed ${trial.seed} left ${tensors - tensorsBefore} tensor(s) alive (a leak)`);
+      o.onTrialEnd?.(trial, tensors);
+      tensorsBefore = tensors;
     }
   } finally {
     memory.stop();

@@ -133,10 +133,11 @@ export function lockRun(runDir: string, shard: Shard | null, argv: string[], log
   const holder: LockHolder = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), argv };
   writeFileAtomic(holderFile(runDir, key), `${JSON.stringify(holder)}\n`);
   let held = true;
-  return {
+  const lock = {
     release() {
       if (!held) return;
       held = false;
+      process.off('exit', lock.release);
       try {
         releaseLock();
       } catch {
@@ -145,4 +146,7 @@ export function lockRun(runDir: string, shard: Shard | null, argv: string[], log
       fs.rmSync(holderFile(runDir, key), { force: true });
     },
   };
+  // Ctrl-C and errors end the process with process.exit: the holder file goes with the lock.
+  process.on('exit', lock.release);
+  return lock;
 }

@@ -287,6 +287,9 @@ class TrialRun {
       }
       if (!takeAnotherStep(this.s.counters, budget, this.clock.nextCost())) return;
       await this.step();
+      // A step's promises settle as microtasks: without a turn of the event loop between steps, a trial would
+      // never let Ctrl-C's handler or the run lock's refresh timer run (src/runner/interrupt.ts, run_lock.ts).
+      await new Promise(setImmediate);
     }
   }
 
