@@ -329,7 +329,15 @@ DEBIAN_COPY.describe("Fashion-MNIST: Debian's copy", () => {
       });
     const verify = await run(['verify', 'fashion-mnist', '--json']);
     expect(verify.status).toBe(0);
-    expect(JSON.parse(verify.stdout)).toEqual({ dataset: 'fashion-mnist', ok: true, problems: [], dir: FASHION_MNIST_SYSTEM_DIR });
+    // The data root has no copy: both name the one they read, and say it is the fallback.
+    const fallback = `the data root ${path.join(tmp, 'empty-root')} has no copy; this is Debian's dataset-fashion-mnist package`;
+    expect(JSON.parse(verify.stdout)).toEqual({
+      dataset: 'fashion-mnist',
+      ok: true,
+      problems: [],
+      dir: FASHION_MNIST_SYSTEM_DIR,
+      fallback,
+    });
     const inspect = await run(['inspect', 'fashion-mnist', '--json']);
     expect(inspect.status).toBe(0);
     expect(JSON.parse(inspect.stdout)).toMatchObject({
@@ -339,6 +347,10 @@ DEBIAN_COPY.describe("Fashion-MNIST: Debian's copy", () => {
       classes: 10,
       image_shape: [28, 28, 1],
       class_counts: { train: new Array(10).fill(6000), test: new Array(10).fill(1000) },
+      dir: FASHION_MNIST_SYSTEM_DIR,
+      fallback,
     });
+    const text = await run(['inspect', 'fashion-mnist']);
+    expect(text.stdout).toContain(`  read from ${FASHION_MNIST_SYSTEM_DIR} (${fallback})\n`);
   });
 });
