@@ -35,7 +35,8 @@ default suite (seven SSL methods, the untrained floor and the supervised ceiling
 set, resnet-small, 20,000 crops each, 5 seeds; about 30 minutes on 2 cores with oneDNN).
 
 options:
-  --suite=NAME|FILE   a suite in bench/suites/ (default, paper, nightly) or a JSON file (default: default)
+  --suite=NAME|FILE   a suite in bench/suites/ (default, fashion, paper, parity, nightly) or a JSON file
+                      (default: default)
   --budget=KIND[:AMOUNT]
                       ${BUDGET_KINDS.join('|')}; amounts with units: time:90s, time:2h, flops:3e15,
                       patches:2e6, epochs:1, steps:500 (KIND alone: the suite's amount for that kind)

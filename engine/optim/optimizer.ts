@@ -42,8 +42,10 @@ export class SlotStore {
   }
   /** Replaces every slot with copies of `values`. */
   restore(values: Record<string, tf.Tensor>): void {
+    // Copied before the old slots go: `values` may be those very slots (a model restored from its own state).
+    const copies = Object.entries(values).map(([k, v]) => [k, tf.ownedVariable(tf.clone(v), false)] as const);
     this.dispose();
-    for (const [k, v] of Object.entries(values)) this.slots.set(k, tf.ownedVariable(tf.clone(v), false));
+    for (const [k, v] of copies) this.slots.set(k, v);
   }
   dispose(): void {
     for (const v of this.slots.values()) v.dispose();

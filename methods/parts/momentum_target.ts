@@ -44,7 +44,7 @@ export function momentumTarget(model: ModelAccess, params: Record<string, number
         const values = take(tensors, tree);
         for (const [k, v] of Object.entries(target[tree])) {
           if (!values[k]) throw new Error(`checkpoint has no target ${tree} "${k}" (it was written by a different model)`);
-          v.assign(values[k]);
+          if (values[k] !== v) v.assign(values[k]); // assigned to itself, it would drop its data first
         }
       }
     },

@@ -232,7 +232,8 @@ export class SslModel {
     const assign = (tree: Record<string, tf.Variable>, values: Record<string, tf.Tensor>, what: string) => {
       for (const [k, v] of Object.entries(tree)) {
         if (!values[k]) throw new Error(`checkpoint has no ${what} "${k}" (it was written by a different model)`);
-        v.assign(values[k]);
+        // A variable assigned to itself would drop its only reference to its data first.
+        if (values[k] !== v) v.assign(values[k]);
       }
     };
     assign(this.state.params, take('params', tensors) as Record<string, tf.Tensor>, 'parameter');
