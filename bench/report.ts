@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { compareFindings, describeAgreement } from '../reports/agreement.js';
+import { compareFindings, describeAgreement, pairedCount } from '../reports/agreement.js';
 import type { Finding } from '../reports/findings.js';
 import { parseFlags, runMain, UsageError } from '../src/cli.js';
 import { FORMATS, makeReport, ReportError, type Format } from '../reports/report.js';
@@ -45,7 +45,7 @@ function agree(args: string[], json: boolean): void {
     const pairs = (ps: typeof g.same) =>
       ps.map((p) => ({ key: p.key, a: p.a.verdict, b: p.b.verdict, a_sentence: p.a.sentence, b_sentence: p.b.sentence }));
     process.stdout.write(
-      `${JSON.stringify({ paired: g.paired, same: g.same.length, one_clear: pairs(g.oneClear), contradictions: pairs(g.contradictions), only_a: g.onlyA, only_b: g.onlyB })}\n`,
+      `${JSON.stringify({ paired: pairedCount(g), same: g.same.length, one_clear: pairs(g.oneClear), contradictions: pairs(g.contradictions), only_a: g.onlyA, only_b: g.onlyB })}\n`,
     );
   } else process.stdout.write(`${describeAgreement(g, ['A', 'B'])}\n`);
   if (g.contradictions.length > 0) process.exitCode = 1;

@@ -92,18 +92,21 @@ export async function loadDataset(name: string, root = defaultDataRoot(), option
   }
 }
 
+/** The folder under `root` of a dataset read from an extracted copy (not the IDX sets, which name their files). */
+function copyDir(name: DatasetName, root: string, resolution = 224): string {
+  if (name === 'cifar10') return path.join(root, CIFAR10_DIR);
+  if (name === 'cifar100' || name === 'cifar100-coarse') return path.join(root, CIFAR100_DIR);
+  if (name === 'tinyimagenet') return path.join(root, TINY_IMAGENET_DIR);
+  return imagenet100Dir(root, resolution);
+}
+
 /**
  * The folder a loaded dataset was read from, and when that is not the data root's own copy, which copy it is
  * (Fashion-MNIST falls back to Debian's package), for `data inspect` and `verify` to say what they read.
  */
 export function datasetCopy(ds: Dataset, root: string, resolution?: number): { dir: string; fallback: string | null } {
   const name = checkDatasetName(ds.name);
-  let dir: string;
-  if (ds.files) dir = path.dirname(ds.files.train.images);
-  else if (name === 'cifar10') dir = path.join(root, CIFAR10_DIR);
-  else if (name === 'cifar100' || name === 'cifar100-coarse') dir = path.join(root, CIFAR100_DIR);
-  else if (name === 'tinyimagenet') dir = path.join(root, TINY_IMAGENET_DIR);
-  else dir = imagenet100Dir(root, resolution ?? 224);
+  const dir = ds.files ? path.dirname(ds.files.train.images) : copyDir(name, root, resolution);
   const inRoot = path.resolve(dir).startsWith(path.resolve(root) + path.sep);
   return {
     dir,
@@ -151,7 +154,7 @@ export async function verifyDataset(
   }
   const official = OFFICIAL_SIZES[checkDatasetName(name)];
   if (official) {
-    const dir = path.join(root, name === 'cifar10' ? CIFAR10_DIR : name === 'tinyimagenet' ? TINY_IMAGENET_DIR : CIFAR100_DIR);
+    const dir = copyDir(checkDatasetName(name), root);
     for (const f of official.files) if (!fs.existsSync(path.join(dir, f))) problems.add(`missing ${path.join(dir, f)}`);
     for (const split of ['train', 'test'] as const)
       if (dataset && dataset[split].size !== official[split])

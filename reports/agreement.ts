@@ -14,8 +14,6 @@ export interface VerdictPair {
 }
 
 export interface Agreement {
-  /** Verdicts both runs state. */
-  paired: number;
   same: VerdictPair[];
   /** Clear in one run, "no clear difference" in the other. */
   oneClear: VerdictPair[];
@@ -43,14 +41,13 @@ function keyed(findings: Finding[]): Map<string, Finding> {
 
 export function compareFindings(a: Finding[], b: Finding[]): Agreement {
   const [ka, kb] = [keyed(a), keyed(b)];
-  const result: Agreement = { paired: 0, same: [], oneClear: [], contradictions: [], onlyA: 0, onlyB: 0 };
+  const result: Agreement = { same: [], oneClear: [], contradictions: [], onlyA: 0, onlyB: 0 };
   for (const [key, fa] of ka) {
     const fb = kb.get(key);
     if (!fb) {
       result.onlyA++;
       continue;
     }
-    result.paired++;
     const pair = { key, a: fa, b: fb };
     if (fa.verdict === fb.verdict) result.same.push(pair);
     else if (fa.verdict === 'no clear difference' || fb.verdict === 'no clear difference') result.oneClear.push(pair);
@@ -60,10 +57,13 @@ export function compareFindings(a: Finding[], b: Finding[]): Agreement {
   return result;
 }
 
+/** Verdicts both runs state. */
+export const pairedCount = (g: Agreement) => g.same.length + g.oneClear.length + g.contradictions.length;
+
 /** The agreement in a few lines, each disagreement with both runs' sentences. */
 export function describeAgreement(g: Agreement, names: [string, string]): string {
   const lines = [
-    `${g.paired} verdicts in both runs: ${g.same.length} the same, ${g.oneClear.length} clear in one run only, ${g.contradictions.length} contradicting` +
+    `${pairedCount(g)} verdicts in both runs: ${g.same.length} the same, ${g.oneClear.length} clear in one run only, ${g.contradictions.length} contradicting` +
       ` (${g.onlyA} only in ${names[0]}, ${g.onlyB} only in ${names[1]})`,
   ];
   const show = (title: string, pairs: VerdictPair[]) => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareFindings } from '../reports/agreement.js';
+import { compareFindings, pairedCount } from '../reports/agreement.js';
 import type { Finding } from '../reports/findings.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -58,7 +58,7 @@ describe('two runs agree', () => {
       ttt(0.81, 'no clear difference'),
     ];
     const g = compareFindings(a, b);
-    expect(g.paired).toBe(5);
+    expect(pairedCount(g)).toBe(5);
     expect(g.same.map((p) => p.a.a)).toEqual(['simclr', 'simclr', 'simclr']);
     expect(g.oneClear.map((p) => p.a.a)).toEqual(['byol']);
     expect(g.contradictions.map((p) => [p.a.a, p.a.verdict, p.b.verdict])).toEqual([['swav', 'worse', 'better']]);

@@ -28,11 +28,9 @@ export function originOf(p: Pick<Provenance, 'git' | 'fingerprint' | 'machine'>)
   };
 }
 
-const short = (commit: string | null) => (commit === null ? 'no git commit' : commit.slice(0, 10));
-
 /** The code an origin names, in words: "commit 1a2b3c4d5e (uncommitted changes 9f8e7d6c)". */
 function describeCode(o: Pick<RowOrigin, 'commit' | 'dirty' | 'diff'>): string {
-  return `${o.commit === null ? 'no git commit' : `commit ${short(o.commit)}`}${o.dirty ? ` (uncommitted changes${o.diff ? ` ${o.diff}` : ''})` : ''}`;
+  return `${o.commit === null ? 'no git commit' : `commit ${o.commit.slice(0, 10)}`}${o.dirty ? ` (uncommitted changes${o.diff ? ` ${o.diff}` : ''})` : ''}`;
 }
 
 function describeMachine(o: Pick<RowOrigin, 'fingerprint' | 'host'>): string {
