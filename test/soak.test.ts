@@ -70,13 +70,13 @@ describe('a long suite in one process', { timeout: 600_000 }, () => {
     // The memory curve, for whoever reads the log: resident MiB after each trial.
     console.log(`resident MiB after each trial: ${after.map((a) => a.rssMiB.toFixed(0)).join(' ')}`);
     // Levelled off: trials run method by method (the sorted order); a method's memory reaches its level in its first
-    // trials (the wasm heap grows to the largest step and never shrinks) and then moves within allocator noise: its
-    // peak over the last half of its trials is no higher than over the first half.
+    // two trials (the wasm heap grows to the largest step and never shrinks), then jumps by up to ~100 MiB of
+    // allocator noise either way. The floor of that noise is the level: the lowest reading over its last 5 trials
+    // is within 16 MiB of the lowest over trials 3-5 (the leak this test found added ~10 MiB per trial).
     for (const method of METHODS) {
       const rss = after.filter((a) => a.method === method).map((a) => a.rssMiB);
-      const half = rss.length / 2;
-      const rise = Math.max(...rss.slice(half)) - Math.max(...rss.slice(0, half));
-      expect(rise, `${method}: resident MiB ${rss.map((x) => x.toFixed(0)).join(' ')}`).toBeLessThan(8);
+      const rise = Math.min(...rss.slice(5)) - Math.min(...rss.slice(2, 5));
+      expect(rise, `${method}: resident MiB ${rss.map((x) => x.toFixed(0)).join(' ')}`).toBeLessThan(16);
     }
   });
 });
